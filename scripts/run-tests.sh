@@ -1,0 +1,60 @@
+#!/bin/bash
+# run-tests.sh: build the plain and the ASan+UBSan configurations, run every
+# test in both, restore the global state tests may touch, and print the
+# closing line "N passed, N failed" (skips are counted apart).
+set -uo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+
+# Tests restore what they change; this is the belt to their braces.
+saved_pattern=$(cat /proc/sys/kernel/core_pattern)
+saved_pipe_limit=$(cat /proc/sys/kernel/core_pipe_limit)
+saved_suid=$(cat /proc/sys/fs/suid_dumpable)
+restore() {
+	printf '%s\n' "$saved_pattern" >/proc/sys/kernel/core_pattern 2>/dev/null || true
+	printf '%s\n' "$saved_pipe_limit" >/proc/sys/kernel/core_pipe_limit 2>/dev/null || true
+	printf '%s\n' "$saved_suid" >/proc/sys/fs/suid_dumpable 2>/dev/null || true
+}
+trap restore EXIT INT TERM
+
+passed=0 failed=0 skipped=0
+configs=("build" "build-asan")
+[ -n "${LL_TEST_CONFIGS:-}" ] && read -r -a configs <<<"$LL_TEST_CONFIGS"
+
+for dir in "${configs[@]}"; do
+	opts=()
+	mult=1
+	if [ "$dir" = build-asan ]; then
+		opts=(-Db_sanitize=address,undefined -Db_lundef=false)
+		mult=3
+	fi
+	echo "=== $dir: configure and build"
+	if [ ! -f "$dir/build.ninja" ] && ! meson setup "$dir" "${opts[@]}"; then
+		echo "=== $dir: configure FAILED"
+		failed=$((failed + 1))
+		continue
+	fi
+	if ! ninja -C "$dir"; then
+		echo "=== $dir: build FAILED"
+		failed=$((failed + 1))
+		continue
+	fi
+	echo "=== $dir: tests"
+	log=$(mktemp)
+	meson test -C "$dir" --print-errorlogs -t "$mult" ${LL_TEST_ARGS:-} 2>&1 | tee "$log"
+	ok=$(awk '/^Ok:/ {print $2}' "$log")
+	bad=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {s += $NF} END {print s + 0}' "$log")
+	skip=$(awk '/^Skipped:/ {print $2}' "$log")
+	passed=$((passed + ${ok:-0}))
+	failed=$((failed + ${bad:-0}))
+	skipped=$((skipped + ${skip:-0}))
+	if [ -z "$ok" ]; then
+		echo "=== $dir: meson test printed no summary"
+		failed=$((failed + 1))
+	fi
+	rm -f "$log"
+	restore
+done
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,10 @@
+/* cmd_cores.c: placeholder until the coredump module lands this command. */
+#include "cli/commands.h"
+#include "cli/output.h"
+
+int cmd_cores(int argc, char **argv)
+{
+	(void)argc;
+	out_error(argv[0], "not built yet");
+	return LL_EXIT_FAIL;
+}

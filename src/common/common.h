@@ -1,0 +1,31 @@
+/* common.h: small private helpers shared by every module (not installed).
+ * All functions return 0 or a count on success and -errno on failure. */
+#ifndef LL_COMMON_H
+#define LL_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Read a whole file (for /proc files whose size is not known in advance) into
+ * a malloc'ed, NUL-terminated buffer. At most max bytes are read (-EFBIG past
+ * that). dirfd may be AT_FDCWD. */
+int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
+
+/* ll_read_file_at(AT_FDCWD, ...). */
+int ll_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Write the whole buffer, retrying on EINTR and short writes.
+ * Async-signal-safe. */
+int ll_write_all(int fd, const void *buf, size_t len);
+
+/* Parse a decimal pid (> 0, no trailing garbage). */
+int ll_parse_pid(const char *s, pid_t *out);
+
+/* Parse an unsigned number: decimal, or hex with a 0x prefix, or bare hex
+ * when base16 is non-zero. No trailing garbage. */
+int ll_parse_u64(const char *s, int base16, uint64_t *out);
+
+#endif
