@@ -1,5 +1,112 @@
-/* lifeline/inspect/maps.h: (being written) */
+/* lifeline/inspect/maps.h: /proc/PID/maps and smaps, and runtime address ->
+ * module resolution.
+ *
+ * A process's map is read once into a struct ll_maps (an array sorted by
+ * address); lookups are binary searches. All functions return 0 on success
+ * and a negative errno value on failure (-ESRCH no such process, -EACCES
+ * permission denied, -EINVAL malformed input). */
 #ifndef LIFELINE_INSPECT_MAPS_H
 #define LIFELINE_INSPECT_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/** Permission bits of a mapping (the "rwxp" column). */
+enum {
+	LL_PERM_READ = 1u << 0,
+	LL_PERM_WRITE = 1u << 1,
+	LL_PERM_EXEC = 1u << 2,
+	LL_PERM_SHARED = 1u << 3, /**< 's'; otherwise private ('p') */
+};
+
+/** What a mapping holds, as `lifeline maps` classifies it. */
+enum ll_map_kind {
+	LL_MAP_TEXT,     /**< executable file mapping (code) */
+	LL_MAP_RODATA,   /**< read-only file mapping (rodata, ELF headers, relro) */
+	LL_MAP_DATA,     /**< writable file mapping (.data) */
+	LL_MAP_BSS,      /**< anonymous writable mapping right after a module's data */
+	LL_MAP_HEAP,     /**< [heap] */
+	LL_MAP_STACK,    /**< [stack] or a thread stack ([stack:TID]) */
+	LL_MAP_ANON,     /**< other anonymous memory */
+	LL_MAP_FILE,     /**< a file mapping that is not part of a loaded ELF module */
+	LL_MAP_VDSO,     /**< [vdso], [vvar], [vsyscall] */
+	LL_MAP_OTHER,    /**< any other [pseudo] mapping */
+};
+
+/** One line of /proc/PID/maps, with the smaps figures when asked for. */
+struct ll_map {
+	uint64_t start;          /**< first address */
+	uint64_t end;            /**< one past the last address */
+	uint64_t offset;         /**< file offset of start */
+	unsigned perms;          /**< LL_PERM_* bits */
+	unsigned dev_major;
+	unsigned dev_minor;
+	uint64_t inode;          /**< 0 for anonymous mappings */
+	char *path;              /**< file path or "[heap]"-style name; NULL if anonymous.
+	                              A trailing " (deleted)" is removed and sets deleted. */
+	bool deleted;            /**< the file was unlinked since it was mapped */
+	enum ll_map_kind kind;   /**< classification (see ll_map_kind) */
+	/* From smaps (LL_MAPS_SMAPS), in bytes; 0 otherwise. */
+	uint64_t rss;
+	uint64_t pss;
+	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
+	uint64_t swap;
+	uint64_t anonymous;
+};
+
+/** A whole map, sorted by start address. */
+struct ll_maps {
+	pid_t pid;               /**< the process read, or 0 when parsed from text */
+	size_t n;                /**< number of entries in v */
+	struct ll_map *v;
+};
+
+/** Flags for ll_maps_read() and ll_maps_parse(). */
+enum {
+	LL_MAPS_SMAPS = 1u << 0, /**< read smaps (slower) and fill rss/pss/... */
+};
+
+/** Read /proc/PID/maps (or smaps with LL_MAPS_SMAPS). pid 0 means self.
+ *  *out is freed with ll_maps_free(). */
+int ll_maps_read(pid_t pid, unsigned flags, struct ll_maps **out);
+
+/** Like ll_maps_read() but relative to an open /proc/PID directory fd (so that
+ *  a caller holding a pidfd-verified directory reads the right process). */
+int ll_maps_read_at(int proc_pid_dirfd, unsigned flags, struct ll_maps **out);
+
+/** Parse the text of a maps (or, with LL_MAPS_SMAPS, smaps) file. Bad lines
+ *  give -EINVAL; text need not be NUL-terminated. */
+int ll_maps_parse(const char *text, size_t len, unsigned flags, struct ll_maps **out);
+
+/** Free a map read or parsed by the functions above. NULL is allowed. */
+void ll_maps_free(struct ll_maps *maps);
+
+/** The mapping containing addr, or NULL. */
+const struct ll_map *ll_maps_find(const struct ll_maps *maps, uint64_t addr);
+
+/** Short name of a kind ("text", "heap", ...). */
+const char *ll_map_kind_name(enum ll_map_kind kind);
+
+/** Where a runtime address lies in its module. */
+struct ll_addr_info {
+	const struct ll_map *map;  /**< the mapping holding the address */
+	const char *path;          /**< module path (points into map) */
+	uint64_t file_offset;      /**< offset of the address in the file */
+	uint64_t elf_addr;         /**< the address as the ELF file sees it
+	                                (what addr2line -e takes) */
+	uint64_t load_bias;        /**< runtime address - elf_addr */
+	uint8_t build_id[64];      /**< GNU build-id of the module, if any */
+	size_t build_id_len;       /**< 0 when the module has none or it could not be read */
+};
+
+/** Resolve a runtime address of the process whose map this is: finds the
+ *  mapping, reads the module's ELF program headers (from /proc/PID/map_files
+ *  or the path) and computes file offset, ELF address and load bias. Right
+ *  for PIE and non-PIE executables and for libraries whose segments have
+ *  p_offset != p_vaddr. -ENOENT when addr is outside every mapping, -ENOEXEC
+ *  when the mapping is not an ELF module (anonymous, [vdso] is handled). */
+int ll_maps_resolve(const struct ll_maps *maps, uint64_t addr, struct ll_addr_info *out);
 
 #endif
