@@ -1,5 +1,107 @@
-/* lifeline/crash.h: (being written) */
+/* lifeline/crash.h: the in-process crash reporter.
+ *
+ * ll_crash_install() catches the fatal signals (SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGABRT, SIGTRAP, SIGSYS by default) on an alternate signal stack.
+ * When one arrives, an async-signal-safe handler (no malloc, no stdio, no
+ * locks) writes a report: the signal and what its si_code means, the fault
+ * address and the mapping it falls in ("stack overflow" when it is the guard
+ * area under a stack), the thread, the registers, the backtrace with
+ * module+offset and function+offset for each frame, and the memory map. Then
+ * the previous disposition is put back (a handler installed before ours is
+ * chained to, otherwise SIG_DFL) and the signal is re-raised with its
+ * original siginfo, so the kernel still dumps core and the exit status is the
+ * signal's. A second crash while a report is being written (in the handler
+ * itself or in another thread) writes nothing more and still ends in a core.
+ *
+ * Frame lines have exactly this form (`lifeline symbolize` reads them):
+ *   "  #3  0x00007f1234567890 /usr/lib/libfoo.so+0x1a2b3 (foo_bar+0x1c)"
+ * The number after '+' is the ELF virtual address in that module (what
+ * `addr2line -e PATH` takes); for caller frames both addresses are the
+ * return address minus one, i.e. inside the call instruction. "(??)" when no
+ * symbol covers the address.
+ *
+ * The same reporter is available without rebuilding a program:
+ *   LD_PRELOAD=liblifeline-crash.so program
+ * configured by the LIFELINE_CRASH_* variables (see ll_crash_opts_from_env()
+ * and docs/crash.md).
+ *
+ * All functions return 0 on success and a negative errno value on failure. */
 #ifndef LIFELINE_CRASH_H
 #define LIFELINE_CRASH_H
+
+#include <stddef.h>
+
+/** Most signals ll_crash_opts.signals may list. */
+#define LL_CRASH_MAX_SIGNALS 16
+
+/** Flags of ll_crash_opts.flags. */
+enum {
+	LL_CRASH_NO_MAPS = 1u << 0,      /**< omit the memory map from the report */
+	LL_CRASH_NO_REGISTERS = 1u << 1, /**< omit the register dump */
+};
+
+/** Reporter configuration. Initialise with ll_crash_opts_init(), then
+ *  change what you need. ll_crash_install() copies everything it needs. */
+struct ll_crash_opts {
+	/** Signals to catch; nsignals == 0 means the default set (SEGV BUS ILL
+	 *  FPE ABRT TRAP SYS). At most LL_CRASH_MAX_SIGNALS. */
+	int signals[LL_CRASH_MAX_SIGNALS];
+	size_t nsignals;
+	/** Descriptor the report is written to (default 2, stderr). It must
+	 *  stay open: the handler writes to whatever this number is then. */
+	int fd;
+	/** When non-NULL, each report goes to a new file in this directory,
+	 *  "crash-<exe>-<pid>-<UTC time>.txt", created with O_EXCL|O_NOFOLLOW
+	 *  (mode 0600); a line on fd names it. If the file cannot be created the
+	 *  report goes to fd, saying why. At most 3800 bytes; the directory is
+	 *  opened at crash time, so it need not exist yet at install. */
+	const char *dir;
+	/** Size of the alternate signal stacks; 0 means 256 KiB. At least
+	 *  64 KiB is used. Each stack has a PROT_NONE guard page below it. */
+	size_t altstack_size;
+	/** LL_CRASH_* flags. */
+	unsigned flags;
+};
+
+/** Fill opts with the defaults: default signal set, fd 2, no directory. */
+void ll_crash_opts_init(struct ll_crash_opts *opts);
+
+/** Apply the LIFELINE_CRASH_* environment variables to opts:
+ *   LIFELINE_CRASH_DIR=path       write reports as files into path
+ *   LIFELINE_CRASH_FD=n           write reports (or the file-name line) to fd n
+ *   LIFELINE_CRASH_SIGNALS=list   comma-separated names or numbers
+ *                                 ("SEGV,SIGBUS,6")
+ *   LIFELINE_CRASH_MAPS=0         omit the memory map
+ *   LIFELINE_CRASH_REGISTERS=0    omit the registers
+ *   LIFELINE_CRASH_ALTSTACK=bytes alternate stack size (suffix k or m allowed)
+ * opts->dir points into the environment afterwards. A bad value leaves that
+ * setting at its previous value, and the first such problem is described in
+ * err (when err is not NULL) and makes the call return -EINVAL after
+ * applying every valid variable. */
+int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen);
+
+/** Install the reporter for the whole process, and give the calling thread
+ *  an alternate signal stack (ll_crash_thread_init()). Call it early in
+ *  main(). The dynamic unwinder (libgcc_s) is exercised once here, so that
+ *  the handler never has to load anything. -EALREADY if installed,
+ *  -EINVAL for a bad signal or a dir too long. */
+int ll_crash_install(const struct ll_crash_opts *opts);
+
+/** Put back the dispositions that were in place before ll_crash_install()
+ *  and release the calling thread's alternate stack if it is ours.
+ *  -ENOENT if not installed. */
+int ll_crash_uninstall(void);
+
+/** Give the calling thread its own alternate signal stack, so that a stack
+ *  overflow in this thread can still be reported. Every thread that may
+ *  overflow its stack should call it once (the LD_PRELOAD form does it for
+ *  every thread started with pthread_create). Does nothing when the thread
+ *  already has an alternate stack of at least the configured size. Safe to
+ *  call before ll_crash_install() (the default size is used then). */
+int ll_crash_thread_init(void);
+
+/** Release the calling thread's alternate stack if ll_crash_thread_init()
+ *  made it; call before the thread exits to give the memory back. */
+int ll_crash_thread_fini(void);
 
 #endif

@@ -1,5 +1,284 @@
-/* lifeline/plugin.h: (being written) */
+/* lifeline/plugin.h: hot-reloadable plugins, atomic file installs and stale
+ * mapping detection.
+ *
+ * A plugin is a shared object exporting one descriptor (LL_PLUGIN(...)): its
+ * name, the ABI version of its function table, a pointer to that table (a
+ * struct of function pointers the HOST defines), and optional hooks. The host
+ * opens it with ll_plugin_open(): the file is copied into a sealed memfd (a
+ * private snapshot: a later `cp` over the file cannot touch the loaded code),
+ * checked to be a complete ELF, dlopen'ed through /proc/self/fd/N, and its
+ * descriptor checked. Calls go through
+ *
+ *     const struct my_api *api = ll_plugin_enter(p);
+ *     api->do_something(...);
+ *     ll_plugin_leave(p);
+ *
+ * which is a liburcu (urcu-bp flavour) read-side critical section: no lock,
+ * no atomic read-modify-write. urcu-bp registers each calling thread by
+ * itself on its first ll_plugin_enter(), so caller threads need no set-up.
+ *
+ * A reload (ll_plugin_reload(), or automatic with LL_PLUGIN_WATCH through
+ * inotify on the file's directory) loads the new version beside the old one,
+ * hands it the old version's saved state, publishes it atomically, waits for
+ * a grace period (every call that started on the old table has left), runs
+ * the old version's fini, dlclose()s it and checks that its snapshot is no
+ * longer mapped. Any failure (wrong ABI or name, no descriptor, undefined
+ * symbol, incomplete or garbage file, init or restore error) leaves the old
+ * version serving; the reason goes to the on_event callback and to
+ * ll_plugin_status().
+ *
+ * Rules for callers:
+ *  - Never call ll_plugin_reload() or ll_plugin_close() between
+ *    ll_plugin_enter() and ll_plugin_leave() (it would wait for itself).
+ *  - Do not keep the table or anything it returned after ll_plugin_leave().
+ *  - enter/leave nest; each enter needs exactly one leave on the same thread.
+ *
+ * All functions return 0 (or a count) on success and a negative errno value
+ * on failure, unless their comment says otherwise. */
 #ifndef LIFELINE_PLUGIN_H
 #define LIFELINE_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------------- */
+/* The plugin side                                                        */
+/* ---------------------------------------------------------------------- */
+
+#define LL_PLUGIN_MAGIC 0x4c4c504cu /* "LLPL" */
+
+/** What a plugin exports, under the symbol name "ll_plugin_descriptor". */
+struct ll_plugin_descriptor {
+	uint32_t magic;      /**< LL_PLUGIN_MAGIC */
+	uint32_t size;       /**< sizeof(struct ll_plugin_descriptor) at build time */
+	const char *name;    /**< plugin name; the host may require a given one */
+	uint32_t abi;        /**< ABI version of the table; must equal the host's */
+	const void *table;   /**< the host-defined function table; required */
+	/** Called once after loading, before restore and before any call.
+	 *  Non-zero (e.g. -errno) rejects this version. Optional. */
+	int (*init)(void);
+	/** Called once after the last call into this version returned (after
+	 *  the grace period), before dlclose. Optional. */
+	void (*fini)(void);
+	/** Called on the serving version when a new one is being loaded: store a
+	 *  malloc'ed blob in *data and its size in *len. The host passes it to
+	 *  the new version's restore and then free()s it. Optional. Calls keep
+	 *  being served while save runs: a plugin whose state changes on every
+	 *  call must take its own snapshot consistently. */
+	int (*save)(void **data, size_t *len);
+	/** Called on the new version (after init) with the blob the old version
+	 *  saved. Non-zero rejects the new version. Optional. */
+	int (*restore)(const void *data, size_t len);
+};
+
+/** Define the descriptor of this plugin. Use designated initialisers:
+ *
+ *      static const struct my_api api = { .hello = hello };
+ *      LL_PLUGIN(.name = "greeter", .abi = MY_API_ABI, .table = &api,
+ *                .init = my_init, .save = my_save, .restore = my_restore);
+ */
+#define LL_PLUGIN(...)                                                        \
+	extern const struct ll_plugin_descriptor ll_plugin_descriptor;        \
+	__attribute__((visibility("default"), used))                          \
+	const struct ll_plugin_descriptor ll_plugin_descriptor = {            \
+		.magic = LL_PLUGIN_MAGIC,                                     \
+		.size = sizeof(struct ll_plugin_descriptor),                  \
+		__VA_ARGS__ }
+
+/** The symbol name of the descriptor. */
+#define LL_PLUGIN_SYMBOL "ll_plugin_descriptor"
+
+/* ---------------------------------------------------------------------- */
+/* The host side                                                          */
+/* ---------------------------------------------------------------------- */
+
+/** An opened plugin (opaque). */
+struct ll_plugin;
+
+/** What happened, as told to ll_plugin_opts.on_event. */
+enum ll_plugin_event_kind {
+	LL_PLUGIN_EV_LOADED,       /**< a version was loaded and now serves */
+	LL_PLUGIN_EV_REJECTED,     /**< a version was refused; the old one serves */
+	LL_PLUGIN_EV_UNLOADED,     /**< an old version was finalised and unmapped */
+	LL_PLUGIN_EV_STILL_MAPPED, /**< an old version stayed mapped after dlclose */
+};
+
+/** One event. Pointers are valid only during the callback. */
+struct ll_plugin_event {
+	enum ll_plugin_event_kind kind;
+	unsigned version;    /**< version number concerned (0 for a rejected one) */
+	int err;             /**< -errno for REJECTED and STILL_MAPPED, else 0 */
+	const char *message; /**< what happened and what to do, one line */
+	const char *path;    /**< the plugin file */
+};
+
+/** Flags of ll_plugin_opts. */
+enum {
+	/** Reload automatically when the file is replaced or rewritten (inotify
+	 *  on its directory: close-after-write, moved-to, create; debounced).
+	 *  A background thread is started; its name is "ll-plugin-watch". */
+	LL_PLUGIN_WATCH = 1u << 0,
+	/** On a watched change, skip the reload when the new file's bytes are
+	 *  identical to the serving version's. */
+	LL_PLUGIN_SKIP_SAME = 1u << 1,
+};
+
+/** Options of ll_plugin_open(). Zero-initialise, then set what you need. */
+struct ll_plugin_opts {
+	const char *name;    /**< required descriptor name; NULL accepts any */
+	uint32_t abi;        /**< required ABI version (exact match) */
+	unsigned flags;      /**< LL_PLUGIN_* flags */
+	unsigned debounce_ms; /**< quiet time after a watched change; 0 = 1 ms */
+	size_t max_size;     /**< largest accepted file; 0 = 256 MiB */
+	/** Called for every event, from the thread that did the (re)load (the
+	 *  caller of open/reload, or the watcher thread). It must not call
+	 *  ll_plugin_reload() or ll_plugin_close(). Optional. */
+	void (*on_event)(const struct ll_plugin_event *ev, void *userdata);
+	void *userdata;
+};
+
+/** Snapshot of a plugin's state, from ll_plugin_status(). */
+struct ll_plugin_status {
+	unsigned version;           /**< serving version: 1 for the first load, +1 per reload */
+	char name[64];              /**< descriptor name of the serving version */
+	uint32_t abi;               /**< its ABI version */
+	struct timespec loaded_at;  /**< CLOCK_REALTIME when it was published */
+	unsigned loads_ok;          /**< successful loads, the first one included */
+	unsigned loads_failed;      /**< rejected versions */
+	unsigned still_mapped;      /**< old versions that stayed mapped after dlclose */
+	int last_error;             /**< -errno of the last rejection; 0 if none */
+	char last_error_msg[512];   /**< its reason; "" if none */
+	struct timespec last_error_at; /**< CLOCK_REALTIME of the last rejection */
+};
+
+/** Load the plugin at path and return a handle in *out. On failure nothing is
+ *  left behind: -ENOENT/-EACCES (the file), -ENOEXEC (not a complete ELF of
+ *  this machine, or no descriptor), -EAGAIN (the file is being written: its
+ *  size or time changed while it was copied), -EPROTO (wrong name or ABI),
+ *  -ELIBBAD (dlopen failed, e.g. an undefined symbol), -EFBIG (over
+ *  max_size), or init's error. If errmsg is not NULL it receives the reason
+ *  (errmsg_size bytes at most). opts may be NULL only if any name and ABI 0
+ *  are acceptable. */
+int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct ll_plugin **out,
+		   char *errmsg, size_t errmsg_size);
+
+/** Stop watching, wait for calls in progress, run fini and dlclose every
+ *  version. The caller guarantees no thread calls ll_plugin_enter() on p any
+ *  more. NULL is allowed. */
+void ll_plugin_close(struct ll_plugin *p);
+
+/** Begin a call: returns the serving version's table (never NULL). The table
+ *  and everything it points to stay valid until ll_plugin_leave(). Cost:
+ *  an urcu-bp read lock and one pointer load. */
+const void *ll_plugin_enter(struct ll_plugin *p);
+
+/** End the call begun by the matching ll_plugin_enter() of this thread. */
+void ll_plugin_leave(struct ll_plugin *p);
+
+/** Load the file again now (explicit reload). Returns the new version number
+ *  (> 0), or a negative errno with the old version still serving (the reason
+ *  is in ll_plugin_status() and was sent to on_event). Blocks for a grace
+ *  period; must not be called from inside enter/leave. */
+int ll_plugin_reload(struct ll_plugin *p);
+
+/** Copy the current status into *st. */
+int ll_plugin_status(struct ll_plugin *p, struct ll_plugin_status *st);
+
+/** Check that buf (len bytes) is a complete ELF shared object of this
+ *  machine: header, program headers, section headers and every PT_LOAD
+ *  segment lie within len. 0, or -ENOEXEC (not an ELF, another machine, not
+ *  ET_DYN) or -EAGAIN (an ELF cut short: still being written). why receives
+ *  the reason when not NULL. */
+int ll_plugin_check_elf(const void *buf, size_t len, char *why, size_t why_size);
+
+/* ---------------------------------------------------------------------- */
+/* Deploying files: atomic install, who maps a file, stale mappings        */
+/* ---------------------------------------------------------------------- */
+
+/** A process mapping a given file. */
+struct ll_mapper {
+	pid_t pid;
+	char comm[32];       /**< /proc/PID/comm */
+	bool exec;           /**< at least one executable mapping of the file */
+	uint64_t bytes;      /**< total bytes mapped */
+};
+
+/** List the processes (all of /proc) that map the file with device dev and
+ *  inode ino. *out (malloc'ed, free()) receives *n entries sorted by pid.
+ *  Processes that vanish or cannot be read are skipped. */
+int ll_file_mappers(dev_t dev, ino_t ino, struct ll_mapper **out, size_t *n);
+
+/** Options of ll_install(). */
+struct ll_install_opts {
+	bool backup;          /**< keep the replaced file as DST~ (a hard link) */
+	bool keep_temp_on_error; /**< debugging: do not unlink the temp file */
+};
+
+/** What ll_install() did, or where it failed. */
+struct ll_install_result {
+	const char *step;     /**< on failure: the step that failed ("open source", ...) */
+	bool replaced;        /**< DST existed and was replaced */
+	mode_t mode;          /**< mode given to the new file */
+	uid_t uid;            /**< owner given to the new file */
+	gid_t gid;
+	bool owner_kept;      /**< false if fchown was refused (not root) */
+	uint64_t bytes;       /**< bytes copied */
+	dev_t old_dev;        /**< device and inode of the replaced DST (if replaced) */
+	ino_t old_ino;
+	char backup[4096];    /**< the backup path, "" without --backup */
+};
+
+/** Replace dst by a copy of src atomically: a temp file is created with
+ *  O_EXCL in dst's directory, filled, fsync'ed, given dst's mode and owner
+ *  (src's mode if dst does not exist), renamed over dst, and the directory is
+ *  fsync'ed. A process mapping the old dst keeps its (now unlinked) inode
+ *  intact. Errors: -ENOENT (src or dst's directory missing: see res->step),
+ *  -EISDIR, -ELOOP (dst is a symlink: refused), -EXDEV/-EBUSY (dst is a
+ *  mount point), or the failing call's errno. res may not be NULL. */
+int ll_install(const char *src, const char *dst, const struct ll_install_opts *opts,
+	       struct ll_install_result *res);
+
+/** Why a mapping is stale. */
+enum ll_stale_kind {
+	LL_STALE_DELETED,    /**< the mapped file was removed or replaced */
+	LL_STALE_TRUNCATED,  /**< the file is now shorter than the mapping */
+};
+
+/** One stale file of a process (its mappings of one file, together). */
+struct ll_stale_item {
+	enum ll_stale_kind kind;
+	char *path;          /**< path as the kernel shows it, without " (deleted)" */
+	unsigned dev_major, dev_minor;
+	uint64_t inode;
+	bool exec;           /**< some mapping is executable (code) */
+	unsigned nmaps;      /**< how many mappings of this file */
+	uint64_t mapped_bytes; /**< total size of those mappings */
+	uint64_t file_size;  /**< the file's current size (-1 if unknown) */
+	uint64_t past_eof;   /**< for TRUNCATED: mapped bytes beyond the end of file */
+};
+
+/** Stale mappings of one process. */
+struct ll_stale_proc {
+	pid_t pid;
+	char comm[32];
+	size_t n;
+	struct ll_stale_item *v;
+};
+
+/** Scan one process (pid 0 = self) for mappings of deleted files (memfd,
+ *  SysV shm and other anonymous-file mappings excluded) and of files shorter
+ *  than their mapping. *out is freed with ll_stale_free(); (*out)->n may be
+ *  0. -ESRCH no such process, -EACCES not allowed. */
+int ll_stale_scan(pid_t pid, struct ll_stale_proc **out);
+
+/** Free what ll_stale_scan() returned. NULL is allowed. */
+void ll_stale_free(struct ll_stale_proc *sp);
+
+/** A one-line explanation of the risk of a stale item ("old code still
+ *  running ..."), static storage. */
+const char *ll_stale_risk(const struct ll_stale_item *it);
 
 #endif

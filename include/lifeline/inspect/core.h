@@ -26,6 +26,13 @@ struct ll_core_options {
 	json_object *metadata;
 	unsigned disasm_insns;     /**< instructions to show around the PC (0: 8) */
 	unsigned max_frames;       /**< per thread (0: 64) */
+	/** When non-NULL, receives a one-line explanation when ll_core_analyze()
+	 *  fails (what is wrong with the file and what to do). */
+	char *errbuf;
+	size_t errbuf_size;
+	/** Directory searched for debug files by build-id instead of
+	 *  /usr/lib/debug (its .build-id/xx/yyyy.debug), or NULL. */
+	const char *debug_dir;
 };
 
 /** Analyse the uncompressed ELF core at core_path. *out is freed with
@@ -44,6 +51,14 @@ json_object *ll_core_analysis_json(const struct ll_core_analysis *a);
 /** The crashing thread's innermost frame as "function (file:line)" or
  *  "module+0xOFF" when unsymbolized, for list views. Points into a. */
 const char *ll_core_analysis_top_frame(const struct ll_core_analysis *a);
+
+/** The signal that ended the process (0 when the core has none). */
+int ll_core_analysis_signal(const struct ll_core_analysis *a);
+
+/** The first cause named by the analysis as a short kind ("null-deref",
+ *  "stack-overflow", "abort", "assertion", "double-free", "heap-corruption",
+ *  "modified-in-place", ...), or NULL when no cause could be named. */
+const char *ll_core_analysis_cause(const struct ll_core_analysis *a);
 
 /** Free an analysis. NULL is allowed. */
 void ll_core_analysis_free(struct ll_core_analysis *a);

@@ -33,6 +33,8 @@ enum ll_map_kind {
 	LL_MAP_FILE,     /**< a file mapping that is not part of a loaded ELF module */
 	LL_MAP_VDSO,     /**< [vdso], [vvar], [vsyscall] */
 	LL_MAP_OTHER,    /**< any other [pseudo] mapping */
+	LL_MAP_GUARD,    /**< no access ("---p"): a stack guard page, a hole between a
+	                      module's segments, reserved address space */
 };
 
 /** One line of /proc/PID/maps, with the smaps figures when asked for. */
@@ -54,6 +56,23 @@ struct ll_map {
 	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
 	uint64_t swap;
 	uint64_t anonymous;
+	/* Added after the first draft (layout stays additive). */
+	bool module;             /**< part of a loaded ELF module: one of its file
+	                              mappings (any kind, holes included) or its .bss */
+	pid_t stack_tid;         /**< LL_MAP_STACK: the thread whose stack this is
+	                              (found from /proc/PID/task/TID/syscall's stack
+	                              pointer when the thread sleeps in a system call;
+	                              the pid for [stack]); 0 when unknown */
+	/* More smaps figures, in bytes (0 without LL_MAPS_SMAPS). */
+	uint64_t size_smaps;     /**< "Size" (equals end - start) */
+	uint64_t kernel_page_size, mmu_page_size;
+	uint64_t pss_dirty, pss_anon, pss_file, pss_shmem;
+	uint64_t referenced, lazy_free, anon_huge_pages, shmem_pmd_mapped, file_pmd_mapped;
+	uint64_t shared_hugetlb, private_hugetlb, swap_pss, locked, ksm;
+	int thp_eligible;        /**< "THPeligible" (0/1), -1 when absent */
+	int protection_key;      /**< "ProtectionKey", -1 when absent */
+	char *vm_flags;          /**< "VmFlags" two-letter codes ("rd mr mw me ac"),
+	                              NULL when absent */
 };
 
 /** A whole map, sorted by start address. */
@@ -61,14 +80,22 @@ struct ll_maps {
 	pid_t pid;               /**< the process read, or 0 when parsed from text */
 	size_t n;                /**< number of entries in v */
 	struct ll_map *v;
+	struct ll_maps_private *priv; /**< private: the /proc/PID directory and the
+	                                   per-module ELF cache used by ll_maps_resolve() */
 };
 
 /** Flags for ll_maps_read() and ll_maps_parse(). */
 enum {
 	LL_MAPS_SMAPS = 1u << 0, /**< read smaps (slower) and fill rss/pss/... */
+	LL_MAPS_NO_THREADS = 1u << 1, /**< ll_maps_read*(): do not look for thread
+	                                   stacks in /proc/PID/task (their mappings
+	                                   then stay LL_MAP_ANON) */
 };
 
 /** Read /proc/PID/maps (or smaps with LL_MAPS_SMAPS). pid 0 means self.
+ *  Classifies every mapping and finds the stacks of threads blocked in a
+ *  system call. Keeps /proc/PID open (one descriptor) for ll_maps_resolve().
+ *  -ESRCH no such process, -EACCES not allowed to read it.
  *  *out is freed with ll_maps_free(). */
 int ll_maps_read(pid_t pid, unsigned flags, struct ll_maps **out);
 
@@ -77,7 +104,11 @@ int ll_maps_read(pid_t pid, unsigned flags, struct ll_maps **out);
 int ll_maps_read_at(int proc_pid_dirfd, unsigned flags, struct ll_maps **out);
 
 /** Parse the text of a maps (or, with LL_MAPS_SMAPS, smaps) file. Bad lines
- *  give -EINVAL; text need not be NUL-terminated. */
+ *  give -EINVAL, as do entries out of address order or overlapping; text
+ *  need not be NUL-terminated. Mappings are classified from the text alone
+ *  (a file mapping belongs to an ELF module when some mapping of the same
+ *  file is executable); thread stacks are not known (LL_MAP_ANON). pid is 0;
+ *  ll_maps_resolve() then opens modules by path. */
 int ll_maps_parse(const char *text, size_t len, unsigned flags, struct ll_maps **out);
 
 /** Free a map read or parsed by the functions above. NULL is allowed. */
@@ -99,6 +130,12 @@ struct ll_addr_info {
 	uint64_t load_bias;        /**< runtime address - elf_addr */
 	uint8_t build_id[64];      /**< GNU build-id of the module, if any */
 	size_t build_id_len;       /**< 0 when the module has none or it could not be read */
+	/* Added after the first draft (layout stays additive). */
+	bool in_file;              /**< false for an address in a module's .bss,
+	                                which the file does not hold (file_offset
+	                                is then 0) */
+	uint16_t elf_type;         /**< ET_EXEC, ET_DYN, ... of the module */
+	uint16_t elf_machine;      /**< EM_X86_64, EM_AARCH64, ... of the module */
 };
 
 /** Resolve a runtime address of the process whose map this is: finds the
@@ -108,5 +145,29 @@ struct ll_addr_info {
  *  p_offset != p_vaddr. -ENOENT when addr is outside every mapping, -ENOEXEC
  *  when the mapping is not an ELF module (anonymous, [vdso] is handled). */
 int ll_maps_resolve(const struct ll_maps *maps, uint64_t addr, struct ll_addr_info *out);
+
+/** Per-module and per-kind totals of a map (what `lifeline maps` prints
+ *  after the mappings). */
+struct ll_maps_total {
+	const char *name;        /**< module or file path, or "[heap]", "[stack]",
+	                              "[anon]", "[vdso]", "[guard]", "[other]"
+	                              (points into the map or is static) */
+	enum ll_map_kind kind;   /**< LL_MAP_TEXT for a module, LL_MAP_FILE for another
+	                              file, else the kind totalled */
+	bool deleted;            /**< the file was deleted */
+	size_t nmaps;            /**< number of mappings counted */
+	uint64_t size, rss, pss, swap; /**< bytes */
+};
+
+/** Totals of a map: one row per module (its file mappings and its .bss), per
+ *  other mapped file, then one per kind among heap, stack, anon, vdso, guard,
+ *  other (rows with no mappings are left out), in that order. *out is an
+ *  array of *n rows freed with free(); names point into maps. */
+int ll_maps_summarize(const struct ll_maps *maps, struct ll_maps_total **out, size_t *n);
+
+/** The mapping of the module's file that an address in map belongs to: map
+ *  itself for a module mapping, the module's last file mapping for its
+ *  .bss; NULL when map is not part of a module. */
+const struct ll_map *ll_maps_module_map(const struct ll_maps *maps, const struct ll_map *map);
 
 #endif

@@ -1,10 +1,224 @@
-/* cmd_install.c: placeholder until the plugin module lands this command. */
+/* cmd_install.c: `lifeline install [--backup] [--json] SRC DST`.
+ *
+ * Replaces DST by a copy of SRC atomically through ll_install() (temp file
+ * in DST's directory, fsync, mode and owner kept, rename, directory fsync).
+ * Before replacing, lists the processes that map DST (ll_file_mappers():
+ * device + inode in /proc/PID/maps): they keep running the old, now deleted
+ * file until they reload or restart. When DST looks like a shared object
+ * and SRC is not a complete ELF, a warning is printed (installed anyway).
+ * DST may be a directory: SRC's file name is then used inside it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lifeline/plugin.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lifeline install [--backup] [--json] SRC DST\n\n"
+		"Replace DST by a copy of SRC atomically, never in place: the copy goes to a\n"
+		"temp file in DST's directory, is fsync'ed, gets DST's mode and owner (SRC's\n"
+		"mode for a new file), is renamed over DST, and the directory is fsync'ed.\n"
+		"A process that mapped the old DST keeps running it, intact (unlike cp, which\n"
+		"rewrites the mapped inode and crashes it); the processes mapping DST are\n"
+		"listed first. If DST is a directory, SRC's name is used inside it.\n\n"
+		"  --backup     keep the replaced file as DST~ (a hard link to it)\n"
+		"  --json       print the result as JSON\n"
+		"  -h, --help   show this help\n\n"
+		"Exit status: 0 installed, 1 failed (DST unchanged), 2 usage error.\n");
+}
+
+static bool looks_like_so(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	return (n > 3 && !strcmp(base + n - 3, ".so")) || strstr(base, ".so.");
+}
+
+/* "" when SRC is a complete ELF, else why not, in why. */
+static void elf_check(const char *src, char *why, size_t size)
+{
+	struct stat st;
+	void *m;
+	int fd = open(src, O_RDONLY | O_CLOEXEC);
+
+	why[0] = '\0';
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			ll_plugin_check_elf(m, (size_t)st.st_size, why, size);
+			munmap(m, (size_t)st.st_size);
+		}
+	} else if (fstat(fd, &st) == 0) {
+		snprintf(why, size, "the file is empty");
+	}
+	close(fd);
+}
+
+static const char *advice(int err, const char *step)
+{
+	if (!strcmp(step, "open source"))
+		return err == -ENOENT ? "check the SRC path" : "check that SRC is readable";
+	if (!strcmp(step, "open destination directory"))
+		return err == -ENOENT || err == -ENOTDIR ? "create DST's directory first (the temp file must live "
+							  "beside DST)"
+							: "check the permissions of DST's directory";
+	if (err == -ELOOP)
+		return "DST is a symbolic link: install to its target (readlink -f DST) or remove the link";
+	if (err == -EXDEV || err == -EBUSY)
+		return "DST is a mount point (a bind mount?): rename cannot replace it; install to the mount's "
+		       "source instead";
+	if (err == -ENOSPC || err == -EDQUOT)
+		return "free space on DST's filesystem";
+	if (err == -EACCES || err == -EPERM || err == -EROFS)
+		return "run as DST's owner or root, on a writable filesystem";
+	return "DST was left unchanged";
+}
+
+static void print_mappers(const char *dst, const struct ll_mapper *v, size_t n)
+{
+	char sz[32];
+
+	if (!n) {
+		printf("no process maps %s\n", dst);
+		return;
+	}
+	printf("%zu process%s map%s %s; %s keep running the old file (deleted after this install) until "
+	       "they reload or restart (see 'lifeline stale'):\n", n, n == 1 ? "" : "es", n == 1 ? "s" : "",
+	       dst, n == 1 ? "it" : "they");
+	for (size_t i = 0; i < n; i++)
+		printf("  pid %-7d %-16s %s, %s mapped\n", (int)v[i].pid, v[i].comm, v[i].exec ? "code" : "data",
+		       out_size(v[i].bytes, sz));
+}
+
 int cmd_install(int argc, char **argv)
 {
-	(void)argc;
-	out_error(argv[0], "not built yet");
-	return LL_EXIT_FAIL;
+	static const struct option longopts[] = {
+		{ "backup", no_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct ll_install_opts opts = { 0 };
+	struct ll_install_result res;
+	struct ll_mapper *mappers = NULL;
+	size_t nmappers = 0;
+	char dst[PATH_MAX], why[256], srccopy[PATH_MAX];
+	const char *src;
+	bool json = false;
+	struct stat st;
+	int c, r, rc = LL_EXIT_FAIL;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			opts.backup = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return LL_EXIT_OK;
+		default:
+			usage(stderr);
+			return LL_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		out_error("install", "expected SRC and DST; see 'lifeline install --help'");
+		return LL_EXIT_USAGE;
+	}
+	src = argv[optind];
+	if (snprintf(dst, sizeof(dst), "%s", argv[optind + 1]) >= (int)sizeof(dst)) {
+		out_error("install", "%s: path too long", argv[optind + 1]);
+		return LL_EXIT_USAGE;
+	}
+	if (stat(src, &st) < 0) {
+		out_error("install", "%s: %s; check the SRC path", src, strerror(errno));
+		return LL_EXIT_FAIL;
+	}
+	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(srccopy, sizeof(srccopy), "%s", src);
+		if (snprintf(dst, sizeof(dst), "%s/%s", argv[optind + 1], basename(srccopy)) >= (int)sizeof(dst)) {
+			out_error("install", "%s: path too long", argv[optind + 1]);
+			return LL_EXIT_USAGE;
+		}
+	}
+	if (looks_like_so(dst)) {
+		elf_check(src, why, sizeof(why));
+		if (why[0])
+			fprintf(stderr, "lifeline install: warning: %s is not a loadable shared object (%s); "
+				"installing it as %s anyway\n", src, why, dst);
+	}
+	if (lstat(dst, &st) == 0 && S_ISREG(st.st_mode)) {
+		r = ll_file_mappers(st.st_dev, st.st_ino, &mappers, &nmappers);
+		if (r < 0)
+			fprintf(stderr, "lifeline install: warning: cannot list the processes mapping %s: %s\n", dst,
+				strerror(-r));
+		else if (!json)
+			print_mappers(dst, mappers, nmappers);
+	}
+	r = ll_install(src, dst, &opts, &res);
+	if (r < 0) {
+		out_error("install", "%s -> %s: %s failed: %s; %s", src, dst, res.step, strerror(-r),
+			  advice(r, res.step));
+		goto out;
+	}
+	if (json) {
+		json_object *o = json_object_new_object(), *ms = json_object_new_array();
+		char mode[8];
+
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)res.mode);
+		json_object_object_add(o, "src", json_object_new_string(src));
+		json_object_object_add(o, "dst", json_object_new_string(dst));
+		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)res.bytes));
+		json_object_object_add(o, "replaced", json_object_new_boolean(res.replaced));
+		json_object_object_add(o, "mode", json_object_new_string(mode));
+		json_object_object_add(o, "uid", json_object_new_int64(res.uid));
+		json_object_object_add(o, "gid", json_object_new_int64(res.gid));
+		json_object_object_add(o, "owner_kept", json_object_new_boolean(res.owner_kept));
+		json_object_object_add(o, "backup", res.backup[0] ? json_object_new_string(res.backup) : NULL);
+		for (size_t i = 0; i < nmappers; i++) {
+			json_object *m = json_object_new_object();
+
+			json_object_object_add(m, "pid", json_object_new_int(mappers[i].pid));
+			json_object_object_add(m, "comm", json_object_new_string(mappers[i].comm));
+			json_object_object_add(m, "code", json_object_new_boolean(mappers[i].exec));
+			json_object_object_add(m, "mapped_bytes", json_object_new_int64((int64_t)mappers[i].bytes));
+			json_object_array_add(ms, m);
+		}
+		json_object_object_add(o, "mapped_by", ms);
+		if (out_json(o) < 0)
+			goto out;
+	} else {
+		char sz[32];
+
+		printf("installed %s -> %s (%s, mode %04o, owner %u:%u%s)\n", src, dst, out_size(res.bytes, sz),
+		       (unsigned)res.mode, (unsigned)res.uid, (unsigned)res.gid,
+		       res.replaced && !res.owner_kept ? ", previous owner NOT kept: not allowed to chown" : "");
+		if (res.backup[0])
+			printf("previous version kept as %s\n", res.backup);
+	}
+	rc = LL_EXIT_OK;
+out:
+	free(mappers);
+	return rc;
 }

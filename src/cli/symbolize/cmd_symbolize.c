@@ -1,10 +1,349 @@
-/* cmd_symbolize.c: placeholder until the inspect module lands this command. */
+/* cmd_symbolize.c: `lifeline symbolize`: addresses (or crash report frames)
+ * to function, file:line and inline frames, with optional disassembly.
+ *
+ *   --exe FILE ADDR...   ELF addresses of FILE (like addr2line -e FILE)
+ *   --pid PID ADDR...    runtime addresses of a live process (its maps give
+ *                        module, build-id and ELF address: ll_maps_resolve)
+ *   (no --exe/--pid)     a crash report or backtrace on stdin or --report
+ * Without ADDR arguments, addresses are read from stdin, one per line. Each
+ * item is answered or gets one message naming it; the exit status is 1 when
+ * any item failed. Modules are opened once through an ll_symcache. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "symbolize_cli.h"
+
+#define MAX_DEBUG_DIRS 16
+#define MAX_LINE (64u << 10)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lifeline symbolize --exe FILE [OPTIONS] [ADDR...]\n"
+		"       lifeline symbolize --pid PID [OPTIONS] [ADDR...]\n"
+		"       lifeline symbolize [OPTIONS] [--report FILE] < crash-report\n\n"
+		"Turn addresses into module+offset, function+offset, file:line and the chain\n"
+		"of inlined frames (innermost first), from ELF symbols and DWARF (separate\n"
+		"debug files found by build-id and .gnu_debuglink). Without ADDR arguments,\n"
+		"addresses are read from stdin, one per line (hex, 0x optional).\n\n"
+		"Without --exe or --pid, stdin (or --report FILE) is a crash report or\n"
+		"backtrace: every line holding PATH+0xOFF, (PATH+0xOFF), PATH(+0xOFF) or\n"
+		"PATH(func+0xOFF) is echoed with its frames added; other lines pass through.\n\n"
+		"  -e, --exe FILE        addresses are ELF addresses of FILE (as addr2line -e)\n"
+		"  -p, --pid PID         addresses are runtime addresses in process PID\n"
+		"  -r, --report FILE     symbolize a crash report file ('-' for stdin)\n"
+		"  -d, --disasm N        show N instructions around each address (capstone;\n"
+		"                        the architecture comes from the ELF header)\n"
+		"  -f, --addr2line       print exactly what 'addr2line -f -i' prints\n"
+		"  -a, --addresses       with --addr2line, print each address first (addr2line -a)\n"
+		"  -n, --no-inline       only the innermost frame\n"
+		"  -D, --debug-dir DIR   extra debug root (like /usr/lib/debug), repeatable;\n"
+		"                        $LIFELINE_DEBUG_DIRS adds more (colon-separated)\n"
+		"  -j, --json            print JSON (an array of items)\n"
+		"  -h, --help            show this help\n\n"
+		"Exit status: 0 every item answered, 1 some item failed (bad address, no\n"
+		"symbols, unreadable module; the others were still answered), 2 usage error.\n");
+}
+
+static void answer(struct symctx *ctx, struct sym_item *it, struct ll_sym_result *res, char *msg,
+		   size_t msize)
+{
+	if (it->sym && ll_symbolize(it->sym, it->elf_addr, res) == 0) {
+		it->res = res;
+	} else if (it->sym) {
+		struct ll_sym_info info;
+
+		ll_symbolizer_info(it->sym, &info);
+		if (info.nsymbols == 0 && !info.has_dwarf)
+			snprintf(msg, msize, "%s: %s+0x%" PRIx64 ": no symbols; install debug info (or add --debug-dir)",
+				 it->input, it->module, it->elf_addr);
+		else
+			snprintf(msg, msize, "%s: %s+0x%" PRIx64 ": no symbol or line information covers it",
+				 it->input, it->module, it->elf_addr);
+		it->res = res; /* empty: prints ?? */
+		it->error = msg;
+	}
+	if (it->error) {
+		ctx->failed++;
+		out_error(ctx->cmd, "%s", it->error);
+	}
+	sym_print_item(ctx, it, NULL);
+}
+
+static int parse_addr(const char *text, uint64_t *v)
+{
+	return ll_parse_u64(text, 1, v);
+}
+
+static void item_exe(struct symctx *ctx, const char *text, struct ll_sym_result *res)
+{
+	struct sym_item it = { .input = text, .module = ctx->exe };
+	char msg[600];
+
+	if (parse_addr(text, &it.elf_addr) < 0) {
+		snprintf(msg, sizeof(msg), "'%.200s': not an address (give hex, e.g. 0x1139)", text);
+		it.module = NULL;
+		it.error = msg;
+	} else {
+		it.sym = ctx->exe_sym;
+		it.build_id = ctx->exe_info.build_id;
+		it.build_id_len = ctx->exe_info.build_id_len;
+	}
+	answer(ctx, &it, res, msg, sizeof(msg));
+}
+
+static void item_pid(struct symctx *ctx, const char *text, struct ll_sym_result *res)
+{
+	struct sym_item it = { .input = text };
+	struct ll_addr_info info;
+	char msg[600];
+	int r, fd = -1;
+
+	if (parse_addr(text, &it.runtime) < 0) {
+		snprintf(msg, sizeof(msg), "'%.200s': not an address (give hex, e.g. 0x7f12345678)", text);
+		it.error = msg;
+		goto out;
+	}
+	it.has_runtime = true;
+	r = ll_maps_resolve(ctx->maps, it.runtime, &info);
+	if (r == -ENOENT) {
+		snprintf(msg, sizeof(msg), "%s: outside every mapping of process %d", text, (int)ctx->pid);
+		it.error = msg;
+		goto out;
+	}
+	if (r < 0) {
+		const struct ll_map *m = ll_maps_find(ctx->maps, it.runtime);
+
+		snprintf(msg, sizeof(msg), "%s: in %s, which is not an ELF module (%s)", text,
+			 m && m->path ? m->path : "an anonymous mapping",
+			 m ? ll_map_kind_name(m->kind) : "no mapping");
+		it.error = msg;
+		goto out;
+	}
+	it.module = info.path;
+	it.elf_addr = info.elf_addr;
+	it.build_id = info.build_id;
+	it.build_id_len = info.build_id_len;
+	if (info.map && info.map->deleted) { /* the file is gone: read the mapping's own */
+		char mf[96];
+
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)ctx->pid,
+			 info.map->start, info.map->end);
+		fd = open(mf, O_RDONLY | O_CLOEXEC);
+	}
+	r = ll_symcache_get(ctx->cache, info.path, fd, info.build_id, info.build_id_len, &it.sym);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s: %s", text, info.path,
+			 r == -ESTALE ? "the file on disk is not the build the process runs (build-id differs): it was replaced"
+			 : r == -ENOENT ? "module file not found"
+			 : r == -ENOEXEC ? "not an ELF file, or truncated or corrupt"
+			 : strerror(-r));
+		it.error = msg;
+	}
+out:
+	answer(ctx, &it, res, msg, sizeof(msg));
+}
+
+static void trim(char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || isspace((unsigned char)line[n - 1])))
+		line[--n] = '\0';
+}
+
+/* Feed each line of f to the mode's handler. */
+static void each_line(struct symctx *ctx, FILE *f, bool report, struct ll_sym_result *res)
+{
+	struct stat st;
+	bool flush = fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		if ((size_t)len > MAX_LINE)
+			line[MAX_LINE] = '\0';
+		if (report) {
+			if (len > 0 && line[len - 1] == '\n')
+				line[len - 1] = '\0';
+			sym_report_line(ctx, line);
+		} else {
+			char *p = line;
+
+			trim(p);
+			while (isspace((unsigned char)*p))
+				p++;
+			if (!*p)
+				continue;
+			if (ctx->exe)
+				item_exe(ctx, p, res);
+			else
+				item_pid(ctx, p, res);
+		}
+		if (flush && ctx->fmt != FMT_JSON)
+			fflush(stdout);
+	}
+	free(line);
+}
+
+static int open_exe(struct symctx *ctx)
+{
+	int r = ll_symcache_get(ctx->cache, ctx->exe, -1, NULL, 0, &ctx->exe_sym);
+
+	if (r < 0) {
+		out_error(ctx->cmd, "%s: %s", ctx->exe,
+			  r == -ENOENT ? "no such file"
+			  : r == -ENOEXEC ? "not an ELF file, or truncated or corrupt"
+			  : r == -EACCES ? "permission denied"
+			  : r == -EISDIR ? "is a directory"
+			  : strerror(-r));
+		return r;
+	}
+	ll_symbolizer_info(ctx->exe_sym, &ctx->exe_info);
+	if (ctx->exe_info.nsymbols == 0 && !ctx->exe_info.has_dwarf)
+		out_error(ctx->cmd, "%s: no symbols; install debug info (or add --debug-dir); showing module offsets only",
+			  ctx->exe);
+	return 0;
+}
+
+static int open_pid(struct symctx *ctx)
+{
+	int r = ll_maps_read(ctx->pid, 0, &ctx->maps);
+
+	if (r < 0)
+		out_error(ctx->cmd, "process %d: %s", (int)ctx->pid,
+			  r == -ESRCH || r == -ENOENT ? "no such process"
+			  : r == -EACCES || r == -EPERM ? "permission denied (run as root or as its owner)"
+			  : strerror(-r));
+	return r;
+}
 
 int cmd_symbolize(int argc, char **argv)
 {
-	(void)argc;
-	out_error(argv[0], "not built yet");
-	return LL_EXIT_FAIL;
+	static const struct option longopts[] = {
+		{ "exe", required_argument, NULL, 'e' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "disasm", required_argument, NULL, 'd' },
+		{ "addr2line", no_argument, NULL, 'f' },
+		{ "no-inline", no_argument, NULL, 'n' },
+		{ "addresses", no_argument, NULL, 'a' },
+		{ "debug-dir", required_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct symctx ctx = { .cmd = "symbolize", .fmt = FMT_TEXT };
+	const char *dirs[MAX_DEBUG_DIRS + 1] = { NULL };
+	struct ll_sym_opts opts = { .debug_dirs = dirs };
+	struct ll_sym_result *res = NULL;
+	const char *report = NULL, *pid_arg = NULL;
+	size_t ndirs = 0;
+	int c, rc = LL_EXIT_FAIL;
+	uint64_t v;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "e:p:r:d:fanD:jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': ctx.exe = optarg; break;
+		case 'p': pid_arg = optarg; break;
+		case 'r': report = optarg; break;
+		case 'd':
+			if (ll_parse_u64(optarg, 0, &v) < 0 || v == 0 || v > 2000) {
+				out_error(ctx.cmd, "--disasm '%s': give a count of instructions, 1 to 2000", optarg);
+				return LL_EXIT_USAGE;
+			}
+			ctx.disasm = (unsigned)v;
+			break;
+		case 'f': ctx.fmt = FMT_ADDR2LINE; break;
+		case 'n': ctx.no_inline = true; break;
+		case 'a': ctx.print_addr = true; break;
+		case 'D':
+			if (ndirs == MAX_DEBUG_DIRS) {
+				out_error(ctx.cmd, "at most %d --debug-dir options", MAX_DEBUG_DIRS);
+				return LL_EXIT_USAGE;
+			}
+			dirs[ndirs++] = optarg;
+			break;
+		case 'j': ctx.fmt = FMT_JSON; break;
+		case 'h': usage(stdout); return LL_EXIT_OK;
+		default: usage(stderr); return LL_EXIT_USAGE;
+		}
+	}
+	if (ctx.exe && pid_arg) {
+		out_error(ctx.cmd, "give --exe or --pid, not both");
+		return LL_EXIT_USAGE;
+	}
+	if (report && (ctx.exe || pid_arg || optind < argc)) {
+		out_error(ctx.cmd, "--report takes no --exe, --pid or addresses: the report names its modules");
+		return LL_EXIT_USAGE;
+	}
+	if (!ctx.exe && !pid_arg && optind < argc) {
+		out_error(ctx.cmd, "addresses need --exe FILE (ELF addresses) or --pid PID (runtime addresses)");
+		return LL_EXIT_USAGE;
+	}
+	if (pid_arg && ll_parse_pid(pid_arg, &ctx.pid) < 0) {
+		out_error(ctx.cmd, "--pid '%s': not a process id", pid_arg);
+		return LL_EXIT_USAGE;
+	}
+	if (ll_symcache_new(&opts, &ctx.cache) < 0 || !(res = malloc(sizeof(*res))) ||
+	    (ctx.fmt == FMT_JSON && !(ctx.jarr = json_object_new_array()))) {
+		out_error(ctx.cmd, "out of memory");
+		goto out;
+	}
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+
+	if (ctx.exe || pid_arg) {
+		if ((ctx.exe ? open_exe(&ctx) : open_pid(&ctx)) < 0)
+			goto out;
+		if (ctx.exe && ctx.exe_info.nsymbols == 0 && !ctx.exe_info.has_dwarf)
+			ctx.failed++;
+		if (optind < argc)
+			for (int i = optind; i < argc; i++)
+				ctx.exe ? item_exe(&ctx, argv[i], res) : item_pid(&ctx, argv[i], res);
+		else
+			each_line(&ctx, stdin, false, res);
+	} else if (report && strcmp(report, "-")) {
+		FILE *f = fopen(report, "re");
+
+		if (!f) {
+			out_error(ctx.cmd, "--report %s: %s", report, strerror(errno));
+			goto out;
+		}
+		each_line(&ctx, f, true, res);
+		fclose(f);
+	} else {
+		each_line(&ctx, stdin, true, res);
+	}
+	if (ctx.fmt == FMT_JSON) {
+		out_json(ctx.jarr);
+		ctx.jarr = NULL;
+	}
+	rc = ctx.failed ? LL_EXIT_FAIL : LL_EXIT_OK;
+out:
+	if (fflush(stdout) != 0 && rc == LL_EXIT_OK) {
+		out_error(ctx.cmd, "writing the output: %s", strerror(errno));
+		rc = LL_EXIT_FAIL;
+	}
+	if (ctx.jarr)
+		json_object_put(ctx.jarr);
+	ll_maps_free(ctx.maps);
+	ll_symcache_free(ctx.cache);
+	free(res);
+	return rc;
 }

@@ -1,0 +1,269 @@
+/* bench_spawn.c: the cost of one spawn of /bin/true from a big parent.
+ *
+ * The parent touches --mem-mib MiB of heap and holds --fds inheritable
+ * descriptors (the field-notes set-up: 2 GiB, 10,000), then times per spawn
+ * (spawn + wait): fork+execve, posix_spawn, system(), ll_spawn, ll_system.
+ * For each method it also counts the descriptors a child inherits, by
+ * running a shell that counts /proc/$$/fd. Prints medians, then the ratios
+ * the goals are stated in. Not a test: timing belongs here.
+ *
+ * `bench_spawn --hold N` instead holds N descriptors (a tenth of them TCP
+ * and UDP sockets on 127.0.0.1), prints "ready PID", and waits for stdin to
+ * close: the target of the `lifeline fds` vs lsof comparison in run.sh. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lifeline/spawn.h"
+
+extern char **environ;
+
+static char *true_argv[] = { "/bin/true", NULL };
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int open_many(int n)
+{
+	int base = open("/dev/null", O_RDONLY);
+
+	if (base < 0)
+		return -1;
+	for (int i = 1; i < n; i++)
+		if (dup(base) < 0)
+			return -1;
+	return 0;
+}
+
+static int reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
+}
+
+static int run_fork_exec(char **argv)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execve(argv[0], argv, environ);
+		_exit(127);
+	}
+	return pid < 0 ? -1 : reap(pid);
+}
+
+static int run_posix_spawn(char **argv)
+{
+	pid_t pid;
+
+	if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+		return -1;
+	return reap(pid);
+}
+
+static int run_ll_spawn(char **argv)
+{
+	pid_t pid;
+	int st;
+
+	if (ll_spawn(argv, NULL, &pid, NULL) < 0)
+		return -1;
+	return ll_spawn_wait(pid, -1, -1, &st) < 0 ? -1 : st;
+}
+
+/* The command string for system()/ll_system() from argv (simple words). */
+static const char *as_cmd(char **argv)
+{
+	static char buf[4096];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; argv[i]; i++)
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, i ? " '%s'" : "%s", argv[i]);
+	return buf;
+}
+
+static int run_system(char **argv)
+{
+	return system(as_cmd(argv));
+}
+
+static int run_ll_system(char **argv)
+{
+	return ll_system(as_cmd(argv));
+}
+
+struct method {
+	const char *name;
+	int (*run)(char **argv);
+	int iters;
+	double median_ms;
+	int inherited;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double time_method(struct method *m)
+{
+	double *t = calloc((size_t)m->iters, sizeof(double)), med;
+
+	if (!t)
+		exit(1);
+	for (int i = 0; i < m->iters; i++) {
+		double t0 = now();
+
+		if (m->run(true_argv) != 0) {
+			fprintf(stderr, "bench: %s of /bin/true failed\n", m->name);
+			exit(1);
+		}
+		t[i] = now() - t0;
+	}
+	qsort(t, (size_t)m->iters, sizeof(double), cmp_double);
+	med = t[m->iters / 2] * 1e3;
+	free(t);
+	return med;
+}
+
+/* How many descriptors a child started this way holds: the shell counts its
+ * own /proc/$$/fd and writes the number to a file. */
+static int count_inherited(struct method *m, const char *dir)
+{
+	char out[512], script[1024], buf[32] = "";
+	char *argv[] = { "/bin/sh", "-c", script, NULL };
+	FILE *f;
+
+	snprintf(out, sizeof(out), "%s/count-%s", dir, m->name);
+	snprintf(script, sizeof(script), "n=0; for f in /proc/$$/fd/*; do n=$((n+1)); done; echo $n > %s", out);
+	if (m->run(argv) != 0)
+		return -1;
+	f = fopen(out, "re");
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	unlink(out);
+	return atoi(buf) - 3 > 0 ? atoi(buf) - 3 : 0; /* beyond 0, 1, 2 */
+}
+
+static int hold(int n)
+{
+	int socks = n / 10, made = 0;
+	char c;
+
+	if (raise_nofile() < 0 || open_many(n - socks) < 0) {
+		perror("bench_spawn --hold");
+		return 1;
+	}
+	for (int i = 0; i < socks; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int tcp = i % 2 == 0;
+		int s = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+
+		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || (tcp && listen(s, 4) < 0)) {
+			perror("bench_spawn --hold: socket");
+			return 1;
+		}
+		made++;
+	}
+	printf("ready %d fds=%d sockets=%d\n", (int)getpid(), n, made);
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct method methods[] = {
+		{ "fork+exec", run_fork_exec, 10, 0, 0 },
+		{ "posix_spawn", run_posix_spawn, 200, 0, 0 },
+		{ "system", run_system, 200, 0, 0 },
+		{ "ll_spawn", run_ll_spawn, 200, 0, 0 },
+		{ "ll_system", run_ll_system, 200, 0, 0 },
+	};
+	long mem_mib = 2048, nfds = 10000;
+	char dir[] = "/tmp/lifeline-bench-XXXXXX";
+	double fe, ps, sy, ls, lsy;
+	char *heap;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--hold") && i + 1 < argc)
+			return hold(atoi(argv[i + 1]));
+		if (!strcmp(argv[i], "--mem-mib") && i + 1 < argc)
+			mem_mib = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--fds") && i + 1 < argc)
+			nfds = atol(argv[++i]);
+		else {
+			fprintf(stderr, "usage: bench_spawn [--mem-mib N] [--fds N] | --hold N\n");
+			return 2;
+		}
+	}
+	if (raise_nofile() < 0 || open_many((int)nfds) < 0 || !mkdtemp(dir)) {
+		perror("bench_spawn: set-up");
+		return 1;
+	}
+	heap = malloc((size_t)mem_mib << 20);
+	if (!heap) {
+		perror("bench_spawn: malloc");
+		return 1;
+	}
+	memset(heap, 0x5a, (size_t)mem_mib << 20);
+	printf("parent: %ld MiB touched heap, %ld extra descriptors; per spawn+wait of /bin/true (median)\n",
+	       mem_mib, nfds);
+	printf("%-12s %10s %8s  %s\n", "method", "ms/spawn", "runs", "descriptors the child inherits");
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		struct method *m = &methods[i];
+
+		m->median_ms = time_method(m);
+		m->inherited = count_inherited(m, dir);
+		printf("%-12s %10.3f %8d  %d\n", m->name, m->median_ms, m->iters, m->inherited);
+		fflush(stdout);
+	}
+	rmdir(dir);
+	fe = methods[0].median_ms;
+	ps = methods[1].median_ms;
+	sy = methods[2].median_ms;
+	ls = methods[3].median_ms;
+	lsy = methods[4].median_ms;
+	printf("\nll_spawn vs fork+exec: %.1fx faster (goal >= 30x): %s\n", fe / ls, fe / ls >= 30 ? "met" : "NOT met");
+	printf("ll_spawn / posix_spawn: %.2fx the time (goal <= 1.2x): %s\n", ls / ps, ls / ps <= 1.2 ? "met" : "NOT met");
+	printf("ll_system / system(): %.2fx the time (goal <= 1.2x): %s\n", lsy / sy, lsy / sy <= 1.2 ? "met" : "NOT met");
+	free(heap);
+	return 0;
+}

@@ -1,0 +1,333 @@
+/* crashme.c: a program that crashes in the way its argument names.
+ *
+ * Built twice: `crashme` (plain, for the LD_PRELOAD form of the crash
+ * reporter) and `crashme-linked` (-DLL_CRASHME_LINKED: calls
+ * ll_crash_install() itself, configured from LIFELINE_CRASH_*). Each kind
+ * crashes in a function of its own, named in the table below, which the tests
+ * look for as the first frame of this program in the report:
+ *   null wild text stack abort fpe ill bus thread twin heap plugin tstack
+ * and `ok` exits 0. crashme-linked also knows `nested` (the report itself
+ * overflows a tiny alternate stack) and `chain` (a SIGSEGV handler installed
+ * before the reporter must still run, after the report). The functions are noinline and exempt from UBSan, so the
+ * fault is the real one even in the sanitizer build. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifdef LL_CRASHME_LINKED
+#include "lifeline/crash.h"
+#endif
+
+#define CRASHER __attribute__((noinline, noclone, no_sanitize("undefined")))
+
+static volatile int zero;
+static volatile int depth_limit = INT_MAX;
+static int *volatile null_ptr;
+static void *volatile sink;
+
+CRASHER static void crash_null_deref(void)
+{
+	*null_ptr = 42;
+}
+
+CRASHER static void crash_wild_pointer(void)
+{
+	volatile int *p = (volatile int *)(uintptr_t)0x500000001234ull;
+
+	*p = 1;
+}
+
+CRASHER static void crash_write_text(void)
+{
+	volatile unsigned char *p = (volatile unsigned char *)(uintptr_t)&crash_write_text;
+
+	*p = 0xc3;
+}
+
+CRASHER static int recurse_forever(int depth)
+{
+	volatile char frame[512];
+	int r = 0;
+
+	frame[0] = (char)depth;
+	if (depth < depth_limit)
+		r = recurse_forever(depth + 1);
+	return r + frame[0];
+}
+
+CRASHER static void crash_stack_overflow(void)
+{
+	printf("%d\n", recurse_forever(0));
+}
+
+CRASHER static void crash_abort(void)
+{
+	abort();
+}
+
+CRASHER static int crash_divide_by_zero(int x)
+{
+	return x / zero;
+}
+
+CRASHER static void crash_illegal_instruction(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("ud2");
+#elif defined(__aarch64__)
+	__asm__ volatile("udf #0");
+#else
+	__builtin_trap();
+#endif
+}
+
+CRASHER static int crash_sigbus(void)
+{
+	char path[] = "/tmp/crashme-bus-XXXXXX";
+	volatile char *p;
+	int fd = mkstemp(path);
+
+	if (fd < 0 || unlink(path) < 0 || ftruncate(fd, 8192) < 0) {
+		perror("crashme: temp file");
+		return 1;
+	}
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		perror("crashme: mmap");
+		return 1;
+	}
+	/* The file shrinks under the mapping, as with `cp` over a loaded .so. */
+	if (ftruncate(fd, 0) < 0) {
+		perror("crashme: ftruncate");
+		return 1;
+	}
+	return p[4096];
+}
+
+CRASHER static void *thread_crash(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "crashme-worker");
+	*null_ptr = 7;
+	return NULL;
+}
+
+CRASHER static void *thread_stack_overflow(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "crashme-deep");
+#ifdef LL_CRASHME_LINKED
+	ll_crash_thread_init();
+#endif
+	printf("%d\n", recurse_forever(0));
+	return NULL;
+}
+
+static pthread_barrier_t twin_barrier;
+
+CRASHER static void *twin_crash(void *arg)
+{
+	pthread_setname_np(pthread_self(), "crashme-twin");
+	pthread_barrier_wait(&twin_barrier);
+	*null_ptr = (int)(intptr_t)arg;
+	return NULL;
+}
+
+static int run_threads(int n, void *(*fn)(void *))
+{
+	pthread_t t[2];
+
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&t[i], NULL, fn, (void *)(intptr_t)(i + 1)) != 0) {
+			fprintf(stderr, "crashme: pthread_create failed\n");
+			return 1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+CRASHER static void crash_heap_corrupt(void)
+{
+	char *a = malloc(24), *b = malloc(24);
+	volatile char *p = a;
+
+	sink = b;
+
+	/* Overrun a into b's chunk header, then free b: glibc's malloc
+	 * detects the corrupt size and aborts. */
+	for (int i = 0; i < 48; i++)
+		p[i] = 'A';
+	free(sink);
+	free(a);
+}
+
+static int crash_in_plugin(const char *self)
+{
+	char path[4096];
+	const char *dir = getenv("CRASHME_PLUGIN_DIR");
+	struct { const char *name; int *slot; } conf = { "demo", NULL };
+	int (*run)(void *, int);
+	void *h;
+
+	if (dir)
+		snprintf(path, sizeof(path), "%s/libcrashplugin.so", dir);
+	else {
+		ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+		char *slash;
+
+		if (n < 0) {
+			fprintf(stderr, "crashme: /proc/self/exe: %s\n", strerror(errno));
+			return 1;
+		}
+		path[n] = '\0';
+		slash = strrchr(path, '/');
+		snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "libcrashplugin.so");
+	}
+	(void)self;
+	h = dlopen(path, RTLD_NOW);
+	if (!h) {
+		fprintf(stderr, "crashme: %s\n", dlerror());
+		return 1;
+	}
+	run = (int (*)(void *, int))(uintptr_t)dlsym(h, "plugin_run");
+	if (!run) {
+		fprintf(stderr, "crashme: plugin_run: %s\n", dlerror());
+		return 1;
+	}
+	return run(&conf, 20);
+}
+
+#ifdef LL_CRASHME_LINKED
+/* An alternate stack far too small for the report: the handler itself
+ * overflows it (a fault inside the crash handler). */
+static int crash_with_tiny_altstack(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), size = 16384;
+	char *map = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	stack_t ss;
+
+	if (map == MAP_FAILED || mprotect(map, page, PROT_NONE) < 0) {
+		perror("crashme: mmap");
+		return 1;
+	}
+	ss.ss_sp = map + page;
+	ss.ss_size = size;
+	ss.ss_flags = 0;
+	if (sigaltstack(&ss, NULL) < 0) {
+		perror("crashme: sigaltstack");
+		return 1;
+	}
+	crash_null_deref();
+	return 1;
+}
+
+static void previous_handler(int sig, siginfo_t *si, void *uc)
+{
+	char msg[128];
+	int n;
+
+	(void)uc;
+	n = snprintf(msg, sizeof(msg), "crashme: previous handler ran for signal %d code %d\n", sig,
+		     si->si_code);
+	if (write(2, msg, (size_t)n) < 0)
+		_exit(43);
+	_exit(42);
+}
+#endif
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: crashme null|wild|text|stack|abort|fpe|ill|bus|thread|twin|heap|plugin|tstack|ok"
+#ifdef LL_CRASHME_LINKED
+			"|nested|chain"
+#endif
+			"\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *k;
+
+	if (argc != 2) {
+		usage();
+		return 2;
+	}
+#ifdef LL_CRASHME_LINKED
+	{
+		struct ll_crash_opts opts;
+		char err[256];
+		int r;
+
+		if (!strcmp(argv[1], "chain")) {
+			struct sigaction sa;
+
+			/* Installed before the reporter, as a program's own
+			 * handler would be: the reporter must chain to it. */
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_sigaction = previous_handler;
+			sa.sa_flags = SA_SIGINFO;
+			sigaction(SIGSEGV, &sa, NULL);
+		}
+		ll_crash_opts_init(&opts);
+		if (ll_crash_opts_from_env(&opts, err, sizeof(err)) < 0)
+			fprintf(stderr, "crashme: %s\n", err);
+		r = ll_crash_install(&opts);
+		if (r < 0) {
+			fprintf(stderr, "crashme: ll_crash_install: %s\n", strerror(-r));
+			return 1;
+		}
+	}
+#endif
+	k = argv[1];
+	if (!strcmp(k, "null"))
+		crash_null_deref();
+	else if (!strcmp(k, "wild"))
+		crash_wild_pointer();
+	else if (!strcmp(k, "text"))
+		crash_write_text();
+	else if (!strcmp(k, "stack"))
+		crash_stack_overflow();
+	else if (!strcmp(k, "abort"))
+		crash_abort();
+	else if (!strcmp(k, "fpe"))
+		return crash_divide_by_zero(argc);
+	else if (!strcmp(k, "ill"))
+		crash_illegal_instruction();
+	else if (!strcmp(k, "bus"))
+		return crash_sigbus();
+	else if (!strcmp(k, "thread"))
+		return run_threads(1, thread_crash);
+	else if (!strcmp(k, "twin"))
+		return pthread_barrier_init(&twin_barrier, NULL, 2) ? 1 : run_threads(2, twin_crash);
+	else if (!strcmp(k, "heap"))
+		crash_heap_corrupt();
+	else if (!strcmp(k, "plugin"))
+		return crash_in_plugin(argv[0]);
+	else if (!strcmp(k, "tstack"))
+		return run_threads(1, thread_stack_overflow);
+	else if (!strcmp(k, "ok"))
+		return 0;
+#ifdef LL_CRASHME_LINKED
+	else if (!strcmp(k, "nested"))
+		return crash_with_tiny_altstack();
+	else if (!strcmp(k, "chain"))
+		crash_null_deref();
+#endif
+	else {
+		usage();
+		return 2;
+	}
+	fprintf(stderr, "crashme: '%s' did not crash\n", k);
+	return 1;
+}

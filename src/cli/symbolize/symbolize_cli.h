@@ -1,0 +1,63 @@
+/* symbolize_cli.h: private interface between the files of
+ * `lifeline symbolize` (src/cli/symbolize/). */
+#ifndef LL_CLI_SYMBOLIZE_H
+#define LL_CLI_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include "lifeline/inspect/maps.h"
+#include "lifeline/inspect/symbolize.h"
+
+enum sym_format { FMT_TEXT, FMT_ADDR2LINE, FMT_JSON };
+
+struct symctx {
+	const char *cmd;             /* "symbolize", for messages */
+	enum sym_format fmt;
+	unsigned disasm;             /* instructions to show, 0 for none */
+	bool no_inline;              /* only the innermost frame */
+	bool print_addr;             /* --addr2line: the address first, as addr2line -a */
+	struct ll_symcache *cache;
+	json_object *jarr;           /* FMT_JSON: the items */
+	int failed;                  /* items that failed */
+	/* --exe */
+	const char *exe;
+	struct ll_symbolizer *exe_sym;
+	struct ll_sym_info exe_info;
+	/* --pid */
+	pid_t pid;
+	struct ll_maps *maps;
+};
+
+/* One answered (or failed) item, as the printers take it. */
+struct sym_item {
+	const char *input;           /* the text asked about */
+	bool has_runtime;            /* runtime address known (--pid) */
+	uint64_t runtime;
+	const char *module;          /* module path, or NULL */
+	const uint8_t *build_id;
+	size_t build_id_len;
+	uint64_t elf_addr;
+	struct ll_symbolizer *sym;   /* NULL when the module could not be opened */
+	const struct ll_sym_result *res; /* NULL when not symbolized */
+	const char *error;           /* message for a failed item, or NULL */
+};
+
+/* symbolize_output.c: print one item in ctx->fmt (JSON items are appended
+ * to ctx->jarr). report_indent: in crash-report mode, frames are printed
+ * under the echoed line with this indent and no header line. */
+void sym_print_item(struct symctx *ctx, const struct sym_item *it, const char *report_indent);
+
+/* symbolize_report.c: find a `PATH+0xOFF`, `(PATH+0xOFF)`, `PATH(+0xOFF)` or
+ * `PATH(func+0xOFF)` location in a line. On success path is copied into
+ * buf, *func/func_len name the symbol of the last form (else func NULL) and
+ * *off holds OFF. Returns 0, or -ENOENT when the line holds none. */
+int sym_report_parse(const char *line, char *buf, size_t size, const char **func, size_t *func_len,
+		     uint64_t *off);
+
+/* Symbolize one report line (echoed, with frames added). */
+void sym_report_line(struct symctx *ctx, const char *line);
+
+#endif

@@ -1,0 +1,253 @@
+/* symbolize_output.c: how `lifeline symbolize` prints an item.
+ *
+ * Three formats: the default text (a header line with address, module+offset
+ * and symbol+offset, then one line per frame, innermost first, then the
+ * disassembly), --addr2line (exactly what `addr2line -f -i` prints: function
+ * then file:line per frame, "??" for unknowns) and --json (one object per
+ * item collected into an array printed at the end). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/output.h"
+#include "symbolize_cli.h"
+
+static void hex_bytes(const uint8_t *b, size_t n, char *out, size_t size)
+{
+	size_t w = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && w + 4 < size; i++)
+		w += (size_t)snprintf(out + w, size - w, i ? " %02x" : "%02x", b[i]);
+}
+
+static void build_id_hex(const uint8_t *b, size_t n, char *out, size_t size)
+{
+	size_t w = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && w + 3 < size; i++)
+		w += (size_t)snprintf(out + w, size - w, "%02x", b[i]);
+}
+
+static size_t frames_shown(const struct symctx *ctx, const struct ll_sym_result *res)
+{
+	return ctx->no_inline && res->nframes > 1 ? 1 : res->nframes;
+}
+
+/* Disassembly of the item, or NULL; *n set. Errors are reported once. */
+static struct ll_insn *item_disasm(struct symctx *ctx, const struct sym_item *it, size_t *n,
+				   const char **why)
+{
+	struct ll_insn *v = NULL;
+	int r;
+
+	*n = 0;
+	*why = NULL;
+	if (!ctx->disasm || !it->sym)
+		return NULL;
+	r = ll_disasm(it->sym, it->elf_addr, ctx->disasm / 2, ctx->disasm - ctx->disasm / 2 - 1, &v, n);
+	if (r == -EOPNOTSUPP) {
+		struct ll_sym_info info;
+
+		ll_symbolizer_info(it->sym, &info);
+		*why = info.machine == 243 /* EM_RISCV */
+			       ? "no disassembler: capstone 4 has no RISC-V support"
+			       : "no disassembler for this architecture in capstone";
+	} else if (r < 0) {
+		*why = "no code bytes at this address in the file (a debug-only file, or not in any section)";
+	}
+	return v;
+}
+
+static void print_text(struct symctx *ctx, const struct sym_item *it, const char *indent)
+{
+	const struct ll_sym_result *res = it->res;
+	struct ll_insn *insn;
+	const char *why;
+	size_t n;
+
+	if (!indent) {
+		printf("%s%s%s", OUT_BOLD, it->input, OUT_RESET);
+		if (it->module)
+			printf(" %s+0x%" PRIx64, it->module, it->elf_addr);
+		if (res && res->symbol)
+			printf(" %s+0x%" PRIx64, res->symbol, res->symbol_offset);
+		else if (res)
+			printf(" ??");
+		putchar('\n');
+		indent = "    ";
+	}
+	if (res) {
+		size_t nf = frames_shown(ctx, res);
+
+		for (size_t i = 0; i < nf; i++) {
+			const struct ll_sym_frame *f = &res->frames[i];
+
+			printf("%s%s at %s", indent, f->function ? f->function : "??",
+			       f->file ? f->file : "??");
+			if (f->line)
+				printf(":%u", f->line);
+			if (f->line && f->column)
+				printf(":%u", f->column);
+			if (i == 0 && f->discriminator)
+				printf(" (discriminator %u)", f->discriminator);
+			if (f->inlined)
+				printf(" %s(inlined)%s", OUT_DIM, OUT_RESET);
+			putchar('\n');
+		}
+		if (nf == 0 && res->symbol)
+			printf("%s%s+0x%" PRIx64 " %s(no line information: install the module's debug info)%s\n",
+			       indent, res->symbol, res->symbol_offset, OUT_DIM, OUT_RESET);
+		if (res->truncated)
+			printf("%s... (inline chain cut at %d frames)\n", indent, LL_SYM_MAX_FRAMES);
+	}
+	insn = item_disasm(ctx, it, &n, &why);
+	if (why)
+		printf("%s%sdisassembly: %s%s\n", indent, OUT_YELLOW, why, OUT_RESET);
+	for (size_t i = 0; i < n; i++) {
+		char bytes[3 * sizeof(insn[i].bytes) + 1];
+
+		hex_bytes(insn[i].bytes, insn[i].size < sizeof(insn[i].bytes) ? insn[i].size : sizeof(insn[i].bytes),
+			  bytes, sizeof(bytes));
+		printf("%s%s%s0x%016" PRIx64 "  %-24s %s %s%s\n", indent, insn[i].marked ? "=> " : "   ",
+		       insn[i].marked ? OUT_BOLD : "", insn[i].addr, bytes, insn[i].mnemonic, insn[i].op_str,
+		       insn[i].marked ? OUT_RESET : "");
+	}
+	free(insn);
+}
+
+/* addr2line -f -i: "function\nfile:line" per frame. */
+static void print_addr2line(struct symctx *ctx, const struct sym_item *it)
+{
+	const struct ll_sym_result *res = it->res;
+	size_t nf = res ? frames_shown(ctx, res) : 0;
+
+	if (ctx->print_addr) { /* addr2line -a: the address, 16 or 8 digits */
+		struct ll_sym_info info = { .is64 = true };
+		uint64_t a = it->has_runtime ? it->runtime : it->elf_addr;
+
+		if (it->sym)
+			ll_symbolizer_info(it->sym, &info);
+		printf(info.is64 ? "0x%016" PRIx64 "\n" : "0x%08" PRIx64 "\n", a);
+	}
+
+	if (nf == 0) { /* addr2line names the nearest symbol, with no line */
+		if (res && res->nearest)
+			printf("%s\n%s:?\n", res->nearest, res->nearest_file ? res->nearest_file : "??");
+		else
+			printf("??\n??:0\n");
+		return;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		const struct ll_sym_frame *f = &res->frames[i];
+
+		const char *fn = f->function;
+
+		if (!fn && i + 1 == nf)
+			fn = res->nearest; /* addr2line falls back on the nearest symbol */
+		printf("%s\n%s:", fn ? fn : "??", f->file ? f->file : "??");
+		if (f->line)
+			printf("%u", f->line);
+		else
+			putchar(f->file ? '?' : '0');
+		/* addr2line repeats the address's discriminator on every frame. */
+		if (res->frames[0].discriminator)
+			printf(" (discriminator %u)", res->frames[0].discriminator);
+		putchar('\n');
+	}
+}
+
+static json_object *jhex(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_object_new_string(buf);
+}
+
+static void print_json(struct symctx *ctx, const struct sym_item *it)
+{
+	const struct ll_sym_result *res = it->res;
+	json_object *o = json_object_new_object();
+	struct ll_insn *insn;
+	const char *why;
+	size_t n;
+
+	json_object_object_add(o, "input", json_object_new_string(it->input));
+	if (it->has_runtime)
+		json_object_object_add(o, "address", jhex(it->runtime));
+	if (it->module) {
+		json_object_object_add(o, "module", json_object_new_string(it->module));
+		json_object_object_add(o, "elf_address", jhex(it->elf_addr));
+	}
+	if (it->build_id_len) {
+		char hex[2 * 64 + 1];
+
+		build_id_hex(it->build_id, it->build_id_len, hex, sizeof(hex));
+		json_object_object_add(o, "build_id", json_object_new_string(hex));
+	}
+	if (res && res->symbol) {
+		json_object_object_add(o, "symbol", json_object_new_string(res->symbol));
+		json_object_object_add(o, "symbol_offset", json_object_new_uint64(res->symbol_offset));
+	} else if (res && res->nearest) {
+		json_object_object_add(o, "nearest", json_object_new_string(res->nearest));
+		json_object_object_add(o, "nearest_offset", json_object_new_uint64(res->nearest_offset));
+	}
+	if (res) {
+		json_object *fr = json_object_new_array();
+		size_t nf = frames_shown(ctx, res);
+
+		for (size_t i = 0; i < nf; i++) {
+			const struct ll_sym_frame *f = &res->frames[i];
+			json_object *jf = json_object_new_object();
+
+			json_object_object_add(jf, "function", f->function ? json_object_new_string(f->function) : NULL);
+			json_object_object_add(jf, "file", f->file ? json_object_new_string(f->file) : NULL);
+			json_object_object_add(jf, "line", json_object_new_int64(f->line));
+			json_object_object_add(jf, "column", json_object_new_int64(f->column));
+			if (i == 0 && f->discriminator)
+				json_object_object_add(jf, "discriminator", json_object_new_int64(f->discriminator));
+			json_object_object_add(jf, "inlined", json_object_new_boolean(f->inlined));
+			json_object_array_add(fr, jf);
+		}
+		json_object_object_add(o, "frames", fr);
+	}
+	insn = item_disasm(ctx, it, &n, &why);
+	if (why)
+		json_object_object_add(o, "disassembly_error", json_object_new_string(why));
+	if (ctx->disasm && !why) {
+		json_object *ja = json_object_new_array();
+
+		for (size_t i = 0; i < n; i++) {
+			json_object *ji = json_object_new_object();
+			char bytes[3 * sizeof(insn[i].bytes) + 1];
+
+			hex_bytes(insn[i].bytes, insn[i].size < sizeof(insn[i].bytes) ? insn[i].size : sizeof(insn[i].bytes),
+				  bytes, sizeof(bytes));
+			json_object_object_add(ji, "address", jhex(insn[i].addr));
+			json_object_object_add(ji, "bytes", json_object_new_string(bytes));
+			json_object_object_add(ji, "mnemonic", json_object_new_string(insn[i].mnemonic));
+			json_object_object_add(ji, "operands", json_object_new_string(insn[i].op_str));
+			json_object_object_add(ji, "marked", json_object_new_boolean(insn[i].marked));
+			json_object_array_add(ja, ji);
+		}
+		json_object_object_add(o, "disassembly", ja);
+	}
+	free(insn);
+	if (it->error)
+		json_object_object_add(o, "error", json_object_new_string(it->error));
+	json_object_array_add(ctx->jarr, o);
+}
+
+void sym_print_item(struct symctx *ctx, const struct sym_item *it, const char *report_indent)
+{
+	if (ctx->fmt == FMT_JSON)
+		print_json(ctx, it);
+	else if (ctx->fmt == FMT_ADDR2LINE && !report_indent)
+		print_addr2line(ctx, it);
+	else
+		print_text(ctx, it, report_indent);
+}

@@ -1,0 +1,286 @@
+/* helper.c: one crash, from the kernel's pipe to the store.
+ *
+ * Order matters: /proc is read first, while the process is certainly still
+ * there (the kernel waits for us to read the pipe); then the record is
+ * claimed (id.json created with RENAME_NOREPLACE, saying the core is being
+ * written, so even a helper killed mid-way leaves a trace); then the core is
+ * streamed into a temporary file, renamed to id.zst, and the record is
+ * rewritten with the outcome. When the core is not stored (Storage=none,
+ * RLIMIT_CORE 0, rate limit, no space) stdin is closed at once: the kernel's
+ * write fails with EPIPE and it stops dumping, instead of us reading and
+ * discarding gigabytes during a crash storm. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coredump/internal.h"
+
+/* Records of the same (sanitized) comm in (t - interval, t]: read from the
+ * names alone, so a storm does not make each helper parse the store. */
+static unsigned count_recent(int storefd, const char *id, int64_t t, unsigned interval)
+{
+	char comm[64], c2[64];
+	int64_t t0, t2;
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+	int fd;
+
+	if (ll_cd_parse_id(id, comm, sizeof(comm), &t0) < 0)
+		return 0;
+	fd = dup(storefd);
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l < 6 || strcmp(de->d_name + l - 5, ".json") || !ll_cd_name_ok(de->d_name))
+			continue;
+		if (ll_cd_parse_id(de->d_name, c2, sizeof(c2), &t2) < 0 || strcmp(c2, comm))
+			continue;
+		if (t2 <= t && t2 > t - (int64_t)interval)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static bool exists(int storefd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(storefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+}
+
+static json_object *core_object(const struct ll_coredump_result *res, const char *file,
+				const char *truncated_reason, const char *not_stored)
+{
+	json_object *c = json_object_new_object();
+
+	json_object_object_add(c, "file", file ? json_object_new_string(file) : NULL);
+	json_object_object_add(c, "size", json_object_new_int64((int64_t)res->size));
+	json_object_object_add(c, "compressed_size", json_object_new_int64((int64_t)res->compressed_size));
+	json_object_object_add(c, "ratio", res->compressed_size
+			       ? json_object_new_double((double)res->size / (double)res->compressed_size)
+			       : NULL);
+	json_object_object_add(c, "truncated", json_object_new_boolean(res->truncated));
+	json_object_object_add(c, "truncated_reason",
+			       truncated_reason && *truncated_reason ? json_object_new_string(truncated_reason) : NULL);
+	json_object_object_add(c, "stored", json_object_new_boolean(res->stored));
+	json_object_object_add(c, "not_stored_reason", not_stored ? json_object_new_string(not_stored) : NULL);
+	json_object_object_add(c, "stored_size", res->stored ? json_object_new_int64((int64_t)res->raw_stored) : NULL);
+	json_object_object_add(c, "format", res->format[0] ? json_object_new_string(res->format) : NULL);
+	json_object_object_add(c, "expected_size", res->expected_size
+			       ? json_object_new_int64((int64_t)res->expected_size) : NULL);
+	return c;
+}
+
+static json_object *base_record(const struct ll_crash_args *a)
+{
+	json_object *m = json_object_new_object();
+	char sig[32];
+	const char *abbrev = sigabbrev_np(a->signal);
+
+	snprintf(sig, sizeof(sig), "SIG%s", abbrev ? abbrev : "UNKNOWN");
+	json_object_object_add(m, "pid", json_object_new_int64(a->pid));
+	json_object_object_add(m, "uid", json_object_new_int64(a->uid));
+	json_object_object_add(m, "gid", json_object_new_int64(a->gid));
+	json_object_object_add(m, "signal", json_object_new_int(a->signal));
+	json_object_object_add(m, "signal_name", json_object_new_string(sig));
+	json_object_object_add(m, "time", json_object_new_int64(a->time));
+	json_object_object_add(m, "hostname", a->hostname ? ll_cd_json_str(a->hostname, -1) : NULL);
+	json_object_object_add(m, "comm", a->comm ? ll_cd_json_str(a->comm, -1) : NULL);
+	json_object_object_add(m, "core_rlimit", a->core_limit == UINT64_MAX
+			       ? json_object_new_string("unlimited")
+			       : json_object_new_int64((int64_t)a->core_limit));
+	json_object_object_add(m, "dump_mode", a->dump_mode >= 0 ? json_object_new_int(a->dump_mode) : NULL);
+	return m;
+}
+
+/* Claim an id: base, base.1, base.2, ... whose record and core are free. */
+static int claim(int storefd, const char *base, json_object *meta, uid_t share,
+		 char *id, size_t idsz)
+{
+	for (int n = 0; n < 1000; n++) {
+		char json[300], zst[300];
+		int r;
+
+		int len = n == 0 ? snprintf(id, idsz, "%s", base)
+				 : snprintf(id, idsz, "%s.%d", base, n);
+
+		if (len < 0 || (size_t)len >= idsz)
+			return -ENAMETOOLONG;
+		snprintf(json, sizeof(json), "%s.json", id);
+		snprintf(zst, sizeof(zst), "%s.zst", id);
+		if (exists(storefd, json) || exists(storefd, zst))
+			continue;
+		json_object_object_add(meta, "id", json_object_new_string(id));
+		r = ll_cd_write_json(storefd, json, meta, true, share);
+		if (r == -EEXIST)
+			continue;
+		return r;
+	}
+	return -EEXIST;
+}
+
+/* Why this core is not stored at all, or NULL. */
+static const char *refuse(int storefd, const struct ll_coredump_config *cfg,
+			  const struct ll_crash_args *a, const char *id, char *buf, size_t size)
+{
+	uint64_t used = 0, avail = 0;
+	unsigned n;
+
+	if (!cfg->storage)
+		return "storage-none (Storage=none in the configuration)";
+	if (a->core_limit == 0)
+		return "rlimit-core (the process's RLIMIT_CORE is 0)";
+	if (cfg->rate_limit_burst && cfg->rate_limit_interval &&
+	    (n = count_recent(storefd, id, a->time, cfg->rate_limit_interval)) >= cfg->rate_limit_burst) {
+		snprintf(buf, size, "rate-limit (%u crashes of this executable in %u s; RateLimitBurst=%u)",
+			 n, cfg->rate_limit_interval, cfg->rate_limit_burst);
+		return buf;
+	}
+	if (ll_cd_store_usage(storefd, &used, &avail) == 0 &&
+	    ((cfg->max_use != UINT64_MAX && used >= cfg->max_use) || avail < cfg->keep_free)) {
+		ll_store_gc(storefd, cfg, 0, NULL);
+		ll_cd_store_usage(storefd, &used, &avail);
+	}
+	if (avail < cfg->keep_free) {
+		snprintf(buf, size, "keep-free (%llu bytes free, KeepFree=%llu)",
+			 (unsigned long long)avail, (unsigned long long)cfg->keep_free);
+		return buf;
+	}
+	if (cfg->max_use != UINT64_MAX && used >= cfg->max_use) {
+		snprintf(buf, size, "max-use (the store holds %llu bytes, MaxUse=%llu)",
+			 (unsigned long long)used, (unsigned long long)cfg->max_use);
+		return buf;
+	}
+	return NULL;
+}
+
+static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+/* Stream the core into a temp file and rename it to <id>.zst (or, should that
+ * name be taken, <id>.core-N.zst). Fills res; core_name gets the file name. */
+static int store_core(int storefd, const struct ll_coredump_config *cfg,
+		      const struct ll_crash_args *a, int in_fd, uid_t share, const char *id,
+		      struct ll_coredump_result *res, char *core_name, size_t cnsz)
+{
+	struct ll_cd_limits lim = {
+		.max_raw = min3(cfg->external_size_max, cfg->process_size_max, a->core_limit),
+		.keep_free = cfg->keep_free,
+		.level = cfg->compression_level,
+	};
+	struct ll_cd_stream_result sr;
+	char tmp[300];
+	int fd, r;
+
+	fd = ll_cd_temp_file(storefd, id, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	r = ll_cd_stream(in_fd, fd, &lim, &sr);
+	res->size = sr.read;
+	res->compressed_size = sr.written;
+	res->truncated = sr.truncated;
+	snprintf(res->reason, sizeof(res->reason), "%s", sr.reason);
+	snprintf(res->format, sizeof(res->format), "%s", sr.format);
+	res->raw_stored = sr.raw;
+	res->expected_size = sr.expected;
+	if (r == 0)
+		r = ll_cd_share(fd, share);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	for (int n = 0; r == 0 && n < 100; n++) {
+		if (n == 0)
+			snprintf(core_name, cnsz, "%s.zst", id);
+		else
+			snprintf(core_name, cnsz, "%s.core-%d.zst", id, n);
+		if (renameat2(storefd, tmp, storefd, core_name, RENAME_NOREPLACE) == 0) {
+			res->stored = true;
+			return 0;
+		}
+		if (errno != EEXIST)
+			r = -errno;
+	}
+	unlinkat(storefd, tmp, 0);
+	return r < 0 ? r : -EEXIST;
+}
+
+int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
+			const struct ll_crash_args *a, int in_fd,
+			struct ll_coredump_result *res)
+{
+	char base[256], why[192], core_name[300] = "", json[300];
+	const char *not_stored;
+	struct ll_cd_proc proc;
+	json_object *meta;
+	uid_t share;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	ll_cd_make_id(a, base, sizeof(base));
+	ll_cd_proc_open(a, &proc);
+	meta = base_record(a);
+	ll_cd_proc_describe(&proc, meta);
+	ll_cd_proc_close(&proc);
+	share = proc.dumpable && a->uid != 0 ? a->uid : (uid_t)-1;
+
+	not_stored = refuse(storefd, cfg, a, base, why, sizeof(why));
+	if (not_stored) {
+		/* Let the kernel stop dumping now. */
+		close(in_fd);
+		in_fd = -1;
+	}
+	json_object_object_add(meta, "core", core_object(res, NULL, NULL,
+							 not_stored ? not_stored : "in-progress (the helper is writing it)"));
+	r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
+	if (r < 0) {
+		ll_store_log(storefd, "pid %d: could not write a metadata record: %s", (int)a->pid,
+			     strerror(-r));
+		res->id[0] = '\0';
+		goto out;
+	}
+	if (!not_stored) {
+		r = store_core(storefd, cfg, a, in_fd, share, res->id, res, core_name, sizeof(core_name));
+		close(in_fd);
+		in_fd = -1;
+		if (r < 0) {
+			snprintf(why, sizeof(why), "write-failed (%s)", strerror(-r));
+			not_stored = why;
+		}
+	} else {
+		if (snprintf(res->reason, sizeof(res->reason), "%s", not_stored) >= (int)sizeof(res->reason))
+			res->reason[sizeof(res->reason) - 1] = '\0';
+	}
+	json_object_object_add(meta, "core", core_object(res, res->stored ? core_name : NULL,
+							 res->truncated ? res->reason : NULL,
+							 res->stored ? NULL : not_stored));
+	snprintf(json, sizeof(json), "%s.json", res->id);
+	r = ll_cd_write_json(storefd, json, meta, false, share);
+	ll_store_log(storefd, "pid %d (%s) signal %d: %s %s%s%s", (int)a->pid, res->id, a->signal,
+		     res->stored ? "stored" : "NOT stored", res->truncated ? "truncated " : "",
+		     res->reason[0] ? "reason: " : "", res->reason);
+out:
+	if (in_fd >= 0)
+		close(in_fd);
+	json_object_put(meta);
+	return r;
+}

@@ -1,0 +1,107 @@
+/* internal.h: private interfaces between the files of the coredump module
+ * (not installed). */
+#ifndef LL_COREDUMP_INTERNAL_H
+#define LL_COREDUMP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include "lifeline/store.h"
+
+/* names.c ---------------------------------------------------------------- */
+
+/* A json string of untrusted bytes: invalid UTF-8 becomes U+FFFD, so the
+ * record stays valid JSON for every reader. len < 0: strlen. */
+json_object *ll_cd_json_str(const char *s, ssize_t len);
+
+/* Boot id (32 hex digits, no dashes) or, failing that, the sanitized host. */
+void ll_cd_boot_tag(const char *hostname, char *out, size_t size);
+
+/* The base id "core.<comm>.<uid>.<boot>.<pid>.<time>". */
+void ll_cd_make_id(const struct ll_crash_args *a, char *out, size_t size);
+
+/* Fields of a base id, parsed back from a store file name (for the rate
+ * limit and gc without reading every record). Returns 0 or -EINVAL. */
+int ll_cd_parse_id(const char *name, char *comm, size_t commsz, int64_t *time);
+
+/* A file name the store lists (id.json, id.zst): not hidden, valid chars. */
+bool ll_cd_name_ok(const char *name);
+
+/* procinfo.c ------------------------------------------------------------- */
+
+/* What was read from /proc about the crashing process. */
+struct ll_cd_proc {
+	int dirfd;             /* /proc/PID, verified, or -1 */
+	bool via_pidfd;
+	bool dumpable;         /* the core may be readable by the uid */
+	char why[160];         /* why /proc could not be read, or "" */
+};
+
+/* Open /proc/PID for a: through the pidfd (its fdinfo Pid must be a->pid,
+ * and it must still be alive after the open) or, without one, /proc/PID
+ * with its start time no later than a->time. Then decide dumpable from %d,
+ * the uid/gid sets and AT_SECURE. */
+void ll_cd_proc_open(const struct ll_crash_args *a, struct ll_cd_proc *p);
+
+/* Add exe, cmdline, cwd, cgroup, rlimits, process_start_time, maps to meta
+ * (keys set to null when unreadable). */
+void ll_cd_proc_describe(const struct ll_cd_proc *p, json_object *meta);
+
+void ll_cd_proc_close(struct ll_cd_proc *p);
+
+/* stream.c --------------------------------------------------------------- */
+
+/* Limits while streaming. */
+struct ll_cd_limits {
+	uint64_t max_raw;      /* stop reading after this many raw bytes */
+	uint64_t keep_free;    /* stop when the filesystem's free space would drop below */
+	int level;
+};
+
+struct ll_cd_stream_result {
+	uint64_t raw;          /* raw bytes stored (decompress to this) */
+	uint64_t read;         /* raw bytes read from in_fd */
+	uint64_t written;      /* compressed bytes in the file */
+	bool truncated;
+	char reason[96];
+	char format[64];       /* "ELF core", "not an ELF core", ... */
+	uint64_t expected;     /* an ELF core's full size from its headers, or 0 */
+};
+
+/* Compress in_fd into out_fd (a fresh file) with fixed buffers. Ends with a
+ * valid zstd frame whenever possible, ENOSPC and limits included (then
+ * truncated is set). Returns 0 (also when truncated) or -errno for a failure
+ * that left nothing usable. */
+int ll_cd_stream(int in_fd, int out_fd, const struct ll_cd_limits *lim,
+		 struct ll_cd_stream_result *res);
+
+/* Decompress in_fd to out_fd; *truncated when the stream ends mid-frame. */
+int ll_cd_unstream(int in_fd, int out_fd, uint64_t *written, bool *truncated);
+
+/* store.c ---------------------------------------------------------------- */
+
+/* Write a JSON object to <storefd>/<name> through a temp file + rename.
+ * noreplace: fail with -EEXIST when name exists. Mode 0600 root, then
+ * (when share_uid != (uid_t)-1) owner share_uid, group root, mode 0640. */
+int ll_cd_write_json(int storefd, const char *name, json_object *o, bool noreplace,
+		     uid_t share_uid);
+
+/* A fresh hidden temporary file ".tmp.<name>.<random>" (O_EXCL|O_NOFOLLOW,
+ * 0600); tmp receives its name. Returns the fd or -errno. */
+int ll_cd_temp_file(int storefd, const char *name, char *tmp, size_t size);
+
+/* Give fd to share_uid (owner share_uid, group root, mode 0640); no-op when
+ * share_uid is (uid_t)-1. */
+int ll_cd_share(int fd, uid_t share_uid);
+
+/* Read and parse <store>/<name> (O_NOFOLLOW, regular files only). */
+int ll_cd_load_record(int storefd, const char *name, json_object **out);
+
+/* Bytes used by the store's cores (st_blocks) and the free bytes of its
+ * filesystem (for root). */
+int ll_cd_store_usage(int storefd, uint64_t *used, uint64_t *avail);
+
+#endif

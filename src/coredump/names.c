@@ -1,0 +1,177 @@
+/* names.c: store names and untrusted text.
+ *
+ * A store id is "core.<comm>.<uid>.<boot>.<pid>.<time>" where every part
+ * is sanitized to [A-Za-z0-9._-] (anything else becomes '_', a leading '.'
+ * too), so %e with '/', '..', newlines or control bytes can never leave the
+ * store or hide a file. Text kept in the metadata is made valid UTF-8. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "coredump/internal.h"
+
+static bool safe_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+void ll_store_sanitize(const char *in, char *out, size_t max)
+{
+	size_t n = 0;
+
+	if (max == 0)
+		return;
+	for (const char *p = in ? in : ""; *p && n + 1 < max; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		out[n] = (safe_char(c) && !(n == 0 && c == '.')) ? (char)c : '_';
+		n++;
+	}
+	if (n == 0 && max > 1)
+		out[n++] = '_';
+	out[n] = '\0';
+}
+
+bool ll_cd_name_ok(const char *name)
+{
+	if (!name[0] || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!safe_char((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* Length of a valid UTF-8 sequence at s (max n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+json_object *ll_cd_json_str(const char *s, ssize_t len)
+{
+	size_t n = len < 0 ? strlen(s) : (size_t)len, o = 0;
+	char *buf;
+	json_object *j;
+
+	buf = malloc(n * 3 + 1);
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_len((const unsigned char *)s + i, n - i);
+
+		if (l == 0 || (l == 1 && s[i] == '\0')) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(buf + o, s + i, l);
+		o += l;
+		i += l;
+	}
+	buf[o] = '\0';
+	j = json_object_new_string_len(buf, (int)o);
+	free(buf);
+	return j;
+}
+
+void ll_cd_boot_tag(const char *hostname, char *out, size_t size)
+{
+	char *text = NULL;
+	size_t n = 0;
+
+	if (ll_read_file("/proc/sys/kernel/random/boot_id", 64, &text, NULL) == 0) {
+		for (char *p = text; *p && n + 1 < size; p++)
+			if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
+				out[n++] = *p;
+		out[n] = '\0';
+		free(text);
+		if (n >= 16)
+			return;
+	}
+	ll_store_sanitize(hostname && *hostname ? hostname : "localhost", out, size > 64 ? 64 : size);
+}
+
+void ll_cd_make_id(const struct ll_crash_args *a, char *out, size_t size)
+{
+	char comm[48], boot[48];
+
+	/* %e is at most 15 bytes (TASK_COMM_LEN) from the kernel, but a direct
+	 * invocation may pass anything: bound it. Dots inside are turned into
+	 * '_' so that the id can be split on '.' again. */
+	ll_store_sanitize(a->comm, comm, 32);
+	for (char *p = comm; *p; p++)
+		if (*p == '.')
+			*p = '_';
+	ll_cd_boot_tag(a->hostname, boot, sizeof(boot));
+	snprintf(out, size, "core.%s.%u.%s.%d.%" PRId64, comm, (unsigned)a->uid, boot,
+		 (int)a->pid, a->time);
+}
+
+int ll_cd_parse_id(const char *name, char *comm, size_t commsz, int64_t *time)
+{
+	const char *p = name, *dot;
+	size_t len;
+	char *end;
+	long long t;
+
+	if (strncmp(p, "core.", 5))
+		return -EINVAL;
+	p += 5;
+	dot = strchr(p, '.');
+	if (!dot)
+		return -EINVAL;
+	len = (size_t)(dot - p);
+	if (len + 1 > commsz)
+		return -EINVAL;
+	memcpy(comm, p, len);
+	comm[len] = '\0';
+	/* skip uid, boot, pid */
+	p = dot + 1;
+	for (int i = 0; i < 3; i++) {
+		p = strchr(p, '.');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	errno = 0;
+	t = strtoll(p, &end, 10);
+	if (errno || end == p || (*end && *end != '.'))
+		return -EINVAL;
+	*time = t;
+	return 0;
+}

@@ -1,0 +1,205 @@
+/* install.c: ll_crash_install(), the fatal-signal handler, and the hand-off
+ * back to the kernel.
+ *
+ * The handler (on the thread's alternate stack) claims an atomic owner word
+ * with compare-and-swap, so one thread at a time writes the report:
+ *   - the first crashing thread writes it, puts back every disposition that
+ *     was in place before us, and re-raises its signal;
+ *   - another thread crashing meanwhile waits (nanosleep, bounded) for the
+ *     report to finish, then restores and re-raises too;
+ *   - a fault inside the handler (owner == this thread) writes one line,
+ *     restores and re-raises at once.
+ * Re-raising uses rt_tgsigqueueinfo with the original siginfo (the core's
+ * NT_SIGINFO then still says SEGV_MAPERR and the fault address), falling back
+ * to tgkill. The signal is blocked while the handler runs, so it is delivered
+ * when the handler returns, to the restored disposition: SIG_DFL dumps core
+ * and the exit status is the signal's; a handler installed before ours runs
+ * as if we had not been there. For faults (SIGSEGV at a bad address...)
+ * returning also re-executes the faulting instruction, which would fault
+ * again under SIG_DFL anyway. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "crash/crash_internal.h"
+#include "lifeline/crash.h"
+
+#define DIR_MAX 3800
+#define WAIT_ROUNDS 1000  /* 10 ms each: a second crashing thread waits <= 10 s */
+
+static const int default_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS };
+
+static struct {
+	int installed;
+	int signals[LL_CRASH_MAX_SIGNALS];
+	struct sigaction old[LL_CRASH_MAX_SIGNALS];
+	size_t nsignals;
+	int fd;
+	unsigned flags;
+	char dir[DIR_MAX + 1];
+	int have_dir;
+} cfg;
+
+/* 0: idle; > 0: tid of the thread writing the report; -1: report done. */
+static _Atomic int owner;
+
+void ll_crash_opts_init(struct ll_crash_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->fd = 2;
+}
+
+static void restore_all(void)
+{
+	for (size_t i = 0; i < cfg.nsignals; i++)
+		sigaction(cfg.signals[i], &cfg.old[i], NULL);
+}
+
+static const struct sigaction *old_action(int sig)
+{
+	for (size_t i = 0; i < cfg.nsignals; i++)
+		if (cfg.signals[i] == sig)
+			return &cfg.old[i];
+	return NULL;
+}
+
+static void reraise(int sig, siginfo_t *si)
+{
+	pid_t pid = getpid(), tid = (pid_t)syscall(SYS_gettid);
+
+	if (syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, si) < 0)
+		syscall(SYS_tgkill, pid, tid, sig);
+}
+
+static void say(const char *msg)
+{
+	(void)ll_write_all(cfg.fd, msg, strlen(msg));
+}
+
+static void handler(int sig, siginfo_t *si, void *ucv)
+{
+	const struct sigaction *old = old_action(sig);
+	int saved_errno = errno;
+	int expected = 0, tid = (int)syscall(SYS_gettid);
+
+	/* A signal sent by a process to a program that ignored it before
+	 * we came: keep ignoring it. */
+	if (old && old->sa_handler == SIG_IGN && !(old->sa_flags & SA_SIGINFO) && si->si_code <= 0) {
+		errno = saved_errno;
+		return;
+	}
+	if (!atomic_compare_exchange_strong(&owner, &expected, tid)) {
+		if (expected == tid) {
+			say("lifeline: fault inside the crash reporter; the report above is incomplete\n");
+		} else {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+			for (int i = 0; i < WAIT_ROUNDS && atomic_load(&owner) > 0; i++)
+				nanosleep(&ts, NULL);
+		}
+		restore_all();
+		reraise(sig, si);
+		errno = saved_errno;
+		return;
+	}
+	crash_report_write(cfg.fd, sig, si, ucv, cfg.flags, cfg.have_dir ? cfg.dir : NULL);
+	restore_all();
+	atomic_store(&owner, -1);
+	reraise(sig, si);
+	errno = saved_errno;
+}
+
+/* Run the whole report once into /dev/null: loads and binds everything the
+ * handler uses (libgcc_s's unwinder, lazy PLT entries) outside any signal. */
+static void warm_up(void)
+{
+	siginfo_t si;
+	ucontext_t uc;
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	crash_unwind_warm();
+	if (fd < 0)
+		return;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGSEGV;
+	si.si_code = SEGV_MAPERR;
+	if (getcontext(&uc) == 0)
+		crash_report_write(fd, SIGSEGV, &si, &uc, cfg.flags | LL_CRASH_NO_MAPS, NULL);
+	close(fd);
+}
+
+int ll_crash_install(const struct ll_crash_opts *opts)
+{
+	struct ll_crash_opts defaults;
+	struct sigaction sa;
+	size_t i;
+	int r;
+
+	if (cfg.installed)
+		return -EALREADY;
+	if (!opts) {
+		ll_crash_opts_init(&defaults);
+		opts = &defaults;
+	}
+	if (opts->nsignals > LL_CRASH_MAX_SIGNALS || opts->fd < 0)
+		return -EINVAL;
+	for (i = 0; i < opts->nsignals; i++)
+		if (opts->signals[i] <= 0 || opts->signals[i] >= NSIG || opts->signals[i] == SIGKILL ||
+		    opts->signals[i] == SIGSTOP)
+			return -EINVAL;
+	if (opts->dir && (strlen(opts->dir) > DIR_MAX || !opts->dir[0]))
+		return -EINVAL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (opts->nsignals) {
+		memcpy(cfg.signals, opts->signals, opts->nsignals * sizeof(int));
+		cfg.nsignals = opts->nsignals;
+	} else {
+		memcpy(cfg.signals, default_signals, sizeof(default_signals));
+		cfg.nsignals = LL_ARRAY_SIZE(default_signals);
+	}
+	cfg.fd = opts->fd;
+	cfg.flags = opts->flags;
+	if (opts->dir) {
+		strcpy(cfg.dir, opts->dir);
+		cfg.have_dir = 1;
+	}
+	if (opts->altstack_size)
+		crash_altstack_size = opts->altstack_size;
+	r = ll_crash_thread_init();
+	if (r < 0)
+		return r;
+	warm_up();
+	atomic_store(&owner, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < cfg.nsignals; i++) {
+		if (sigaction(cfg.signals[i], &sa, &cfg.old[i]) < 0) {
+			r = -errno;
+			cfg.nsignals = i;
+			restore_all();
+			return r;
+		}
+	}
+	cfg.installed = 1;
+	return 0;
+}
+
+int ll_crash_uninstall(void)
+{
+	if (!cfg.installed)
+		return -ENOENT;
+	restore_all();
+	cfg.installed = 0;
+	ll_crash_thread_fini();
+	return 0;
+}

@@ -1,0 +1,524 @@
+/* report.c: the crash report, written from the signal handler.
+ *
+ * Async-signal-safe throughout: the map snapshot and ELF reads use static or
+ * stack buffers and syscalls, numbers are formatted by writer.c, and the
+ * destination file (when a directory is configured) is created with
+ * open(O_CREAT|O_EXCL|O_NOFOLLOW). Sections, in order: what happened (signal,
+ * si_code, fault address and the mapping it is in, sender), who (process,
+ * thread), registers, backtrace, memory map, and a closing hint. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "crash/crash_internal.h"
+#include "lifeline/crash.h"
+
+#define FRAMES_MAX 64
+/* Below a grows-down [stack] the kernel keeps a gap (stack_guard_gap, 256
+ * pages by default); a fault there, or just under the SP, is an overflow. */
+#define STACK_GAP (1024 * 1024 + 64 * 1024)
+#define SP_SLACK (64 * 1024)
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case ENOENT: return "ENOENT (no such directory)";
+	case EACCES: return "EACCES (permission denied)";
+	case EPERM: return "EPERM (operation not permitted)";
+	case EEXIST: return "EEXIST (file exists)";
+	case ENOSPC: return "ENOSPC (no space left on device)";
+	case EROFS: return "EROFS (read-only file system)";
+	case ENOTDIR: return "ENOTDIR (not a directory)";
+	case ELOOP: return "ELOOP (symbolic link refused)";
+	case EMFILE: return "EMFILE (too many open files)";
+	case ENAMETOOLONG: return "ENAMETOOLONG (name too long)";
+	default: return "";
+	}
+}
+
+static pid_t gettid_raw(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* Read a small file into buf (NUL-terminated); returns the length or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n, len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)len < size - 1) {
+		n = read(fd, buf + len, size - 1 - (size_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+static void fmt_time(struct cw *w, int compact)
+{
+	struct timespec ts;
+	int64_t secs, days, rem, z, era, doe, yoe, y, doy, mp, d, m;
+	int64_t parts[6];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	secs = ts.tv_sec;
+	days = secs / 86400;
+	rem = secs % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	parts[0] = y;
+	parts[1] = m;
+	parts[2] = d;
+	parts[3] = rem / 3600;
+	parts[4] = rem / 60 % 60;
+	parts[5] = rem % 60;
+	for (int i = 0; i < 6; i++) {
+		if (!compact && (i == 1 || i == 2))
+			cw_char(w, '-');
+		if (i == 3)
+			cw_char(w, 'T');
+		if (!compact && (i == 4 || i == 5))
+			cw_char(w, ':');
+		if (i > 0 && parts[i] < 10)
+			cw_char(w, '0');
+		cw_dec(w, parts[i]);
+	}
+	cw_char(w, 'Z');
+}
+
+/* The executable's base name, restricted to [A-Za-z0-9._-], at most 64. */
+static void exe_name(char *out, size_t size)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	const char *base;
+	size_t i = 0;
+
+	if (n <= 0) {
+		strcpy(out, "unknown");
+		return;
+	}
+	buf[n] = '\0';
+	base = strrchr(buf, '/');
+	base = base ? base + 1 : buf;
+	for (; base[i] && i < size - 1 && i < 64; i++) {
+		char c = base[i];
+
+		out[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '-' || c == '_') ? c : '_';
+	}
+	out[i] = '\0';
+	if (i == 0 || out[0] == '.')
+		out[0] = '_';
+	if (i == 0)
+		out[1] = '\0';
+}
+
+/* Create DIR/crash-<exe>-<pid>-<time>.txt; path receives its name. */
+static int open_report_file(const char *dir, char *path, size_t size)
+{
+	struct cw w;
+	char exe[72];
+	size_t dlen = strlen(dir);
+	int fd;
+
+	exe_name(exe, sizeof(exe));
+	if (dlen + 160 >= size)
+		return -ENAMETOOLONG;
+	memcpy(path, dir, dlen);
+	/* Format the name through a writer with no fd, into its buffer. */
+	cw_init(&w, -1);
+	cw_str(&w, "/crash-");
+	cw_str(&w, exe);
+	cw_char(&w, '-');
+	cw_udec(&w, (uint64_t)getpid());
+	cw_char(&w, '-');
+	fmt_time(&w, 1);
+	cw_str(&w, ".txt");
+	memcpy(path + dlen, w.buf, w.len);
+	path[dlen + w.len] = '\0';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+static void write_perms(struct cw *w, unsigned p)
+{
+	cw_char(w, p & CM_R ? 'r' : '-');
+	cw_char(w, p & CM_W ? 'w' : '-');
+	cw_char(w, p & CM_X ? 'x' : '-');
+	cw_char(w, p & CM_S ? 's' : 'p');
+}
+
+/* Path of a mapping without " (deleted)". */
+static void write_path(struct cw *w, const struct crash_map *m)
+{
+	size_t len = strlen(m->path);
+
+	if (m->deleted)
+		len -= strlen(" (deleted)");
+	cw_mem(w, m->path, len);
+}
+
+static int is_stack_overflow(uint64_t addr, uint64_t sp, const struct crash_map *in)
+{
+	const struct crash_map *above;
+
+	if (in && (in->perms & (CM_R | CM_W | CM_X)))
+		return 0;
+	above = crash_maps_above(addr);
+	/* Below the main thread's [stack], inside the guard gap. */
+	if (!in && above && !strcmp(above->path, "[stack]") && above->start - addr <= STACK_GAP)
+		return 1;
+	/* A PROT_NONE guard right under an anonymous rw mapping: a thread
+	 * stack allocated by pthread_create. */
+	if (in && above && above->start == in->end && (above->perms & (CM_R | CM_W)) == (CM_R | CM_W) &&
+	    above->path[0] == '\0' && in->path[0] == '\0')
+		return 1;
+	/* At or just under the stack pointer. */
+	return addr <= sp + 256 && addr + SP_SLACK >= sp;
+}
+
+static int has_fault_address(int sig, int code)
+{
+	if (code <= 0 || code == SI_KERNEL)
+		return 0;
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP;
+}
+
+static void write_address(struct cw *w, int sig, const siginfo_t *si, const ucontext_t *uc)
+{
+	uint64_t addr = (uint64_t)(uintptr_t)si->si_addr;
+	const struct crash_map *m;
+
+	if (!has_fault_address(sig, si->si_code))
+		return;
+	cw_str(w, "Address:    ");
+	cw_hex(w, addr, 16);
+	m = crash_maps_find(addr);
+	if (is_stack_overflow(addr, crash_uc_sp(uc), m)) {
+		cw_str(w, ": STACK OVERFLOW (in the guard area below a stack; sp ");
+		cw_hex(w, crash_uc_sp(uc), 16);
+		cw_str(w, ")\n");
+		return;
+	}
+	if (!m) {
+		cw_str(w, ": not in any mapping");
+		if (addr < 65536)
+			cw_str(w, " (NULL pointer dereference)");
+		cw_char(w, '\n');
+		return;
+	}
+	cw_str(w, ": in ");
+	if (m->path[0])
+		write_path(w, m);
+	else
+		cw_str(w, "an anonymous mapping");
+	cw_str(w, " [");
+	cw_hex(w, m->start, 0);
+	cw_char(w, '-');
+	cw_hex(w, m->end, 0);
+	cw_char(w, ' ');
+	write_perms(w, m->perms);
+	cw_str(w, "]");
+	if (m->path[0] == '/') {
+		struct crash_sym s;
+
+		crash_elf_lookup(m, addr, &s);
+		if (s.have_vaddr) {
+			cw_str(w, " at +");
+			cw_hex(w, s.vaddr, 0);
+			if (s.name[0]) {
+				cw_str(w, " (");
+				cw_str(w, s.name);
+				cw_char(w, '+');
+				cw_hex(w, s.sym_off, 0);
+				cw_char(w, ')');
+			}
+		}
+	}
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR) {
+		if (m->perms & CM_X)
+			cw_str(w, ": a write into code");
+		else if (!(m->perms & CM_W) && (m->perms & CM_R))
+			cw_str(w, ": a write into read-only memory?");
+		else if (!(m->perms & (CM_R | CM_W | CM_X)))
+			cw_str(w, ": a PROT_NONE (guard) mapping");
+	}
+	cw_char(w, '\n');
+}
+
+static void write_signal(struct cw *w, int sig, const siginfo_t *si)
+{
+	const char *name = crash_signame(sig), *cname, *meaning;
+
+	crash_code_text(sig, si->si_code, &cname, &meaning);
+	cw_str(w, "Signal:     ");
+	cw_str(w, name ? name : "signal");
+	cw_str(w, " (");
+	cw_dec(w, sig);
+	cw_str(w, "), si_code ");
+	cw_dec(w, si->si_code);
+	if (cname[0]) {
+		cw_char(w, ' ');
+		cw_str(w, cname);
+	}
+	cw_str(w, ": ");
+	cw_str(w, meaning);
+	cw_char(w, '\n');
+	if (crash_code_from_process(si->si_code)) {
+		cw_str(w, "Sender:     pid ");
+		cw_dec(w, si->si_pid);
+		cw_str(w, ", uid ");
+		cw_udec(w, si->si_uid);
+		if (si->si_pid == getpid())
+			cw_str(w, " (this process: abort(), raise() or pthread_kill())");
+		cw_char(w, '\n');
+	}
+#ifdef SYS_SECCOMP
+	if (sig == SIGSYS && si->si_code == SYS_SECCOMP) {
+		cw_str(w, "Syscall:    ");
+		cw_dec(w, si->si_syscall);
+		cw_char(w, '\n');
+	}
+#endif
+}
+
+static void write_process(struct cw *w)
+{
+	char buf[4096];
+	ssize_t n;
+	pid_t pid = getpid(), tid = gettid_raw();
+
+	cw_str(w, "Process:    ");
+	cw_dec(w, pid);
+	n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n > 0) {
+		cw_char(w, ' ');
+		cw_mem(w, buf, (size_t)n);
+	}
+	cw_char(w, '\n');
+	n = read_small("/proc/self/cmdline", buf, 1024);
+	if (n > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\0' || buf[i] == '\n')
+				buf[i] = ' ';
+		while (n > 0 && buf[n - 1] == ' ')
+			n--;
+		cw_str(w, "Command:    ");
+		cw_mem(w, buf, (size_t)n);
+		cw_char(w, '\n');
+	}
+	cw_str(w, "Thread:     ");
+	cw_dec(w, tid);
+	{
+		char path[64], num[21];
+
+		strcpy(path, "/proc/self/task/");
+		strcat(path, crash_fmt_udec(num, (uint64_t)tid));
+		strcat(path, "/comm");
+		n = read_small(path, buf, 64);
+		if (n > 0) {
+			if (buf[n - 1] == '\n')
+				buf[--n] = '\0';
+			cw_str(w, " \"");
+			cw_str(w, buf);
+			cw_char(w, '"');
+		}
+	}
+	if (tid == pid)
+		cw_str(w, " (main thread)");
+	cw_char(w, '\n');
+	cw_str(w, "Time:       ");
+	fmt_time(w, 0);
+	cw_char(w, '\n');
+}
+
+static void write_registers(struct cw *w, const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+	static const struct {
+		const char *name;
+		int idx;
+	} regs[] = {
+		{ "rax", REG_RAX }, { "rbx", REG_RBX }, { "rcx", REG_RCX }, { "rdx", REG_RDX },
+		{ "rsi", REG_RSI }, { "rdi", REG_RDI }, { "rbp", REG_RBP }, { "rsp", REG_RSP },
+		{ "r8", REG_R8 },   { "r9", REG_R9 },   { "r10", REG_R10 }, { "r11", REG_R11 },
+		{ "r12", REG_R12 }, { "r13", REG_R13 }, { "r14", REG_R14 }, { "r15", REG_R15 },
+		{ "rip", REG_RIP }, { "eflags", REG_EFL }, { "err", REG_ERR }, { "trapno", REG_TRAPNO },
+	};
+
+	cw_str(w, "\nRegisters:\n");
+	for (size_t i = 0; i < LL_ARRAY_SIZE(regs); i++) {
+		cw_str(w, i % 4 == 0 ? "  " : "  ");
+		cw_pad(w, regs[i].name, 7);
+		cw_hex(w, (uint64_t)uc->uc_mcontext.gregs[regs[i].idx], 16);
+		if (i % 4 == 3)
+			cw_char(w, '\n');
+	}
+#elif defined(__aarch64__)
+	char name[8], num[21];
+
+	cw_str(w, "\nRegisters:\n");
+	for (int i = 0; i < 31; i++) {
+		strcpy(name, "x");
+		strcat(name, crash_fmt_udec(num, (uint64_t)i));
+		cw_str(w, "  ");
+		cw_pad(w, name, 7);
+		cw_hex(w, uc->uc_mcontext.regs[i], 16);
+		if (i % 4 == 3)
+			cw_char(w, '\n');
+	}
+	cw_str(w, "  sp    ");
+	cw_hex(w, uc->uc_mcontext.sp, 16);
+	cw_str(w, "\n  pc    ");
+	cw_hex(w, uc->uc_mcontext.pc, 16);
+	cw_str(w, "  pstate ");
+	cw_hex(w, uc->uc_mcontext.pstate, 16);
+	cw_char(w, '\n');
+#else
+	(void)uc;
+	cw_str(w, "\nRegisters: (not supported on this architecture)\n");
+#endif
+}
+
+/* "  #3  0x00007f1234567890 /usr/lib/libfoo.so+0x1a2b3 (foo_bar+0x1c)" */
+static void write_frame(struct cw *w, size_t i, uint64_t pc)
+{
+	const struct crash_map *m = crash_maps_find(pc);
+	char num[21];
+
+	cw_str(w, "  #");
+	cw_pad(w, crash_fmt_udec(num, i), 2);
+	cw_char(w, ' ');
+	cw_hex(w, pc, 16);
+	cw_char(w, ' ');
+	if (!m) {
+		cw_str(w, "[unmapped] (?\?)\n");
+		return;
+	}
+	if (m->path[0] == '/') {
+		struct crash_sym s;
+
+		crash_elf_lookup(m, pc, &s);
+		write_path(w, m);
+		cw_char(w, '+');
+		cw_hex(w, s.have_vaddr ? s.vaddr : pc - m->start + m->off, 0);
+		cw_str(w, " (");
+		if (s.name[0]) {
+			cw_str(w, s.name);
+			cw_char(w, '+');
+			cw_hex(w, s.sym_off, 0);
+		} else {
+			cw_str(w, "?\?");
+		}
+		cw_str(w, ")\n");
+		return;
+	}
+	cw_str(w, m->path[0] ? m->path : "[anonymous]");
+	cw_char(w, '+');
+	cw_hex(w, pc - m->start, 0);
+	cw_str(w, " (?\?)\n");
+}
+
+static void write_backtrace(struct cw *w, const ucontext_t *uc)
+{
+	uint64_t pcs[FRAMES_MAX];
+	const char *how = "";
+	size_t n = crash_unwind(uc, pcs, FRAMES_MAX, &how);
+
+	cw_str(w, "\nBacktrace (most recent call first; unwound with ");
+	cw_str(w, how);
+	cw_str(w, "):\n");
+	for (size_t i = 0; i < n; i++)
+		write_frame(w, i, pcs[i]);
+	if (n == FRAMES_MAX)
+		cw_str(w, "  ... (more frames not shown)\n");
+}
+
+static void write_maps(struct cw *w)
+{
+	size_t n = crash_maps_count();
+
+	cw_str(w, "\nMemory map (/proc/self/maps):\n");
+	for (size_t i = 0; i < n; i++) {
+		cw_str(w, crash_maps_at(i)->line);
+		cw_char(w, '\n');
+	}
+}
+
+void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *uc,
+			unsigned flags, const char *dir)
+{
+	char path[4096];
+	int out = fd, file = -1;
+	struct cw w;
+
+	crash_maps_snapshot();
+	if (dir) {
+		file = open_report_file(dir, path, sizeof(path));
+		if (file >= 0)
+			out = file;
+	}
+	cw_init(&w, out);
+	if (dir && file < 0) {
+		cw_str(&w, "lifeline: could not create a crash report file in ");
+		cw_str(&w, dir);
+		cw_str(&w, ": errno ");
+		cw_dec(&w, -file);
+		cw_char(&w, ' ');
+		cw_str(&w, errno_name(-file));
+		cw_str(&w, "; the report follows here\n");
+	}
+	cw_str(&w, "==== lifeline crash report ====\n");
+	write_signal(&w, sig, si);
+	write_address(&w, sig, si, uc);
+	write_process(&w);
+	if (!(flags & LL_CRASH_NO_REGISTERS))
+		write_registers(&w, uc);
+	cw_flush(&w);
+	write_backtrace(&w, uc);
+	cw_flush(&w);
+	if (!(flags & LL_CRASH_NO_MAPS))
+		write_maps(&w);
+	cw_str(&w, "==== end of lifeline crash report ====\n");
+	cw_str(&w, "To add source file:line and inlined functions to the frames: lifeline symbolize < report\n");
+	cw_flush(&w);
+	if (file >= 0) {
+		const char *name = crash_signame(sig);
+
+		close(file);
+		cw_init(&w, fd);
+		cw_str(&w, "lifeline: ");
+		cw_str(&w, name ? name : "fatal signal");
+		cw_str(&w, ": crash report written to ");
+		cw_str(&w, path);
+		cw_char(&w, '\n');
+		cw_flush(&w);
+	}
+}

@@ -1,0 +1,323 @@
+/* fd_read.c: ll_fds_read(), one process's descriptors.
+ *
+ * How it works: /proc/PID is opened once as a directory; fd/ and fdinfo/
+ * are opened relative to it. For each entry of fd/ (listed with readdir,
+ * which returns them in ascending order): readlinkat gives the target and
+ * most types ("socket:[ino]", "pipe:[ino]", "anon_inode:[eventfd]",
+ * "/memfd:name"); fdinfo/N gives flags (close-on-exec among them), offset,
+ * mount id and inode; only file targets need an fstatat for their mode, and
+ * its result is reused while consecutive descriptors name the same (mount,
+ * inode). Sockets are looked up in the namespace's socket table (socktab.c),
+ * read on the first socket met. No symlink is followed except the
+ * /proc/PID/fd/N magic links by fstatat, which opens nothing. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "inspect/fd/fd_internal.h"
+
+const char *ll_fd_type_name(enum ll_fd_type t)
+{
+	static const char *const names[] = {
+		[LL_FD_UNKNOWN] = "unknown", [LL_FD_FILE] = "file", [LL_FD_DIR] = "dir",
+		[LL_FD_CHR] = "chr", [LL_FD_BLK] = "blk", [LL_FD_FIFO] = "fifo",
+		[LL_FD_PIPE] = "pipe", [LL_FD_SOCKET] = "socket", [LL_FD_EVENTFD] = "eventfd",
+		[LL_FD_EPOLL] = "epoll", [LL_FD_SIGNALFD] = "signalfd", [LL_FD_TIMERFD] = "timerfd",
+		[LL_FD_INOTIFY] = "inotify", [LL_FD_FANOTIFY] = "fanotify", [LL_FD_MEMFD] = "memfd",
+		[LL_FD_PIDFD] = "pidfd", [LL_FD_ANON] = "anon",
+	};
+
+	return (unsigned)t < LL_ARRAY_SIZE(names) && names[t] ? names[t] : "unknown";
+}
+
+const char *ll_sock_proto_name(enum ll_sock_proto p)
+{
+	static const char *const names[] = {
+		[LL_SOCK_UNKNOWN] = "?", [LL_SOCK_TCP] = "tcp", [LL_SOCK_TCP6] = "tcp6",
+		[LL_SOCK_UDP] = "udp", [LL_SOCK_UDP6] = "udp6", [LL_SOCK_UNIX] = "unix",
+	};
+
+	return (unsigned)p < LL_ARRAY_SIZE(names) ? names[p] : "?";
+}
+
+int ll_open_procdir(pid_t pid)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid ? (int)pid : (int)getpid());
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return fd;
+}
+
+int ll_proc_stat_at(int procdir, pid_t *ppid, unsigned long long *start, char comm[32])
+{
+	char *text = NULL, *close_paren, *open_paren;
+	unsigned long long st = 0;
+	int pp = 0, r;
+
+	r = ll_read_file_at(procdir, "stat", 1 << 16, &text, NULL);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	open_paren = strchr(text, '(');
+	close_paren = strrchr(text, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren ||
+	    sscanf(close_paren + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &pp, &st) != 2) {
+		free(text);
+		return -EINVAL;
+	}
+	if (comm)
+		snprintf(comm, 32, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+	if (ppid)
+		*ppid = pp;
+	if (start)
+		*start = st;
+	free(text);
+	return 0;
+}
+
+static uint64_t bracket_ino(const char *s)
+{
+	const char *b = strchr(s, '[');
+
+	return b ? strtoull(b + 1, NULL, 10) : 0;
+}
+
+/* The type as far as the link target tells; LL_FD_UNKNOWN for paths. */
+static enum ll_fd_type type_of_target(const char *t)
+{
+	static const struct {
+		const char *name;
+		enum ll_fd_type type;
+	} anon[] = {
+		{ "[eventfd]", LL_FD_EVENTFD }, { "[eventpoll]", LL_FD_EPOLL },
+		{ "[signalfd]", LL_FD_SIGNALFD }, { "[timerfd]", LL_FD_TIMERFD },
+		{ "inotify", LL_FD_INOTIFY }, { "[fanotify]", LL_FD_FANOTIFY },
+		{ "[pidfd]", LL_FD_PIDFD },
+	};
+
+	if (!strncmp(t, "socket:[", 8))
+		return LL_FD_SOCKET;
+	if (!strncmp(t, "pipe:[", 6))
+		return LL_FD_PIPE;
+	if (!strncmp(t, "pidfd:", 6))
+		return LL_FD_PIDFD;
+	if (!strncmp(t, "/memfd:", 7))
+		return LL_FD_MEMFD;
+	if (!strncmp(t, "anon_inode:", 11)) {
+		for (size_t i = 0; i < LL_ARRAY_SIZE(anon); i++)
+			if (!strcmp(t + 11, anon[i].name))
+				return anon[i].type;
+		return LL_FD_ANON;
+	}
+	return LL_FD_UNKNOWN;
+}
+
+static enum ll_fd_type type_of_mode(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG: return LL_FD_FILE;
+	case S_IFDIR: return LL_FD_DIR;
+	case S_IFCHR: return LL_FD_CHR;
+	case S_IFBLK: return LL_FD_BLK;
+	case S_IFIFO: return LL_FD_FIFO;
+	case S_IFSOCK: return LL_FD_SOCKET;
+	default: return LL_FD_UNKNOWN;
+	}
+}
+
+/* fdinfo/N: "pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t123\n..." */
+static int read_fdinfo(int infodir, const char *name, struct ll_fd *f)
+{
+	char buf[512];
+	ssize_t n;
+	int fd = openat(infodir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	for (char *l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (!strncmp(l, "pos:", 4))
+			f->pos = strtoull(l + 4, NULL, 10);
+		else if (!strncmp(l, "flags:", 6))
+			f->flags = (unsigned)strtoul(l + 6, NULL, 8);
+		else if (!strncmp(l, "mnt_id:", 7))
+			f->mnt_id = (int)strtol(l + 7, NULL, 10);
+		else if (!strncmp(l, "ino:", 4))
+			f->ino = strtoull(l + 4, NULL, 10);
+	}
+	f->cloexec = (f->flags & O_CLOEXEC) != 0;
+	f->flags &= ~(unsigned)O_CLOEXEC;
+	return 0;
+}
+
+static int cmp_fd(const void *a, const void *b)
+{
+	const struct ll_fd *x = a, *y = b;
+
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+void ll_fds_free(struct ll_fds *fds)
+{
+	if (!fds)
+		return;
+	for (size_t i = 0; i < fds->n; i++)
+		free(fds->v[i].target);
+	free(fds->v);
+	free(fds);
+}
+
+int ll_fds_read_at(int procdir, pid_t pid, unsigned flags, struct ll_socktab_cache **cache,
+		   struct ll_fds **out)
+{
+	struct ll_fds *fds = calloc(1, sizeof(*fds));
+	const struct ll_socktab *tab = NULL;
+	int fddir = -1, infodir = -1, r = 0, sorted = 1, last_mnt = -1, tab_tried = 0;
+	uint64_t last_ino = 0;
+	enum ll_fd_type last_type = LL_FD_UNKNOWN;
+	size_t cap = 0;
+	DIR *dir = NULL;
+	struct dirent *d;
+
+	if (!fds)
+		return -ENOMEM;
+	fds->pid = pid;
+	r = ll_proc_stat_at(procdir, &fds->ppid, NULL, fds->comm);
+	if (r < 0)
+		goto out;
+	fddir = openat(procdir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fddir < 0) {
+		r = errno == ENOENT ? -ESRCH : -errno;
+		goto out;
+	}
+	if (!(flags & LL_FDS_NO_FDINFO))
+		infodir = openat(procdir, "fdinfo", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	dir = fdopendir(fddir);
+	if (!dir) {
+		r = -errno;
+		goto out;
+	}
+	fddir = -1; /* owned by dir now */
+	while ((errno = 0, d = readdir(dir))) {
+		char target[4096];
+		struct ll_fd *f;
+		ssize_t n;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		n = readlinkat(dirfd(dir), d->d_name, target, sizeof(target) - 1);
+		if (n < 0) {
+			if (errno == EACCES || errno == EPERM) {
+				r = -EACCES; /* the process is not ours to look at */
+				goto out;
+			}
+			fds->unreadable++; /* closed meanwhile */
+			continue;
+		}
+		target[n] = '\0';
+		if (fds->n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct ll_fd *nv = realloc(fds->v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				r = -ENOMEM;
+				goto out;
+			}
+			fds->v = nv;
+			cap = ncap;
+		}
+		f = &fds->v[fds->n];
+		memset(f, 0, sizeof(*f));
+		f->fd = atoi(d->d_name);
+		f->mnt_id = -1;
+		f->parent_fd = -1;
+		f->target = strdup(target);
+		if (!f->target) {
+			r = -ENOMEM;
+			goto out;
+		}
+		fds->n++;
+		if (fds->n > 1 && fds->v[fds->n - 2].fd > f->fd)
+			sorted = 0;
+		f->type = type_of_target(target);
+		if (f->type == LL_FD_SOCKET || f->type == LL_FD_PIPE)
+			f->ino = bracket_ino(target);
+		if (infodir >= 0 && read_fdinfo(infodir, d->d_name, f) < 0) {
+			/* closed meanwhile: keep what readlink said */
+			f->mnt_id = -1;
+		}
+		if (f->type == LL_FD_UNKNOWN && target[0] == '/') {
+			struct stat st;
+
+			if (f->ino && f->mnt_id >= 0 && f->ino == last_ino && f->mnt_id == last_mnt) {
+				f->type = last_type;
+			} else if (fstatat(dirfd(dir), d->d_name, &st, 0) == 0) {
+				f->type = type_of_mode(st.st_mode);
+				if (!f->ino)
+					f->ino = st.st_ino;
+				last_ino = f->ino;
+				last_mnt = f->mnt_id;
+				last_type = f->type;
+			}
+		}
+		if (f->type == LL_FD_SOCKET && !(flags & LL_FDS_NO_SOCKETS)) {
+			if (!tab_tried) {
+				tab_tried = 1;
+				if (ll_socktab_cache_get(cache, procdir, &tab) < 0)
+					tab = NULL;
+			}
+			const struct ll_fd_socket *s = ll_socktab_find(tab, f->ino);
+
+			if (s) {
+				f->sock = *s;
+				f->has_socket = true;
+			}
+		}
+	}
+	if (errno) {
+		r = -errno;
+		goto out;
+	}
+	if (!sorted)
+		qsort(fds->v, fds->n, sizeof(*fds->v), cmp_fd);
+out:
+	if (dir)
+		closedir(dir);
+	if (fddir >= 0)
+		close(fddir);
+	if (infodir >= 0)
+		close(infodir);
+	if (r < 0) {
+		ll_fds_free(fds);
+		return r;
+	}
+	*out = fds;
+	return 0;
+}
+
+int ll_fds_read(pid_t pid, unsigned flags, struct ll_fds **out)
+{
+	struct ll_socktab_cache *cache = NULL;
+	int procdir = ll_open_procdir(pid), r;
+
+	if (procdir < 0)
+		return procdir;
+	r = ll_fds_read_at(procdir, pid ? pid : getpid(), flags, &cache, out);
+	ll_socktab_cache_free(cache);
+	close(procdir);
+	return r;
+}

@@ -1,0 +1,505 @@
+/* dwarf_index.c: DWARF line tables and inline chains, indexed for binary
+ * search.
+ *
+ * At open only the compile units' address ranges are read (one DIE per CU)
+ * into a sorted array mapping an address to its CU. The first address that
+ * falls in a CU loads that CU:
+ *   - its line table, copied from libdw (sorted by address) into rows;
+ *   - its scopes: every subprogram with code and every inlined subroutine
+ *     (name, call_file, call_line, parent scope), found by walking only the
+ *     DIEs that can hold code (subprograms, inlined subroutines, lexical
+ *     blocks, namespaces); their address ranges are then flattened by a sweep
+ *     into non-overlapping segments, each naming the innermost scope.
+ * An address is then: CU by binary search, segment by binary search (the
+ * innermost scope; its parents give the inline chain with each call site),
+ * line row by binary search. This is the chain `addr2line -f -i` prints. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dwarf.h>
+
+#include "symbol_internal.h"
+
+/* Nesting depth a DIE walk follows (corrupt input must not overflow the
+ * stack) and the most scopes/rows one CU may hold (bounded memory). */
+#define MAX_WALK_DEPTH 128
+#define MAX_CU_ITEMS (64u << 20)
+
+struct raw_range {
+	uint64_t lo, hi;
+	int32_t scope;
+	int32_t depth;
+};
+
+struct walk {
+	struct cu *cu;
+	size_t scap;
+	struct raw_range *raws;
+	size_t nraws, rcap;
+	Dwarf_Files *files;
+	size_t nfiles;
+	int err;
+};
+
+/* ---------- open: CU ranges ---------- */
+
+static int add_cu_range(struct ll_symbolizer *s, size_t *cap, uint64_t lo, uint64_t hi, uint32_t cu)
+{
+	if (s->ncu_ranges == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct cu_range *v = realloc(s->cu_ranges, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->cu_ranges = v;
+		*cap = ncap;
+	}
+	s->cu_ranges[s->ncu_ranges++] = (struct cu_range){ lo, hi, cu };
+	return 0;
+}
+
+static int cmp_cu_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi > y->hi ? -1 : x->hi < y->hi;
+}
+
+int dwarf_index_open(struct ll_symbolizer *s)
+{
+	Elf *delf = NULL;
+	Dwarf_CU *cu = NULL, *next;
+	Dwarf_Half version;
+	uint8_t unit_type;
+	Dwarf_Die cudie, subdie;
+	size_t ccap = 0, rcap = 0;
+
+	if (s->debug_elf)
+		delf = s->debug_elf;
+	else if (s->debug_how && !strcmp(s->debug_how, "embedded"))
+		delf = s->elf;
+	if (!delf)
+		return 0;
+	s->dwarf = dwarf_begin_elf(delf, DWARF_C_READ, NULL);
+	if (!s->dwarf)
+		return 0; /* no usable DWARF: symbols still answer */
+
+	while (dwarf_get_units(s->dwarf, cu, &next, &version, &unit_type, &cudie, &subdie) == 0) {
+		ptrdiff_t off = 0;
+		Dwarf_Addr base, lo, hi;
+		uint32_t idx;
+
+		cu = next;
+		if (unit_type != DW_UT_compile || dwarf_tag(&cudie) != DW_TAG_compile_unit)
+			continue; /* partial, type and split units hold no code ranges */
+		if (s->ncus == ccap) {
+			size_t ncap = ccap ? ccap * 2 : 64;
+			struct cu *v = realloc(s->cus, ncap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			s->cus = v;
+			ccap = ncap;
+		}
+		idx = (uint32_t)s->ncus++;
+		s->cus[idx] = (struct cu){ .off = dwarf_dieoffset(&cudie) };
+		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0)
+			if (hi > lo && add_cu_range(s, &rcap, lo, hi, idx) < 0)
+				return -ENOMEM;
+	}
+	if (s->ncu_ranges)
+		qsort(s->cu_ranges, s->ncu_ranges, sizeof(*s->cu_ranges), cmp_cu_range);
+	return 0;
+}
+
+void dwarf_index_free(struct ll_symbolizer *s)
+{
+	for (size_t i = 0; i < s->ncus; i++) {
+		free(s->cus[i].rows);
+		free(s->cus[i].scopes);
+		free(s->cus[i].segs);
+	}
+	free(s->cus);
+	free(s->cu_ranges);
+	if (s->dwarf)
+		dwarf_end(s->dwarf);
+}
+
+/* ---------- loading one CU ---------- */
+
+static int load_lines(struct cu *c, Dwarf_Die *cudie)
+{
+	Dwarf_Lines *lines;
+	size_t n;
+
+	if (dwarf_getsrclines(cudie, &lines, &n) != 0 || n == 0)
+		return 0;
+	if (n > MAX_CU_ITEMS)
+		return -EFBIG;
+	c->rows = malloc(n * sizeof(*c->rows));
+	if (!c->rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Line *l = dwarf_onesrcline(lines, i);
+		struct line_row *r = &c->rows[c->nrows];
+		Dwarf_Addr a;
+		int line = 0, col = 0;
+		bool end = false;
+		unsigned disc = 0;
+
+		if (!l || dwarf_lineaddr(l, &a) != 0)
+			continue;
+		dwarf_lineno(l, &line);
+		dwarf_linecol(l, &col);
+		dwarf_lineendsequence(l, &end);
+		dwarf_linediscriminator(l, &disc);
+		r->addr = a;
+		r->file = dwarf_linesrc(l, NULL, NULL);
+		r->line = line > 0 ? (uint32_t)line : 0;
+		r->column = col > 0 && col < 65536 ? (uint16_t)col : 0;
+		r->end_seq = end;
+		r->discriminator = disc;
+		c->nrows++;
+	}
+	return 0;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *n;
+
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) && (n = dwarf_formstring(&a)))
+		return n;
+	if (dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a) && (n = dwarf_formstring(&a)))
+		return n;
+	if (dwarf_attr_integrate(die, DW_AT_name, &a) && (n = dwarf_formstring(&a)))
+		return n;
+	return NULL;
+}
+
+static unsigned die_udata(Dwarf_Die *die, unsigned name)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word w;
+
+	if (!dwarf_attr(die, name, &a) || dwarf_formudata(&a, &w) != 0 || w > UINT32_MAX)
+		return 0;
+	return (unsigned)w;
+}
+
+static int push_raw(struct walk *w, uint64_t lo, uint64_t hi, int32_t scope, int32_t depth)
+{
+	if (w->nraws == w->rcap) {
+		size_t ncap = w->rcap ? w->rcap * 2 : 256;
+		struct raw_range *v;
+
+		if (ncap > MAX_CU_ITEMS)
+			return -EFBIG;
+		v = realloc(w->raws, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		w->raws = v;
+		w->rcap = ncap;
+	}
+	w->raws[w->nraws++] = (struct raw_range){ lo, hi, scope, depth };
+	return 0;
+}
+
+/* Record a subprogram or inlined subroutine with code; returns its scope
+ * index, -1 when it has no address range, or a negative errno below -1. */
+static int add_scope(struct walk *w, Dwarf_Die *die, int32_t parent, int depth, bool inlined)
+{
+	struct cu *c = w->cu;
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	int32_t idx;
+	bool any = false;
+	int r;
+
+	if (c->nscopes == w->scap) {
+		size_t ncap = w->scap ? w->scap * 2 : 64;
+		struct scope *v;
+
+		if (ncap > MAX_CU_ITEMS)
+			return -EFBIG;
+		v = realloc(c->scopes, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->scopes = v;
+		w->scap = ncap;
+	}
+	idx = (int32_t)c->nscopes;
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+		if (hi <= lo)
+			continue;
+		r = push_raw(w, lo, hi, idx, depth);
+		if (r < 0)
+			return r;
+		any = true;
+	}
+	if (!any)
+		return -1;
+	c->scopes[idx] = (struct scope){ .name = die_name(die), .parent = inlined ? parent : -1 };
+	if (inlined) {
+		unsigned f = die_udata(die, DW_AT_call_file);
+
+		if (w->files && f < w->nfiles)
+			c->scopes[idx].call_file = dwarf_filesrc(w->files, f, NULL, NULL);
+		c->scopes[idx].call_line = die_udata(die, DW_AT_call_line);
+		c->scopes[idx].call_column = die_udata(die, DW_AT_call_column);
+	}
+	c->nscopes++;
+	return idx;
+}
+
+static int walk_dies(struct walk *w, Dwarf_Die *parent, int32_t pscope, int depth)
+{
+	Dwarf_Die child;
+	int r;
+
+	if (depth > MAX_WALK_DEPTH || dwarf_child(parent, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+
+		switch (tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine: {
+			bool inl = tag == DW_TAG_inlined_subroutine;
+
+			if (inl && pscope < 0)
+				break; /* an inlined call outside any function */
+			r = add_scope(w, &child, pscope, depth, inl);
+			if (r < -1)
+				return r;
+			if (r >= 0 && (r = walk_dies(w, &child, r, depth + 1)) < 0)
+				return r;
+			break;
+		}
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+			if ((r = walk_dies(w, &child, pscope, depth + 1)) < 0)
+				return r;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+static int cmp_raw(const void *a, const void *b)
+{
+	const struct raw_range *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->depth != y->depth)
+		return x->depth - y->depth;
+	return x->hi > y->hi ? -1 : x->hi < y->hi;
+}
+
+static int emit(struct cu *c, size_t *cap, uint64_t lo, uint64_t hi, int32_t scope)
+{
+	if (lo >= hi)
+		return 0;
+	if (c->nsegs && c->segs[c->nsegs - 1].hi == lo && c->segs[c->nsegs - 1].scope == scope) {
+		c->segs[c->nsegs - 1].hi = hi;
+		return 0;
+	}
+	if (c->nsegs == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct segment *v = realloc(c->segs, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->segs = v;
+		*cap = ncap;
+	}
+	c->segs[c->nsegs++] = (struct segment){ lo, hi, scope };
+	return 0;
+}
+
+/* Sweep the nested ranges into non-overlapping segments of innermost scope. */
+static int flatten(struct walk *w)
+{
+	struct cu *c = w->cu;
+	struct raw_range *stack;
+	size_t sp = 0, cap = 0;
+	uint64_t pos = 0;
+	int r = 0;
+
+	if (w->nraws == 0)
+		return 0;
+	qsort(w->raws, w->nraws, sizeof(*w->raws), cmp_raw);
+	stack = malloc(w->nraws * sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->nraws && r == 0; i++) {
+		struct raw_range e = w->raws[i];
+
+		while (sp > 0 && stack[sp - 1].hi <= e.lo && r == 0) {
+			if (pos < stack[sp - 1].hi)
+				r = emit(c, &cap, pos, stack[sp - 1].hi, stack[sp - 1].scope);
+			if (pos < stack[sp - 1].hi)
+				pos = stack[sp - 1].hi;
+			sp--;
+		}
+		if (r)
+			break;
+		if (sp > 0 && pos < e.lo)
+			r = emit(c, &cap, pos, e.lo, stack[sp - 1].scope);
+		if (pos < e.lo || sp == 0)
+			pos = e.lo;
+		if (sp > 0 && e.hi > stack[sp - 1].hi)
+			e.hi = stack[sp - 1].hi; /* improperly nested: clamp */
+		if (e.hi <= e.lo || e.hi <= pos)
+			continue;
+		stack[sp++] = e;
+	}
+	while (sp > 0 && r == 0) {
+		if (pos < stack[sp - 1].hi) {
+			r = emit(c, &cap, pos, stack[sp - 1].hi, stack[sp - 1].scope);
+			pos = stack[sp - 1].hi;
+		}
+		sp--;
+	}
+	free(stack);
+	return r;
+}
+
+static int load_cu(struct ll_symbolizer *s, struct cu *c)
+{
+	struct walk w = { .cu = c };
+	Dwarf_Die cudie;
+	int r;
+
+	c->loaded = true;
+	if (!dwarf_offdie(s->dwarf, c->off, &cudie)) {
+		c->failed = true;
+		return -ENODATA;
+	}
+	r = load_lines(c, &cudie);
+	if (r == 0 && dwarf_getsrcfiles(&cudie, &w.files, &w.nfiles) != 0)
+		w.files = NULL;
+	if (r == 0)
+		r = walk_dies(&w, &cudie, -1, 0);
+	if (r == 0)
+		r = flatten(&w);
+	free(w.raws);
+	if (r < 0) {
+		free(c->rows);
+		free(c->scopes);
+		free(c->segs);
+		*c = (struct cu){ .off = c->off, .loaded = true, .failed = true };
+	}
+	return r;
+}
+
+/* ---------- lookup ---------- */
+
+static struct cu *find_cu(struct ll_symbolizer *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->ncu_ranges;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->cu_ranges[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Ranges of distinct CUs may overlap (e.g. discarded code left at 0):
+	 * look back a little for one that contains addr. */
+	for (size_t i = lo, k = 0; i-- > 0 && k < 8; k++)
+		if (addr < s->cu_ranges[i].hi)
+			return &s->cus[s->cu_ranges[i].cu];
+	return NULL;
+}
+
+static const struct line_row *find_row(const struct cu *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->nrows;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->rows[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || c->rows[lo - 1].end_seq)
+		return NULL;
+	return &c->rows[lo - 1];
+}
+
+static int32_t find_scope(const struct cu *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->nsegs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->segs[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr >= c->segs[lo - 1].hi)
+		return -1;
+	return c->segs[lo - 1].scope;
+}
+
+size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_result *out)
+{
+	struct cu *c;
+	const struct line_row *row;
+	int32_t sc;
+	size_t n = 0;
+
+	if (!s->dwarf || !(c = find_cu(s, addr)))
+		return 0;
+	if (!c->loaded)
+		load_cu(s, c);
+	if (c->failed)
+		return 0;
+	row = find_row(c, addr);
+	sc = find_scope(c, addr);
+	if (sc < 0 && !row)
+		return 0;
+	out->frames[0] = (struct ll_sym_frame){
+		.function = sc >= 0 ? c->scopes[sc].name : NULL,
+		.file = row ? row->file : NULL,
+		.line = row ? row->line : 0,
+		.column = row ? row->column : 0,
+		.discriminator = row ? row->discriminator : 0,
+		.inlined = sc >= 0 && c->scopes[sc].parent >= 0,
+	};
+	n = 1;
+	while (sc >= 0 && c->scopes[sc].parent >= 0) {
+		const struct scope *cur = &c->scopes[sc];
+		int32_t p = cur->parent;
+
+		if (n == LL_SYM_MAX_FRAMES) {
+			out->truncated = true;
+			break;
+		}
+		out->frames[n++] = (struct ll_sym_frame){
+			.function = c->scopes[p].name,
+			.file = cur->call_file,
+			.line = cur->call_line,
+			.column = cur->call_column,
+			.inlined = c->scopes[p].parent >= 0,
+		};
+		sc = p;
+	}
+	return n;
+}

@@ -1,0 +1,476 @@
+/* spawn.c: ll_spawn(), a posix_spawn that never leaks descriptors.
+ *
+ * How it works. The parent prepares everything that needs memory (the
+ * resolved program path, the sorted list of child descriptors to keep, a
+ * scratch array for the dup2 map, a child stack), blocks every signal in the
+ * calling thread, and starts the child with clone(CLONE_VM | CLONE_VFORK |
+ * CLONE_PIDFD): the child shares the parent's memory (no page tables are
+ * copied, so the cost does not depend on the parent's size) and the parent
+ * thread sleeps until the child has called execve or exited.
+ *
+ * In the child (child_main) only async-signal-safe code runs: no malloc, no
+ * stdio, no locks. Descriptor and process calls go through syscall(2) so that
+ * no glibc or sanitizer wrapper with state is involved; the only glibc
+ * wrapper used is sigaction (the kernel's struct differs per architecture),
+ * which keeps no state. errno is written by those calls into the parent
+ * thread's TLS (shared memory): the parent saves and restores it. Order:
+ * reset signal dispositions (while all signals are still blocked, so no
+ * parent handler can run in the child), setsid/setpgid, chdir, the
+ * descriptor map (all sources first moved above every target, then placed:
+ * overlaps and swaps are safe), close every other descriptor
+ * (close_range over the gaps; else getdents64 over /proc/self/fd with a
+ * stack buffer; else a bounded loop), rlimits, set the signal mask, execve. A failing
+ * step stores its errno in the shared context and exits 127; the parent
+ * reaps the child and returns -errno. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ll_config.h"
+#include "lifeline/spawn.h"
+#include "spawn/spawn_internal.h"
+
+extern char **environ;
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* Sanitizer-instrumented frames are much larger. */
+#define CHILD_STACK_SIZE (LL_SANITIZED ? (1u << 20) : (64u << 10))
+/* Upper bound of the last-resort close loop. */
+#define CLOSE_LOOP_MAX (1 << 20)
+
+struct child_ctx {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	const struct ll_spawn_opts *o;
+	const int *keep;     /* sorted, unique descriptors the child keeps */
+	size_t nkeep;
+	int *tmp;            /* per map entry: the source moved above tmpbase */
+	int tmpbase;
+	int loop_max;        /* for LL_SPAWN_CLOSE_LOOP */
+	volatile int err;    /* errno of the failing step, set by the child */
+};
+
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize)
+#define NO_SANITIZE_ADDRESS __attribute__((no_sanitize("address")))
+#endif
+#endif
+#ifndef NO_SANITIZE_ADDRESS
+#define NO_SANITIZE_ADDRESS
+#endif
+
+static int kept(const struct child_ctx *c, int fd)
+{
+	size_t lo = 0, hi = c->nkeep;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->keep[mid] == fd)
+			return 1;
+		if (c->keep[mid] < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* close_range over every gap between kept descriptors. */
+static int close_gaps_range(const struct child_ctx *c)
+{
+	unsigned int next = 0;
+
+	for (size_t i = 0; i < c->nkeep; i++) {
+		unsigned int k = (unsigned int)c->keep[i];
+
+		if (k > next && syscall(SYS_close_range, next, k - 1, 0) < 0)
+			return -errno;
+		next = k + 1;
+	}
+	if (syscall(SYS_close_range, next, ~0U, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+struct ll_dirent64 {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int close_gaps_procfs(const struct child_ctx *c)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	long dfd, n;
+
+	dfd = syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
+		      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, (int)dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct ll_dirent64 *d = (struct ll_dirent64 *)(buf + off);
+			const char *s = d->d_name;
+			long fd = 0;
+
+			off += d->d_reclen;
+			if (*s < '0' || *s > '9')
+				continue;
+			for (; *s >= '0' && *s <= '9'; s++)
+				fd = fd * 10 + (*s - '0');
+			if (fd != dfd && fd <= INT_MAX && !kept(c, (int)fd))
+				syscall(SYS_close, (int)fd);
+		}
+	}
+	if (n < 0) {
+		int e = errno;
+
+		syscall(SYS_close, (int)dfd);
+		return -e;
+	}
+	syscall(SYS_close, (int)dfd);
+	return 0;
+}
+
+static void close_gaps_loop(const struct child_ctx *c)
+{
+	for (int fd = 0; fd < c->loop_max; fd++)
+		if (!kept(c, fd))
+			syscall(SYS_close, fd);
+}
+
+static int close_others(const struct child_ctx *c)
+{
+	switch (c->o->close_method) {
+	case LL_SPAWN_CLOSE_AUTO:
+		if (close_gaps_range(c) == 0)
+			return 0;
+		/* fall through */
+	case LL_SPAWN_CLOSE_PROCFS:
+		if (close_gaps_procfs(c) == 0)
+			return 0;
+		/* fall through */
+	case LL_SPAWN_CLOSE_LOOP:
+	default:
+		close_gaps_loop(c);
+		return 0;
+	}
+}
+
+static int apply_fd_map(const struct child_ctx *c)
+{
+	const struct ll_spawn_opts *o = c->o;
+
+	/* Move every source that changes number above all targets and
+	 * sources, so that placing one entry cannot clobber another's source. */
+	for (size_t i = 0; i < o->nfds; i++) {
+		c->tmp[i] = -1;
+		if (o->fds[i].parent_fd == o->fds[i].child_fd)
+			continue;
+		long r = syscall(SYS_fcntl, o->fds[i].parent_fd, F_DUPFD_CLOEXEC, c->tmpbase);
+		if (r < 0)
+			return -errno;
+		c->tmp[i] = (int)r;
+	}
+	for (size_t i = 0; i < o->nfds; i++) {
+		long r;
+
+		if (c->tmp[i] < 0)
+			r = syscall(SYS_fcntl, o->fds[i].child_fd, F_SETFD, 0);
+		else
+			r = syscall(SYS_dup3, c->tmp[i], o->fds[i].child_fd, 0);
+		if (r < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void reset_signals(const struct child_ctx *c)
+{
+	const struct ll_spawn_opts *o = c->o;
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction old;
+		int reset;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, NULL, &old) < 0)
+			continue; /* glibc-internal signals */
+		if (old.sa_handler == SIG_DFL)
+			continue;
+		reset = old.sa_handler != SIG_IGN || !(o->flags & LL_SPAWN_KEEP_IGNORED) ||
+			(o->sigdefault && sigismember(o->sigdefault, sig) == 1);
+		if (reset)
+			sigaction(sig, &dfl, NULL);
+	}
+}
+
+NO_SANITIZE_ADDRESS
+static int child_main(void *arg)
+{
+	struct child_ctx *c = arg;
+	const struct ll_spawn_opts *o = c->o;
+	sigset_t mask;
+	int r = 0;
+
+	reset_signals(c);
+	if ((o->flags & LL_SPAWN_SETSID) && syscall(SYS_setsid) < 0)
+		goto fail;
+	if ((o->flags & LL_SPAWN_SETPGID) && syscall(SYS_setpgid, 0, o->pgid) < 0)
+		goto fail;
+	if (o->cwd && syscall(SYS_chdir, o->cwd) < 0)
+		goto fail;
+	r = apply_fd_map(c);
+	if (r < 0)
+		goto fail_r;
+	r = close_others(c);
+	if (r < 0)
+		goto fail_r;
+	/* After the map: a lower RLIMIT_NOFILE would make the moves fail. */
+	for (size_t i = 0; i < o->nrlimits; i++) {
+		struct rlimit rl = { .rlim_cur = o->rlimits[i].soft, .rlim_max = o->rlimits[i].hard };
+
+		if (syscall(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, NULL) < 0)
+			goto fail;
+	}
+	if (o->flags & LL_SPAWN_SETSIGMASK)
+		mask = o->sigmask;
+	else
+		sigemptyset(&mask);
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, (long)(NSIG / 8)) < 0)
+		goto fail;
+	syscall(SYS_execve, c->path, c->argv, c->envp);
+fail:
+	r = -errno;
+fail_r:
+	c->err = r < 0 ? -r : EIO;
+	syscall(SYS_exit_group, 127);
+	return 127;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The sorted, unique list of descriptors the child keeps. */
+static int build_keep(const struct ll_spawn_opts *o, int **out, size_t *n, int *maxfd)
+{
+	int *keep = malloc((o->nfds + 3) * sizeof(int));
+	size_t k = 0;
+
+	if (!keep)
+		return -ENOMEM;
+	*maxfd = 2;
+	if (!(o->flags & LL_SPAWN_NO_STDIO))
+		for (int fd = 0; fd < 3; fd++)
+			keep[k++] = fd;
+	for (size_t i = 0; i < o->nfds; i++) {
+		if (o->fds[i].parent_fd < 0 || o->fds[i].child_fd < 0) {
+			free(keep);
+			return -EINVAL;
+		}
+		keep[k++] = o->fds[i].child_fd;
+		if (o->fds[i].child_fd > *maxfd)
+			*maxfd = o->fds[i].child_fd;
+		if (o->fds[i].parent_fd > *maxfd)
+			*maxfd = o->fds[i].parent_fd;
+	}
+	/* Two entries for one child descriptor is a caller error. */
+	for (size_t i = 0; i < o->nfds; i++)
+		for (size_t j = i + 1; j < o->nfds; j++)
+			if (o->fds[i].child_fd == o->fds[j].child_fd) {
+				free(keep);
+				return -EINVAL;
+			}
+	qsort(keep, k, sizeof(int), cmp_int);
+	size_t u = 0;
+	for (size_t i = 0; i < k; i++)
+		if (u == 0 || keep[u - 1] != keep[i])
+			keep[u++] = keep[i];
+	*out = keep;
+	*n = u;
+	return 0;
+}
+
+int ll_spawn_resolve(const char *name, char *const *envp, char **out)
+{
+	const char *pathvar = NULL;
+	size_t nlen = strlen(name);
+	int err = -ENOENT;
+
+	if (!*name)
+		return -ENOENT;
+	if (strchr(name, '/')) {
+		*out = strdup(name);
+		return *out ? 0 : -ENOMEM;
+	}
+	for (char *const *e = envp; e && *e; e++)
+		if (!strncmp(*e, "PATH=", 5)) {
+			pathvar = *e + 5;
+			break;
+		}
+	if (!pathvar)
+		pathvar = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = pathvar;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t dlen = (size_t)(end - p);
+		char *cand = malloc(dlen + nlen + 3);
+		struct stat st;
+
+		if (!cand)
+			return -ENOMEM;
+		if (dlen == 0)
+			snprintf(cand, dlen + nlen + 3, "./%s", name);
+		else
+			snprintf(cand, dlen + nlen + 3, "%.*s/%s", (int)dlen, p, name);
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(cand, X_OK) == 0) {
+				*out = cand;
+				return 0;
+			}
+			err = -EACCES;
+		}
+		free(cand);
+		if (!*end)
+			break;
+		p = end;
+	}
+	return err;
+}
+
+static int close_loop_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > CLOSE_LOOP_MAX)
+		return CLOSE_LOOP_MAX;
+	return (int)rl.rlim_cur;
+}
+
+int ll_spawn(char *const argv[], const struct ll_spawn_opts *opts, pid_t *pid, int *pidfd)
+{
+	static const struct ll_spawn_opts defaults;
+	const struct ll_spawn_opts *o = opts ? opts : &defaults;
+	struct child_ctx c;
+	char *path = NULL;
+	int *keep = NULL, *tmp = NULL;
+	void *stack = MAP_FAILED;
+	sigset_t all, old;
+	int saved_errno = errno, cancel_state, maxfd, r, child_pidfd = -1;
+	size_t nkeep = 0;
+	pid_t child;
+
+	if (!argv || !argv[0] || !pid)
+		return -EINVAL;
+	memset(&c, 0, sizeof(c));
+	c.envp = o->envp ? o->envp : environ;
+	if (o->path && (o->flags & LL_SPAWN_SEARCH_PATH))
+		r = ll_spawn_resolve(o->path, environ, &path);
+	else if (o->flags & LL_SPAWN_SEARCH_PATH)
+		r = ll_spawn_resolve(argv[0], environ, &path);
+	else
+		r = (path = strdup(o->path ? o->path : argv[0])) ? 0 : -ENOMEM;
+	if (r < 0)
+		goto out;
+	r = build_keep(o, &keep, &nkeep, &maxfd);
+	if (r < 0)
+		goto out;
+	tmp = calloc(o->nfds ? o->nfds : 1, sizeof(int));
+	if (!tmp) {
+		r = -ENOMEM;
+		goto out;
+	}
+	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		r = -errno;
+		goto out;
+	}
+	c.path = path;
+	c.argv = argv;
+	c.o = o;
+	c.keep = keep;
+	c.nkeep = nkeep;
+	c.tmp = tmp;
+	c.tmpbase = maxfd + 1;
+	c.loop_max = close_loop_max();
+	c.err = 0;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	child = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+		      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &child_pidfd);
+	if (child < 0 && errno == EINVAL) {
+		/* A kernel without CLONE_PIDFD (before 5.2). */
+		child_pidfd = -1;
+		child = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+			      CLONE_VM | CLONE_VFORK | SIGCHLD, &c, NULL);
+		if (child > 0)
+			child_pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+		if (child_pidfd >= 0)
+			fcntl(child_pidfd, F_SETFD, FD_CLOEXEC);
+		else
+			child_pidfd = -1;
+	}
+	r = child < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_setcancelstate(cancel_state, NULL);
+	if (r < 0)
+		goto out;
+	if (c.err) {
+		/* The child failed before or at execve and exited 127. */
+		r = -c.err;
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (child_pidfd >= 0)
+			close(child_pidfd);
+		goto out;
+	}
+	*pid = child;
+	if (pidfd)
+		*pidfd = child_pidfd;
+	else if (child_pidfd >= 0)
+		close(child_pidfd);
+out:
+	if (stack != MAP_FAILED)
+		munmap(stack, CHILD_STACK_SIZE);
+	free(tmp);
+	free(keep);
+	free(path);
+	errno = saved_errno;
+	return r;
+}

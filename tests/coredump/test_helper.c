@@ -1,0 +1,521 @@
+/* test_helper.c: `lifeline coredump` invoked directly, as the kernel would,
+ * with crafted stdin and arguments (no core_pattern change): round trip,
+ * garbage and truncated input, KeepFree and ENOSPC on a small tmpfs, a
+ * planted symlink, a hostile %e, a 200-crash storm, ownership by the dump
+ * mode, MaxUse gc, bad configurations and bad IDs. Every check is on what a
+ * user sees: the store's files and `lifeline cores ... --json`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "testutil.h"
+
+static char root[256];
+
+static const char *path_in(const char *rel)
+{
+	static char buf[8][512];
+	static int k;
+
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", root, rel);
+	return buf[k];
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The single record of a store, checked to be the only one. */
+static json_object *only_entry(const char *store, json_object **list)
+{
+	*list = th_list(store);
+	assert_non_null(*list);
+	assert_int_equal(json_object_array_length(*list), 1);
+	return json_object_array_get_idx(*list, 0);
+}
+
+static void dump_to(const char *store, const char *id, const char *out, bool force, int want)
+{
+	const char *argv[] = { tu_lifeline(), "cores", "dump", id, "--store", store, "-o", out,
+			       force ? "--force" : NULL, NULL };
+	char *err = NULL;
+	int st = tu_run((char *const *)argv, NULL, NULL, &err);
+
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == want))
+		fprintf(stderr, "cores dump: %s\n", err ? err : "");
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == want);
+	free(err);
+}
+
+static void test_roundtrip(void **state)
+{
+	const char *store = path_in("rt-store"), *in = path_in("rt-in"), *out = path_in("rt-out");
+	json_object *list, *e, *rec;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 3u << 20, false), 0);
+	assert_int_equal(th_helper(store, NULL, 999999, 0, time(NULL), "roundtrip", in, NULL, NULL), 0);
+	e = only_entry(store, &list);
+	assert_true(th_bool(e, "stored"));
+	assert_false(th_bool(e, "truncated"));
+	assert_int_equal(th_int(e, "size"), 3u << 20);
+	assert_true(th_int(e, "disk_size") < (3 << 20) / 2); /* it compressed */
+	dump_to(store, th_str(e, "id"), out, false, 0);
+	assert_int_equal(th_cmp_prefix(out, in, -1), 0);
+	/* The record: the schema's keys, and what happened to /proc. */
+	rec = th_record(store, th_str(e, "id"));
+	assert_non_null(rec);
+	assert_string_equal(th_str(rec, "id"), th_str(e, "id"));
+	assert_string_equal(th_str(rec, "signal_name"), "SIGSEGV");
+	assert_string_equal(th_str(rec, "hostname"), "testhost");
+	assert_false(th_bool(rec, "pidfd"));
+	assert_false(th_bool(rec, "dumpable")); /* /proc unreadable: root only */
+	assert_non_null(th_str(rec, "proc_error"));
+	assert_string_equal(th_str(rec, "core.format"), "not an ELF core");
+	assert_true(th_int(rec, "core.compressed_size") > 0);
+	/* A second dump onto the same file needs --force. */
+	dump_to(store, th_str(e, "id"), out, false, 1);
+	dump_to(store, th_str(e, "id"), out, true, 0);
+	assert_int_equal(stat(store, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0755);
+	json_object_put(rec);
+	json_object_put(list);
+}
+
+/* A live process read through /proc: exe, cmdline, maps with build-ids. */
+static void test_live_process(void **state)
+{
+	const char *store = path_in("live-store"), *in = path_in("live-in");
+	json_object *list, *e, *rec, *maps;
+	pid_t child;
+	int status;
+	bool bid = false;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 64 * 1024, false), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	usleep(100 * 1000);
+	assert_int_equal(th_helper(store, NULL, child, 0, time(NULL), "sleep", in, NULL, NULL), 0);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	e = only_entry(store, &list);
+	rec = th_record(store, th_str(e, "id"));
+	assert_non_null(rec);
+	assert_null(th_str(rec, "proc_error"));
+	assert_string_equal(th_str(rec, "exe"), "/usr/bin/sleep");
+	assert_true(json_object_object_get_ex(rec, "maps", &maps) && maps);
+	assert_true(json_object_array_length(maps) > 5);
+	for (size_t i = 0; i < json_object_array_length(maps); i++)
+		if (th_str(json_object_array_get_idx(maps, i), "file.build_id"))
+			bid = true;
+	assert_true(bid);
+	assert_true(th_int(rec, "rlimits.nofile.soft") > 0);
+	json_object_put(rec);
+	json_object_put(list);
+}
+
+/* An ELF core header promising 8 MiB, followed by only 1 MiB. */
+static void test_truncated_elf(void **state)
+{
+	const char *store = path_in("tr-store"), *in = path_in("tr-in");
+	unsigned char hdr[64 + 2 * 56];
+	json_object *list, *e, *rec;
+	FILE *f;
+
+	(void)state;
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, "\177ELF", 4);
+	hdr[4] = 2;                /* ELFCLASS64 */
+	hdr[5] = 1;                /* little endian */
+	hdr[6] = 1;
+	hdr[16] = 4;               /* ET_CORE */
+	hdr[18] = 62;              /* x86-64 */
+	hdr[32] = 64;              /* e_phoff */
+	hdr[52] = 64;              /* e_ehsize */
+	hdr[54] = 56;              /* e_phentsize */
+	hdr[56] = 2;               /* e_phnum */
+	/* phdr 1: PT_NOTE at 0x1000, 0x1000 bytes; phdr 2: PT_LOAD at 0x2000, 8 MiB */
+	hdr[64] = 4;
+	hdr[64 + 9] = 0x10;       /* p_offset 0x1000 */
+	hdr[64 + 33] = 0x10;      /* p_filesz 0x1000 */
+	hdr[120] = 1;
+	hdr[120 + 9] = 0x20;      /* p_offset 0x2000 */
+	hdr[120 + 34] = 0x80;     /* p_filesz 0x800000 */
+	assert_int_equal(th_make_input(in, 1u << 20, false), 0);
+	f = fopen(in, "r+e");
+	assert_non_null(f);
+	fwrite(hdr, 1, sizeof(hdr), f);
+	fclose(f);
+	assert_int_equal(th_helper(store, NULL, 999998, 0, time(NULL), "truncated", in, NULL, NULL), 0);
+	e = only_entry(store, &list);
+	assert_true(th_bool(e, "stored"));
+	assert_true(th_bool(e, "truncated"));
+	rec = th_record(store, th_str(e, "id"));
+	assert_string_equal(th_str(rec, "core.format"), "ELF core");
+	assert_int_equal(th_int(rec, "core.expected_size"), 0x802000);
+	assert_int_equal(th_int(rec, "core.size"), 1u << 20);
+	assert_non_null(strstr(th_str(rec, "core.truncated_reason"), "input ended early"));
+	json_object_put(rec);
+	json_object_put(list);
+}
+
+/* Empty stdin: still a record, with an empty (valid) core. */
+static void test_empty_input(void **state)
+{
+	const char *store = path_in("empty-store");
+	json_object *list, *e;
+
+	(void)state;
+	assert_int_equal(th_helper(store, NULL, 999997, 0, time(NULL), "empty", NULL, NULL, NULL), 0);
+	e = only_entry(store, &list);
+	assert_int_equal(th_int(e, "size"), 0);
+	assert_string_equal(th_str(e, "reason") ? th_str(e, "reason") : "", "");
+	json_object_put(list);
+}
+
+static int mount_small_tmpfs(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=8m,mode=0755") < 0)
+		return -errno;
+	return 0;
+}
+
+static void tmpfs_case(const char *tag, const char *keep_free, const char *want_reason)
+{
+	char mnt[512], store[600], cfg[600], in[600], out[600];
+	json_object *list, *e, *rec;
+	int64_t stored;
+
+	snprintf(mnt, sizeof(mnt), "%s/%s-mnt", root, tag);
+	snprintf(store, sizeof(store), "%s/store", mnt);
+	snprintf(cfg, sizeof(cfg), "%s/%s.conf", root, tag);
+	snprintf(in, sizeof(in), "%s/%s-in", root, tag);
+	snprintf(out, sizeof(out), "%s/%s-out", root, tag);
+	if (mount_small_tmpfs(mnt) < 0) {
+		fprintf(stderr, "cannot mount a tmpfs (%s): skipped\n", strerror(errno));
+		skip();
+	}
+	{
+		char text[256];
+
+		snprintf(text, sizeof(text), "[Coredump]\nKeepFree=%s\nMaxUse=infinity\n", keep_free);
+		write_text(cfg, text);
+	}
+	assert_int_equal(th_make_input(in, 24u << 20, true), 0);
+	assert_int_equal(th_helper(store, cfg, 999996, 0, time(NULL), tag, in, NULL, NULL), 0);
+	e = only_entry(store, &list);
+	assert_true(th_bool(e, "stored"));
+	assert_true(th_bool(e, "truncated"));
+	assert_non_null(strstr(th_str(e, "reason"), want_reason));
+	rec = th_record(store, th_str(e, "id"));
+	assert_non_null(rec);
+	stored = th_int(rec, "core.stored_size");
+	assert_true(stored > 0 && stored < (24 << 20));
+	/* The partial core decompresses to exactly the first bytes of the input. */
+	dump_to(store, th_str(e, "id"), out, false, 0);
+	assert_int_equal(th_cmp_prefix(out, in, stored), 0);
+	json_object_put(rec);
+	json_object_put(list);
+	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+}
+
+static void test_tmpfs_keep_free(void **state)
+{
+	(void)state;
+	tmpfs_case("keepfree", "3M", "keep-free");
+}
+
+static void test_tmpfs_enospc(void **state)
+{
+	(void)state;
+	tmpfs_case("enospc", "0", "ENOSPC");
+}
+
+/* KeepFree larger than the filesystem: nothing stored, the record says why. */
+static void test_tmpfs_no_room(void **state)
+{
+	char mnt[512], store[600], cfg[600], in[600];
+	json_object *list, *e;
+
+	(void)state;
+	snprintf(mnt, sizeof(mnt), "%s/noroom-mnt", root);
+	snprintf(store, sizeof(store), "%s/store", mnt);
+	snprintf(cfg, sizeof(cfg), "%s/noroom.conf", root);
+	snprintf(in, sizeof(in), "%s/noroom-in", root);
+	if (mount_small_tmpfs(mnt) < 0)
+		skip();
+	write_text(cfg, "[Coredump]\nKeepFree=64M\n");
+	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
+	assert_int_equal(th_helper(store, cfg, 999995, 0, time(NULL), "noroom", in, NULL, NULL), 0);
+	e = only_entry(store, &list);
+	assert_false(th_bool(e, "stored"));
+	assert_non_null(strstr(th_str(e, "reason"), "keep-free"));
+	json_object_put(list);
+	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+}
+
+static void test_symlink_planted(void **state)
+{
+	const char *store = path_in("sl-store"), *in = path_in("sl-in"), *victim = path_in("sl-victim");
+	char boot[64], name[1024];
+	int64_t t = time(NULL);
+	json_object *list, *e;
+	struct stat st;
+	const char *exts[] = { ".zst", ".json" };
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 256 * 1024, false), 0);
+	assert_int_equal(mkdir(store, 0755), 0);
+	th_boot_tag(boot, sizeof(boot));
+	for (int i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%s/core.planted.0.%s.999994.%" PRId64 "%s", store, boot, t, exts[i]);
+		assert_int_equal(symlink(victim, name), 0);
+	}
+	assert_int_equal(th_helper(store, NULL, 999994, 0, t, "planted", in, NULL, NULL), 0);
+	/* Nothing was written through the links, which are still links. */
+	assert_int_equal(lstat(victim, &st), -1);
+	for (int i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%s/core.planted.0.%s.999994.%" PRId64 "%s", store, boot, t, exts[i]);
+		assert_int_equal(lstat(name, &st), 0);
+		assert_true(S_ISLNK(st.st_mode));
+	}
+	/* The crash went to another id, complete. */
+	e = only_entry(store, &list);
+	assert_true(th_bool(e, "stored"));
+	assert_non_null(strstr(th_str(e, "id"), ".999994."));
+	assert_int_equal(th_int(e, "size"), 256 * 1024);
+	json_object_put(list);
+}
+
+static void test_hostile_comm(void **state)
+{
+	const char *store = path_in("comm-store"), *in = path_in("comm-in");
+	const char *comm = "../../etc/x\n..\x01/y";
+	json_object *list, *e, *rec;
+	struct dirent *de;
+	DIR *d;
+	int files = 0;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	assert_int_equal(th_helper(store, NULL, 999993, 0, time(NULL), comm, in, NULL, NULL), 0);
+	e = only_entry(store, &list);
+	/* The name: safe characters only, no leading dot, inside the store. */
+	for (const char *p = th_str(e, "id"); *p; p++)
+		assert_non_null(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p));
+	assert_true(!strncmp(th_str(e, "id"), "core.", 5));
+	assert_null(strchr(th_str(e, "id") + 5, '/'));
+	d = opendir(store);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			files++;
+	closedir(d);
+	assert_int_equal(files, 3); /* .zst, .json, coredump.log */
+	/* The record keeps the text as it was (JSON-escaped). */
+	rec = th_record(store, th_str(e, "id"));
+	assert_string_equal(th_str(rec, "comm"), comm);
+	json_object_put(rec);
+	json_object_put(list);
+}
+
+static void test_storm(void **state)
+{
+	const char *store = path_in("storm-store"), *in = path_in("storm-in"), *cfg = path_in("storm.conf");
+	int64_t t = time(NULL);
+	json_object *list;
+	int stored = 0, limited = 0;
+
+	(void)state;
+	write_text(cfg, "[Coredump]\nRateLimitBurst=10\nRateLimitIntervalSec=5min\n");
+	assert_int_equal(th_make_input(in, 8192, false), 0);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(th_helper(store, cfg, 200000 + i, 0, t, "stormy", in, NULL, NULL), 0);
+	list = th_list(store);
+	assert_non_null(list);
+	assert_int_equal(json_object_array_length(list), 200);
+	for (size_t i = 0; i < 200; i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+
+		if (th_bool(e, "stored"))
+			stored++;
+		else if (th_str(e, "reason") && strstr(th_str(e, "reason"), "rate-limit"))
+			limited++;
+	}
+	assert_int_equal(stored, 10);
+	assert_int_equal(limited, 190);
+	json_object_put(list);
+}
+
+/* dump mode 2 (set-uid, suid_dumpable=2): root only; a plain process of
+ * uid 1000 with dump mode 1: readable by uid 1000. */
+static void test_ownership(void **state)
+{
+	const char *store = path_in("own-store"), *in = path_in("own-in");
+	json_object *list;
+	char path[1024];
+	struct stat st;
+	pid_t child;
+	int status;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		if (setresgid(1000, 1000, 1000) < 0 || setresuid(1000, 1000, 1000) < 0)
+			_exit(126);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	usleep(100 * 1000);
+	assert_int_equal(th_helper(store, NULL, child, 1000, time(NULL), "userproc", in, "", "1"), 0);
+	assert_int_equal(th_helper(store, NULL, child, 1000, time(NULL), "suidproc", in, "", "2"), 0);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	list = th_list(store);
+	assert_non_null(list);
+	assert_int_equal(json_object_array_length(list), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		bool user = strstr(th_str(e, "id"), "userproc") != NULL;
+		const char *exts[] = { ".zst", ".json" };
+
+		for (int k = 0; k < 2; k++) {
+			snprintf(path, sizeof(path), "%s/%s%s", store, th_str(e, "id"), exts[k]);
+			assert_int_equal(stat(path, &st), 0);
+			assert_int_equal(st.st_uid, user ? 1000 : 0);
+			assert_int_equal(st.st_gid, 0);
+			assert_int_equal(st.st_mode & 0777, user ? 0640 : 0600);
+		}
+	}
+	json_object_put(list);
+}
+
+static void test_gc_max_use(void **state)
+{
+	const char *store = path_in("gc-store"), *in = path_in("gc-in"), *cfg = path_in("gc.conf");
+	const char *argv[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config", cfg, NULL };
+	json_object *list;
+	int st, kept = 0;
+
+	(void)state;
+	write_text(cfg, "[Coredump]\nRateLimitBurst=0\n");
+	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(th_helper(store, cfg, 300000 + i, 0, 1000000 + i, "gcme", in, NULL, NULL), 0);
+	write_text(cfg, "[Coredump]\nMaxUse=2500K\nKeepFree=0\n");
+	st = tu_run((char *const *)argv, NULL, NULL, NULL);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	list = th_list(store);
+	assert_int_equal(json_object_array_length(list), 5);
+	for (size_t i = 0; i < 5; i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+
+		if (th_bool(e, "stored")) {
+			kept++;
+			assert_true(i >= 3); /* the newest survive */
+		} else {
+			assert_non_null(strstr(th_str(e, "reason"), "MaxUse"));
+		}
+	}
+	assert_int_equal(kept, 2);
+	json_object_put(list);
+}
+
+static void test_bad_config_and_ids(void **state)
+{
+	const char *store = path_in("bad-store"), *in = path_in("bad-in"), *cfg = path_in("bad.conf");
+	const char *gc[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config", cfg, NULL };
+	const char *info[] = { tu_lifeline(), "cores", "info", "core.nosuch", "--store", store, NULL };
+	char *err = NULL;
+	json_object *list;
+	int st;
+
+	(void)state;
+	write_text(cfg, "[Coredump]\nMaxUse=lots\n");
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	/* The helper never drops a core over a bad configuration. */
+	assert_int_equal(th_helper(store, cfg, 999992, 0, time(NULL), "badcfg", in, NULL, NULL), 0);
+	list = th_list(store);
+	assert_int_equal(json_object_array_length(list), 1);
+	assert_true(th_bool(json_object_array_get_idx(list, 0), "stored"));
+	json_object_put(list);
+	st = tu_run((char *const *)gc, NULL, NULL, &err);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_non_null(strstr(err, "line 2"));
+	assert_non_null(strstr(err, "MaxUse"));
+	free(err);
+	st = tu_run((char *const *)info, NULL, NULL, &err);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_non_null(strstr(err, "lifeline cores list"));
+	free(err);
+	/* Wrong arguments from core_pattern: exit 2, and said in the log. */
+	{
+		const char *argv[] = { tu_lifeline(), "coredump", "--store", store, "notapid", NULL };
+		char *log = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		st = tu_run((char *const *)argv, "", NULL, NULL);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+		f = fopen(path_in("bad-store/coredump.log"), "re");
+		assert_non_null(f);
+		assert_true(getdelim(&log, &len, '\0', f) > 0);
+		fclose(f);
+		assert_non_null(strstr(log, "bad arguments"));
+		free(log);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_live_process),
+		cmocka_unit_test(test_truncated_elf),
+		cmocka_unit_test(test_empty_input),
+		cmocka_unit_test(test_tmpfs_keep_free),
+		cmocka_unit_test(test_tmpfs_enospc),
+		cmocka_unit_test(test_tmpfs_no_room),
+		cmocka_unit_test(test_symlink_planted),
+		cmocka_unit_test(test_hostile_comm),
+		cmocka_unit_test(test_storm),
+		cmocka_unit_test(test_ownership),
+		cmocka_unit_test(test_gc_max_use),
+		cmocka_unit_test(test_bad_config_and_ids),
+	};
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "the coredump helper tests need root (store ownership, tmpfs): skipped\n");
+		return TU_SKIP;
+	}
+	if (tu_mkdtemp(root, sizeof(root)) < 0)
+		return 1;
+	chmod(root, 0755);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

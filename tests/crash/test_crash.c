@@ -1,0 +1,521 @@
+/* test_crash.c: the crash reporter on 12 kinds of crash, in one of two forms
+ * (argv[1]): "linked" runs crashme-linked, which calls ll_crash_install();
+ * "preload" runs the plain crashme under LD_PRELOAD=liblifeline-crash.so.
+ *
+ * For each kind the child runs with RLIMIT_CORE unlimited and core_pattern
+ * pointing into a temp directory (both restored at exit, even on failure:
+ * tu_save_global_state), and the test checks what a user would: the exit
+ * status is the signal, the kernel dumped a core file, there is exactly one
+ * report, its Signal line names the signal and si_code, and the first frame
+ * in the test program's own code names the function that crashed -- and
+ * addr2line, given that frame's module+offset, names the same function. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+extern char **environ;
+
+static const char *form;         /* "linked" or "preload" */
+static char coredir[512];
+static char preload_value[8192];  /* LD_PRELOAD for the preload form */
+
+struct run {
+	int status;
+	pid_t pid;
+	char *err;    /* stderr: the report */
+};
+
+/* Run crashme KIND with extra environment entries; stderr captured. */
+static int run_crashme(const char *kind, const char *const *extra_env, int extra_fd, struct run *r)
+{
+	char errpath[] = "/tmp/crash-test-err-XXXXXX";
+	const char *prog = tu_build_path(!strcmp(form, "linked") ? "examples/crash/crashme-linked"
+								  : "examples/crash/crashme");
+	char progbuf[4096], asan[1024], pre[8300];
+	char *envp[256];
+	size_t ne = 0;
+	int efd = mkstemp(errpath);
+	pid_t pid;
+
+	snprintf(progbuf, sizeof(progbuf), "%s", prog);
+	if (efd < 0)
+		return -errno;
+	unlink(errpath);
+	for (char **e = environ; *e && ne < 200; e++) {
+		if (!strncmp(*e, "LIFELINE_CRASH_", 15) || !strncmp(*e, "LD_PRELOAD=", 11) ||
+		    !strncmp(*e, "ASAN_OPTIONS=", 13))
+			continue;
+		envp[ne++] = *e;
+	}
+	/* ASan disables core dumps by default (disable_coredump=1). */
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s:disable_coredump=0",
+		 getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
+	envp[ne++] = asan;
+	if (!strcmp(form, "preload")) {
+		snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", preload_value);
+		envp[ne++] = pre;
+	}
+	for (size_t i = 0; extra_env && extra_env[i]; i++)
+		envp[ne++] = (char *)extra_env[i];
+	envp[ne] = NULL;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+		char *argv[] = { progbuf, (char *)kind, NULL };
+		int devnull = open("/dev/null", O_RDWR);
+
+		setrlimit(RLIMIT_CORE, &rl);
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(efd, 2);
+		if (extra_fd >= 0 && extra_fd != 5)
+			dup2(extra_fd, 5);
+		execve(progbuf, argv, envp);
+		_exit(127);
+	}
+	while (waitpid(pid, &r->status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	r->pid = pid;
+	{
+		off_t len = lseek(efd, 0, SEEK_END);
+
+		r->err = calloc(1, (size_t)len + 1);
+		if (pread(efd, r->err, (size_t)len, 0) < 0)
+			r->err[0] = '\0';
+	}
+	close(efd);
+	return 0;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* The core the kernel wrote for pid, per core_pattern "<coredir>/core.%p". */
+static long core_size(pid_t pid)
+{
+	char path[600];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/core.%d", coredir, (int)pid);
+	if (stat(path, &st) < 0)
+		return -1;
+	unlink(path);
+	return (long)st.st_size;
+}
+
+/* First frame line whose module is one of ours (examples/crash/...):
+ * module path, offset and function (suffixes like .constprop.0 cut). */
+static int first_own_frame(const char *report, char *module, size_t msize, unsigned long long *off,
+			   char *func, size_t fsize)
+{
+	const char *own = tu_build_path("examples/crash/");
+	char ownbuf[4096];
+	const char *line = report;
+
+	snprintf(ownbuf, sizeof(ownbuf), "%s", own);
+	while ((line = strstr(line, "  #"))) {
+		const char *eol = strchr(line, '\n');
+		char l[8192], mod[4096], fn[512];
+		unsigned long long pc;
+		int idx;
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+
+		if (len >= sizeof(l))
+			len = sizeof(l) - 1;
+		memcpy(l, line, len);
+		l[len] = '\0';
+		line += len;
+		if (sscanf(l, "  #%d %llx %4095s (%511[^)])", &idx, &pc, mod, fn) != 4)
+			continue;
+		if (strncmp(mod, ownbuf, strlen(ownbuf)))
+			continue;
+		{
+			char *plus = strrchr(mod, '+');
+
+			if (!plus)
+				continue;
+			*plus = '\0';
+			*off = strtoull(plus + 1, NULL, 16);
+		}
+		{
+			char *plus = strrchr(fn, '+');
+
+			if (plus)
+				*plus = '\0';
+			plus = strchr(fn, '.');
+			if (plus)
+				*plus = '\0';
+		}
+		snprintf(module, msize, "%s", mod);
+		snprintf(func, fsize, "%s", fn);
+		return 0;
+	}
+	return -1;
+}
+
+/* addr2line -f -i -e MODULE OFF: the outermost function at OFF (the last
+ * function line: inlined frames come first). */
+static void addr2line_func(const char *module, unsigned long long off, char *func, size_t size)
+{
+	char offs[32];
+	char *argv[] = { "addr2line", "-f", "-i", "-e", (char *)module, offs, NULL };
+	char *out = NULL;
+	int st;
+
+	snprintf(offs, sizeof(offs), "0x%llx", off);
+	st = tu_run(argv, NULL, &out, NULL);
+	func[0] = '\0';
+	if (st == 0 && out) {
+		char *line = out;
+		int i = 0;
+
+		while (*line) {
+			size_t len = strcspn(line, "\n");
+
+			if (i % 2 == 0)
+				snprintf(func, size, "%.*s", (int)len, line);
+			line += len;
+			if (*line)
+				line++;
+			i++;
+		}
+		if (strchr(func, '.'))
+			*strchr(func, '.') = '\0';
+	}
+	free(out);
+}
+
+struct kind {
+	const char *name;
+	int sig;
+	const char *signal_line;  /* expected in the Signal: line */
+	const char *func;         /* first frame in our code */
+	const char *module;       /* that frame's module (base name) */
+	const char *also;         /* another string the report must hold, or NULL */
+};
+
+static const char *own_program(void)
+{
+	return !strcmp(form, "linked") ? "crashme-linked" : "crashme";
+}
+
+static void check_kind(const struct kind *k, const char *const *env)
+{
+	struct run r = { 0 };
+	char module[4096], func[512], a2l[512], pattern[700], sigline[256];
+	unsigned long long off = 0;
+	const char *base, *sl;
+	long core;
+
+	snprintf(pattern, sizeof(pattern), "%s/core.%%p", coredir);
+	assert_int_equal(tu_sysctl_write("kernel/core_pattern", pattern), 0);
+	assert_int_equal(run_crashme(k->name, env, -1, &r), 0);
+	print_message("---- %s (%s): report ----\n%.3000s\n", k->name, form, r.err);
+
+	assert_true(WIFSIGNALED(r.status));
+	assert_int_equal(WTERMSIG(r.status), k->sig);
+	core = core_size(r.pid);
+	if (core < 0) {
+		char now[600];
+
+		tu_sysctl_read("kernel/core_pattern", now, sizeof(now));
+		print_message("no core file %s/core.%d; core_pattern is now '%s'%s\n", coredir, (int)r.pid,
+			      now, strcmp(now, pattern) ? " (changed by another process during the test)" : "");
+	}
+	assert_true(WCOREDUMP(r.status));
+	assert_true(core > 0);
+
+	assert_int_equal(count(r.err, "==== lifeline crash report ===="), 1);
+	assert_int_equal(count(r.err, "==== end of lifeline crash report ===="), 1);
+	sl = strstr(r.err, "Signal:");
+	assert_non_null(sl);
+	snprintf(sigline, sizeof(sigline), "%.*s", (int)strcspn(sl, "\n"), sl);
+	assert_non_null(strstr(sigline, k->signal_line));
+	if (k->also)
+		assert_non_null(strstr(r.err, k->also));
+	assert_non_null(strstr(r.err, "lifeline symbolize < report"));
+
+	assert_int_equal(first_own_frame(r.err, module, sizeof(module), &off, func, sizeof(func)), 0);
+	assert_string_equal(func, k->func);
+	base = strrchr(module, '/') ? strrchr(module, '/') + 1 : module;
+	assert_string_equal(base, k->module ? k->module : own_program());
+	/* The offset is what addr2line takes: it must name the same function. */
+	addr2line_func(module, off, a2l, sizeof(a2l));
+	print_message("first own frame: %s+0x%llx (%s); addr2line says %s\n", module, off, func, a2l);
+	assert_string_equal(a2l, k->func);
+	free(r.err);
+}
+
+#define KIND_TEST(id, ...)                                              \
+	static void test_##id(void **state)                             \
+	{                                                               \
+		static const struct kind k = { __VA_ARGS__ };           \
+		(void)state;                                            \
+		check_kind(&k, NULL);                                   \
+	}
+
+KIND_TEST(null, "null", SIGSEGV, "SIGSEGV (11), si_code 1 SEGV_MAPERR", "crash_null_deref", NULL,
+	  "NULL pointer dereference")
+KIND_TEST(wild, "wild", SIGSEGV, "SIGSEGV (11), si_code 1 SEGV_MAPERR", "crash_wild_pointer", NULL,
+	  "Address:    0x0000500000001234: not in any mapping")
+KIND_TEST(text, "text", SIGSEGV, "SIGSEGV (11), si_code 2 SEGV_ACCERR", "crash_write_text", NULL,
+	  "a write into code")
+KIND_TEST(stack, "stack", SIGSEGV, "SIGSEGV (11)", "recurse_forever", NULL, "STACK OVERFLOW")
+KIND_TEST(abort, "abort", SIGABRT, "SIGABRT (6), si_code -6 SI_TKILL", "crash_abort", NULL,
+	  "(this process: abort()")
+KIND_TEST(fpe, "fpe", SIGFPE, "SIGFPE (8), si_code 1 FPE_INTDIV", "crash_divide_by_zero", NULL, NULL)
+KIND_TEST(ill, "ill", SIGILL, "SIGILL (4), si_code 2 ILL_ILLOPN", "crash_illegal_instruction", NULL, NULL)
+KIND_TEST(bus, "bus", SIGBUS, "SIGBUS (7), si_code 2 BUS_ADRERR", "crash_sigbus", NULL, "/tmp/crashme-bus-")
+KIND_TEST(thread, "thread", SIGSEGV, "SIGSEGV (11), si_code 1 SEGV_MAPERR", "thread_crash", NULL,
+	  "\"crashme-worker\"")
+KIND_TEST(twin, "twin", SIGSEGV, "SIGSEGV (11), si_code 1 SEGV_MAPERR", "twin_crash", NULL, "\"crashme-twin\"")
+KIND_TEST(plugin, "plugin", SIGSEGV, "SIGSEGV (11), si_code 1 SEGV_MAPERR", "plugin_run", "libcrashplugin.so",
+	  NULL)
+
+/* Stack overflow in a thread other than main: needs that thread's own
+ * alternate stack (ll_crash_thread_init(), or the preload's pthread_create
+ * wrapper), and the guard page glibc puts under thread stacks. */
+KIND_TEST(thread_stack, "tstack", SIGSEGV, "SIGSEGV (11)", "recurse_forever", NULL, "STACK OVERFLOW")
+
+static void test_heap(void **state)
+{
+	static const struct kind k = { "heap", SIGABRT, "SIGABRT (6), si_code -6 SI_TKILL", "crash_heap_corrupt",
+				       NULL, "(this process: abort()" };
+
+	(void)state;
+	if (tu_sanitized()) {
+		/* ASan's allocator replaces glibc's: the overrun is not detected
+		 * by free() there, so there is no crash to report. */
+		skip();
+	}
+	check_kind(&k, NULL);
+}
+
+/* LIFELINE_CRASH_DIR: the report is a file, stderr names it. */
+static void test_dir(void **state)
+{
+	char dir[600], pattern[700], path[1200], name[64];
+	const char *env[2];
+	char envbuf[700];
+	struct run r = { 0 };
+	FILE *f;
+	char *text;
+	long len;
+	const char *p;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/reports", coredir);
+	mkdir(dir, 0700);
+	snprintf(envbuf, sizeof(envbuf), "LIFELINE_CRASH_DIR=%s", dir);
+	env[0] = envbuf;
+	env[1] = NULL;
+	snprintf(pattern, sizeof(pattern), "%s/core.%%p", coredir);
+	assert_int_equal(tu_sysctl_write("kernel/core_pattern", pattern), 0);
+	assert_int_equal(run_crashme("null", env, -1, &r), 0);
+	print_message("stderr: %s\n", r.err);
+	assert_true(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSEGV);
+	assert_true(core_size(r.pid) > 0);
+	assert_int_equal(count(r.err, "==== lifeline crash report"), 0);
+	snprintf(name, sizeof(name), "crash-%s-%d-", own_program(), (int)r.pid);
+	p = strstr(r.err, "crash report written to ");
+	assert_non_null(p);
+	p += strlen("crash report written to ");
+	snprintf(path, sizeof(path), "%.*s", (int)strcspn(p, "\n"), p);
+	assert_non_null(strstr(path, name));
+	assert_true(strlen(path) > 4 && !strcmp(path + strlen(path) - 4, ".txt"));
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	assert_int_equal(count(text, "==== lifeline crash report ===="), 1);
+	assert_non_null(strstr(text, "(crash_null_deref+0x"));
+	free(text);
+	free(r.err);
+}
+
+/* LIFELINE_CRASH_FD: the report goes to a descriptor the program inherited;
+ * a bad LIFELINE_CRASH_SIGNALS is reported and the defaults still apply. */
+static void test_fd_and_bad_env(void **state)
+{
+	char path[] = "/tmp/crash-test-fd-XXXXXX", pattern[700];
+	const char *env[] = { "LIFELINE_CRASH_FD=5", "LIFELINE_CRASH_SIGNALS=SEGV,NOSUCHSIG", NULL };
+	struct run r = { 0 };
+	int fd = mkstemp(path);
+	char buf[65536];
+	ssize_t n;
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	snprintf(pattern, sizeof(pattern), "%s/core.%%p", coredir);
+	assert_int_equal(tu_sysctl_write("kernel/core_pattern", pattern), 0);
+	assert_int_equal(run_crashme("fpe", env, fd, &r), 0);
+	assert_true(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGFPE);
+	assert_true(core_size(r.pid) > 0);
+	print_message("stderr: %s\n", r.err);
+	assert_non_null(strstr(r.err, "LIFELINE_CRASH_SIGNALS='SEGV,NOSUCHSIG'"));
+	assert_int_equal(count(r.err, "==== lifeline crash report"), 0);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_int_equal(count(buf, "==== lifeline crash report ===="), 1);
+	assert_non_null(strstr(buf, "FPE_INTDIV"));
+	close(fd);
+	free(r.err);
+}
+
+/* A program that does not crash is left alone: exit 0, no output. */
+static void test_no_crash(void **state)
+{
+	struct run r = { 0 };
+
+	(void)state;
+	assert_int_equal(run_crashme("ok", NULL, -1, &r), 0);
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.err, "");
+	free(r.err);
+}
+
+/* The report overflows a deliberately tiny alternate stack: a fault inside
+ * the handler. Still at most one report, and still a core. */
+static void test_fault_in_handler(void **state)
+{
+	char pattern[700];
+	struct run r = { 0 };
+
+	(void)state;
+	if (strcmp(form, "linked"))
+		skip();
+	snprintf(pattern, sizeof(pattern), "%s/core.%%p", coredir);
+	assert_int_equal(tu_sysctl_write("kernel/core_pattern", pattern), 0);
+	assert_int_equal(run_crashme("nested", NULL, -1, &r), 0);
+	print_message("stderr: %.2000s\n", r.err);
+	assert_true(WIFSIGNALED(r.status));
+	assert_int_equal(WTERMSIG(r.status), SIGSEGV);
+	/* The report began (at most once) and never finished. */
+	assert_true(count(r.err, "==== lifeline crash report ====") <= 1);
+	assert_int_equal(count(r.err, "==== end of lifeline crash report ===="), 0);
+	assert_true(WCOREDUMP(r.status));
+	assert_true(core_size(r.pid) > 0);
+	free(r.err);
+}
+
+/* A SIGSEGV handler installed before ours is chained to. */
+static void test_chain(void **state)
+{
+	struct run r = { 0 };
+
+	(void)state;
+	if (strcmp(form, "linked"))
+		skip();
+	assert_int_equal(run_crashme("chain", NULL, -1, &r), 0);
+	print_message("stderr: %.2000s\n", r.err);
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 42);
+	assert_int_equal(count(r.err, "==== lifeline crash report ===="), 1);
+	assert_non_null(strstr(r.err, "crashme: previous handler ran for signal 11 code 1"));
+	free(r.err);
+}
+
+/* LD_PRELOAD value: our library, after libasan in the sanitizer build
+ * (ASan must come first in the library list). */
+static int find_preload(void)
+{
+	const char *lib = tu_build_path("src/preload/crash/liblifeline-crash.so");
+	char libbuf[4096];
+
+	snprintf(libbuf, sizeof(libbuf), "%s", lib);
+	if (access(libbuf, R_OK) < 0) {
+		fprintf(stderr, "%s: %s\n", libbuf, strerror(errno));
+		return -1;
+	}
+	if (tu_sanitized()) {
+		FILE *f = fopen("/proc/self/maps", "r");
+		char line[4096], asan[4096] = "";
+
+		while (f && fgets(line, sizeof(line), f)) {
+			char *p = strchr(line, '/');
+
+			if (p && strstr(p, "/libasan.so")) {
+				p[strcspn(p, "\n")] = '\0';
+				snprintf(asan, sizeof(asan), "%s", p);
+				break;
+			}
+		}
+		if (f)
+			fclose(f);
+		if (!asan[0]) {
+			fprintf(stderr, "sanitized build but no libasan.so mapped in the test\n");
+			return -1;
+		}
+		snprintf(preload_value, sizeof(preload_value), "%s:%s", asan, libbuf);
+	} else {
+		snprintf(preload_value, sizeof(preload_value), "%s", libbuf);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_null),    cmocka_unit_test(test_wild),
+		cmocka_unit_test(test_text),    cmocka_unit_test(test_stack),
+		cmocka_unit_test(test_abort),   cmocka_unit_test(test_fpe),
+		cmocka_unit_test(test_ill),     cmocka_unit_test(test_bus),
+		cmocka_unit_test(test_thread),  cmocka_unit_test(test_twin),
+		cmocka_unit_test(test_heap),    cmocka_unit_test(test_plugin),
+		cmocka_unit_test(test_thread_stack),
+		cmocka_unit_test(test_dir),     cmocka_unit_test(test_fd_and_bad_env),
+		cmocka_unit_test(test_no_crash), cmocka_unit_test(test_fault_in_handler),
+		cmocka_unit_test(test_chain),
+	};
+
+	if (argc != 2 || (strcmp(argv[1], "linked") && strcmp(argv[1], "preload"))) {
+		fprintf(stderr, "usage: test_crash linked|preload\n");
+		return 2;
+	}
+	form = argv[1];
+	if (geteuid() != 0) {
+		printf("skipped: setting core_pattern needs root\n");
+		return TU_SKIP;
+	}
+	if (!strcmp(form, "preload") && find_preload() < 0)
+		return 1;
+	tu_save_global_state();
+	if (tu_mkdtemp(coredir, sizeof(coredir)) < 0) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(coredir, 0777);
+	return cmocka_run_group_tests_name(form, tests, NULL, NULL);
+}

@@ -1,0 +1,36 @@
+#!/bin/bash
+# sym-addr2line.sh: function names and file:line inline chains of
+# `lifeline symbolize --addr2line` equal `addr2line -f -i -e`'s, address by
+# address, on a -g -O2 program with inlined helpers spread over several
+# compile units: PIE, non-PIE, DWARF 4, and the shared library it uses.
+. "$(dirname "$0")/common.sh"
+need addr2line
+need readelf
+
+build_prog pie -fPIE -pie
+build_prog nopie -fno-pie -no-pie
+build_prog dwarf4 -gdwarf-4 -fPIE -pie
+
+compare() { # FILE STEP
+	local f=$1 n
+	text_addrs "$f" "$2" > "$T/addrs"
+	n=$(wc -l < "$T/addrs")
+	[ "$n" -ge 200 ] || fail "$f: only $n addresses in .text (want >= 200)"
+	addr2line -a -f -i -e "$f" < "$T/addrs" | basenames > "$T/want"
+	"$LIFELINE" symbolize --addr2line --addresses --exe "$f" < "$T/addrs" 2>"$T/err" | basenames > "$T/got"
+	# Inline chains must really be there for the comparison to mean something.
+	[ "$(grep -c '^0x' "$T/want")" -lt "$(grep -vc '^0x' "$T/want")" ] || fail "$f: no frames?"
+	if ! cmp -s "$T/want" "$T/got"; then
+		echo "first mismatch for $f (addr2line vs lifeline):" >&2
+		diff "$T/want" "$T/got" | head -20 >&2
+		fail "$f differs from addr2line -f -i"
+	fi
+	local inl=$(awk '/^0x/{if (n > 2) k++; n = 0; next} {n++} END{if (n > 2) k++; print k + 0}' "$T/want")
+	echo "ok: $f: $n addresses ($inl with inline chains) equal addr2line -f -i"
+	[ "$inl" -gt 20 ] || fail "$f: only $inl addresses with inlined frames"
+}
+
+compare "$T/pie" 1
+compare "$T/nopie" 2
+compare "$T/dwarf4" 3
+compare "$T/libsymtest.so" 1

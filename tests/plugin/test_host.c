@@ -1,0 +1,535 @@
+/* test_host.c: the plugin host (ll_plugin_*) against the example greeter
+ * plugins built in examples/plugin.
+ *
+ * - 1,000 reloads while 2 threads call without pause: every answer is the
+ *   old or the new version's, whole; none fails; RSS, descriptors and
+ *   snapshot mappings stay flat.
+ * - cp over the watched file while calls run: no crash, the new version
+ *   answers once the copy is complete; a reload in the middle of a write is
+ *   refused and the old version kept.
+ * - truncated, garbage, wrong-ABI, undefined-symbol, failing-init and
+ *   descriptor-less files: rejected with the reason, old version kept.
+ * - state carried from the old version to the new.
+ * - a version pinned by -z nodelete is reported as still mapped, and later
+ *   versions still load new code. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include <lifeline/plugin.h>
+
+#include "../../examples/plugin/greeter.h"
+
+static char dir[4096], cur[4200];
+
+static const char *plugin(const char *name)
+{
+	static char buf[8][4096];
+	static int i;
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "examples/plugin/%s", name);
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof(buf[i]), "%s", tu_build_path(rel));
+	return buf[i];
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char *argv[] = { "cp", (char *)from, (char *)to, NULL };
+
+	assert_int_equal(tu_run(argv, NULL, NULL, NULL), 0);
+}
+
+/* Put a copy of from at to through a rename (an atomic replace). */
+static void replace_file(const char *from, const char *to)
+{
+	char tmp[4300];
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	copy_file(from, tmp);
+	assert_int_equal(rename(tmp, to), 0);
+}
+
+static long vm_rss_kib(void)
+{
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kib = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	char path[64];
+
+	for (int fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (access(path, F_OK) == 0)
+			n++;
+	}
+	return n;
+}
+
+static int count_snapshot_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[1024];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "/memfd:ll-plugin:"))
+			n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Events seen by the callback. */
+static atomic_int ev_loaded, ev_rejected, ev_unloaded, ev_still;
+static char ev_last[1024];
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_event(const struct ll_plugin_event *ev, void *ud)
+{
+	(void)ud;
+	switch (ev->kind) {
+	case LL_PLUGIN_EV_LOADED: atomic_fetch_add(&ev_loaded, 1); break;
+	case LL_PLUGIN_EV_REJECTED: atomic_fetch_add(&ev_rejected, 1); break;
+	case LL_PLUGIN_EV_UNLOADED: atomic_fetch_add(&ev_unloaded, 1); break;
+	case LL_PLUGIN_EV_STILL_MAPPED: atomic_fetch_add(&ev_still, 1); break;
+	}
+	pthread_mutex_lock(&ev_lock);
+	snprintf(ev_last, sizeof(ev_last), "%s", ev->message);
+	pthread_mutex_unlock(&ev_lock);
+}
+
+static struct ll_plugin *open_cur(unsigned flags)
+{
+	struct ll_plugin_opts o = {
+		.name = GREETER_NAME, .abi = GREETER_ABI, .flags = flags, .on_event = on_event,
+	};
+	struct ll_plugin *p = NULL;
+	char err[512];
+	int r = ll_plugin_open(cur, &o, &p, err, sizeof(err));
+
+	if (r < 0)
+		fail_msg("ll_plugin_open(%s): %s", cur, err);
+	return p;
+}
+
+static int serving(struct ll_plugin *p)
+{
+	const struct greeter_api *api = ll_plugin_enter(p);
+	int n = api->number();
+	long a = api->answer(42);
+
+	ll_plugin_leave(p);
+	return a == 42 + GREETER_STEP * n ? n : -1;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (tu_mkdtemp(dir, sizeof(dir)) < 0)
+		return -1;
+	snprintf(cur, sizeof(cur), "%s/greeter.so", dir);
+	copy_file(plugin("greeter-v1.so"), cur);
+	atomic_store(&ev_loaded, 0);
+	atomic_store(&ev_rejected, 0);
+	atomic_store(&ev_unloaded, 0);
+	atomic_store(&ev_still, 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tu_rm_rf(dir);
+	return 0;
+}
+
+/* ---- callers running without pause ---- */
+struct callers {
+	struct ll_plugin *p;
+	atomic_bool stop;
+	atomic_ulong calls, bad;
+	atomic_uint seen;      /* bit N: version number N answered */
+	pthread_t th[2];
+};
+
+static void *call_loop(void *arg)
+{
+	struct callers *c = arg;
+	long x = 0;
+
+	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+		const struct greeter_api *api = ll_plugin_enter(c->p);
+		int n = api->number();
+		long a = api->answer(x);
+		const char *v = api->version();
+
+		if (n < 1 || n > 30 || a != x + GREETER_STEP * n || atoi(v + 1) != n)
+			atomic_fetch_add(&c->bad, 1);
+		else
+			atomic_fetch_or_explicit(&c->seen, 1u << n, memory_order_relaxed);
+		ll_plugin_leave(c->p);
+		atomic_fetch_add_explicit(&c->calls, 1, memory_order_relaxed);
+		x++;
+	}
+	return NULL;
+}
+
+static void callers_start(struct callers *c, struct ll_plugin *p)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&c->th[i], NULL, call_loop, c), 0);
+}
+
+static void callers_stop(struct callers *c)
+{
+	atomic_store(&c->stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(c->th[i], NULL);
+}
+
+static void test_open_call_status(void **state)
+{
+	struct ll_plugin *p;
+	struct ll_plugin_status st;
+
+	(void)state;
+	p = open_cur(0);
+	assert_int_equal(serving(p), 1);
+	assert_int_equal(ll_plugin_status(p, &st), 0);
+	assert_int_equal(st.version, 1);
+	assert_string_equal(st.name, "greeter");
+	assert_int_equal(st.abi, GREETER_ABI);
+	assert_int_equal(st.loads_ok, 1);
+	assert_int_equal(st.last_error, 0);
+	assert_true(st.loaded_at.tv_sec > 0);
+	/* The host maps its private snapshot, never the operator's file. */
+	assert_int_equal(count_snapshot_maps() > 0, 1);
+	ll_plugin_close(p);
+	assert_int_equal(count_snapshot_maps(), 0);
+}
+
+static void test_open_errors(void **state)
+{
+	struct ll_plugin_opts o = { .name = "other", .abi = GREETER_ABI };
+	struct ll_plugin *p = NULL;
+	char err[512], missing[4300];
+
+	(void)state;
+	snprintf(missing, sizeof(missing), "%s/missing.so", dir);
+	assert_int_equal(ll_plugin_open(missing, &o, &p, err, sizeof(err)), -ENOENT);
+	assert_null(p);
+	assert_non_null(strstr(err, "missing.so"));
+	assert_int_equal(ll_plugin_open(cur, &o, &p, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "the host wants 'other'"));
+	assert_null(p);
+}
+
+static void test_1000_reloads_under_calls(void **state)
+{
+	const int reloads = 1000, warmup = 100;
+	char a[4300], b[4300];
+	struct ll_plugin_status st;
+	struct callers c;
+	struct ll_plugin *p;
+	long rss_warm = 0, rss_end;
+	int fds_warm = 0, fds_end, maps_before = count_snapshot_maps();
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/a.so", dir);
+	snprintf(b, sizeof(b), "%s/b.so", dir);
+	copy_file(plugin("greeter-v1.so"), a);
+	copy_file(plugin("greeter-v3.so"), b);
+	p = open_cur(0);
+	callers_start(&c, p);
+	for (int i = 0; i < reloads; i++) {
+		char tmp[4400];
+		int want = i % 2 ? 1 : 3, r;
+
+		/* Alternate the file between versions 1 and 3 (hard link + rename). */
+		snprintf(tmp, sizeof(tmp), "%s.new", cur);
+		assert_int_equal(link(i % 2 ? a : b, tmp), 0);
+		assert_int_equal(rename(tmp, cur), 0);
+		r = ll_plugin_reload(p);
+		if (r < 0) {
+			ll_plugin_status(p, &st);
+			fail_msg("reload %d failed: %s", i, st.last_error_msg);
+		}
+		assert_int_equal(r, i + 2);
+		assert_int_equal(serving(p), want);
+		if (i + 1 == warmup) {
+			rss_warm = vm_rss_kib();
+			fds_warm = count_fds();
+		}
+	}
+	callers_stop(&c);
+	rss_end = vm_rss_kib();
+	fds_end = count_fds();
+	ll_plugin_status(p, &st);
+	print_message("1000 reloads: %lu calls, %lu bad; VmRSS %ld KiB after %d reloads, %ld KiB at the end; "
+		      "%d -> %d descriptors\n", atomic_load(&c.calls), atomic_load(&c.bad), rss_warm, warmup,
+		      rss_end, fds_warm, fds_end);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	assert_true(atomic_load(&c.calls) > (unsigned long)reloads);
+	assert_int_equal(atomic_load(&c.seen), (1u << 1) | (1u << 3));
+	assert_int_equal(st.version, reloads + 1);
+	assert_int_equal(st.loads_ok, reloads + 1);
+	assert_int_equal(st.loads_failed, 0);
+	assert_int_equal(st.still_mapped, 0);
+	assert_int_equal(atomic_load(&ev_unloaded), reloads);
+	/* Flat: no snapshot left mapped, no descriptor leaked, RSS bounded
+	 * (generously: allocator and, under ASan, quarantine noise). */
+	assert_true(fds_end <= fds_warm);
+	assert_true(rss_end - rss_warm < (tu_sanitized() ? 192 * 1024 : 16 * 1024));
+	ll_plugin_close(p);
+	assert_int_equal(count_snapshot_maps(), maps_before);
+}
+
+static int wait_serving(struct ll_plugin *p, int want, int timeout_ms)
+{
+	for (int t = 0; t < timeout_ms; t += 10) {
+		if (serving(p) == want)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void test_cp_over_while_calling(void **state)
+{
+	struct ll_plugin_status st;
+	struct callers c;
+	struct ll_plugin *p;
+	char *bytes = NULL;
+	size_t len;
+	int fd;
+	FILE *f;
+
+	(void)state;
+	p = open_cur(LL_PLUGIN_WATCH);
+	callers_start(&c, p);
+	/* 1. A real cp over the file: the host never mapped it. */
+	copy_file(plugin("greeter-v2.so"), cur);
+	assert_int_equal(wait_serving(p, 2, 20000), 0);
+
+	/* 2. A slow writer: half the file, then a reload attempt, then the rest. */
+	f = fopen(plugin("greeter-v3.so"), "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	bytes = malloc(len);
+	assert_int_equal(fread(bytes, 1, len, f), len);
+	fclose(f);
+	fd = open(cur, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, len / 2), (ssize_t)(len / 2));
+	assert_int_equal(ll_plugin_reload(p), -EAGAIN);
+	ll_plugin_status(p, &st);
+	assert_non_null(strstr(st.last_error_msg, "cut short"));
+	assert_non_null(strstr(st.last_error_msg, "version 2 keeps serving"));
+	assert_int_equal(serving(p), 2);
+	usleep(100000);
+	assert_int_equal(serving(p), 2);
+	assert_int_equal(write(fd, bytes + len / 2, len - len / 2), (ssize_t)(len - len / 2));
+	close(fd); /* IN_CLOSE_WRITE: the watcher loads the completed file */
+	assert_int_equal(wait_serving(p, 3, 20000), 0);
+	callers_stop(&c);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	assert_true(atomic_load(&c.seen) & (1u << 2));
+	assert_true(atomic_load(&c.seen) & (1u << 3));
+	free(bytes);
+	ll_plugin_close(p);
+}
+
+struct bad_case {
+	const char *what;
+	const char *file;      /* example plugin to install, or NULL */
+	int mode;              /* 0 file, 1 truncated v3, 2 garbage, 3 empty */
+	int err;
+	const char *reason;
+};
+
+static void test_rejects_keep_old(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "truncated", NULL, 1, -EAGAIN, "cut short" },
+		{ "garbage", NULL, 2, -ENOEXEC, "not an ELF file" },
+		{ "empty", NULL, 3, -EAGAIN, "empty" },
+		{ "wrong ABI", "greeter-wrongabi.so", 0, -EPROTO, "ABI version 99, the host wants 1" },
+		{ "undefined symbol", "greeter-undef.so", 0, -ELIBBAD, "undefined symbol: greeter_missing_symbol" },
+		{ "init error", "greeter-initfail.so", 0, -EIO, "init hook failed" },
+		{ "no descriptor", "greeter-nodesc.so", 0, -ENOEXEC, "no plugin descriptor" },
+	};
+	struct ll_plugin_status st;
+	struct callers c;
+	struct ll_plugin *p;
+
+	(void)state;
+	p = open_cur(0);
+	callers_start(&c, p);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct bad_case *k = &cases[i];
+		int before = atomic_load(&ev_rejected), r;
+
+		if (k->mode == 0) {
+			replace_file(plugin(k->file), cur);
+		} else {
+			char buf[8192];
+			int fd = open(cur, O_WRONLY | O_TRUNC), in;
+			ssize_t n = 0;
+
+			assert_true(fd >= 0);
+			if (k->mode == 1) {
+				in = open(plugin("greeter-v3.so"), O_RDONLY);
+				n = read(in, buf, sizeof(buf));
+				close(in);
+				assert_true(n > 4096);
+				n = 4096;
+			} else if (k->mode == 2) {
+				for (size_t j = 0; j < sizeof(buf); j++)
+					buf[j] = (char)(j * 7919 + 13);
+				n = sizeof(buf);
+			}
+			assert_int_equal(write(fd, buf, (size_t)n), n);
+			close(fd);
+		}
+		r = ll_plugin_reload(p);
+		ll_plugin_status(p, &st);
+		print_message("%-16s -> %d: %s\n", k->what, r, st.last_error_msg);
+		assert_int_equal(r, k->err);
+		assert_int_equal(st.last_error, k->err);
+		assert_non_null(strstr(st.last_error_msg, k->reason));
+		assert_non_null(strstr(st.last_error_msg, "version 1 keeps serving"));
+		assert_int_equal(atomic_load(&ev_rejected), before + 1);
+		pthread_mutex_lock(&ev_lock);
+		assert_non_null(strstr(ev_last, k->reason));
+		pthread_mutex_unlock(&ev_lock);
+		assert_int_equal(st.version, 1);
+		assert_int_equal(serving(p), 1);
+	}
+	callers_stop(&c);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	assert_int_equal(atomic_load(&c.seen), 1u << 1);
+	/* A good version is still accepted afterwards. */
+	replace_file(plugin("greeter-v2.so"), cur);
+	assert_int_equal(ll_plugin_reload(p), 2);
+	assert_int_equal(serving(p), 2);
+	ll_plugin_close(p);
+}
+
+static void test_state_carried(void **state)
+{
+	const struct greeter_api *api;
+	struct ll_plugin *p;
+	unsigned long before, after;
+
+	(void)state;
+	p = open_cur(0);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(serving(p), 1);
+	api = ll_plugin_enter(p);
+	before = api->served();
+	ll_plugin_leave(p);
+	assert_int_equal(before, 1000);
+	replace_file(plugin("greeter-v3.so"), cur);
+	assert_int_equal(ll_plugin_reload(p), 2);
+	api = ll_plugin_enter(p);
+	assert_int_equal(api->number(), 3);
+	after = api->served();
+	ll_plugin_leave(p);
+	assert_int_equal(after, 1000);
+	ll_plugin_close(p);
+}
+
+static void test_still_mapped_reported(void **state)
+{
+	struct ll_plugin_status st;
+	struct ll_plugin *p;
+
+	(void)state;
+	replace_file(plugin("greeter-nodelete.so"), cur);
+	p = open_cur(0);
+	assert_int_equal(serving(p), 8);
+	replace_file(plugin("greeter-v1.so"), cur);
+	assert_int_equal(ll_plugin_reload(p), 2);
+	assert_int_equal(serving(p), 1);
+	assert_int_equal(atomic_load(&ev_still), 1);
+	ll_plugin_status(p, &st);
+	assert_int_equal(st.still_mapped, 1);
+	pthread_mutex_lock(&ev_lock);
+	assert_non_null(strstr(ev_last, "still mapped after dlclose"));
+	assert_non_null(strstr(ev_last, "nodelete"));
+	pthread_mutex_unlock(&ev_lock);
+	/* New code still loads after it (no stale handle through a reused fd). */
+	for (int i = 0; i < 5; i++) {
+		replace_file(plugin(i % 2 ? "greeter-v1.so" : "greeter-v3.so"), cur);
+		assert_true(ll_plugin_reload(p) > 0);
+		assert_int_equal(serving(p), i % 2 ? 1 : 3);
+	}
+	ll_plugin_close(p);
+}
+
+static void test_check_elf(void **state)
+{
+	char why[256], *bytes;
+	size_t len;
+	FILE *f = fopen(plugin("greeter-v1.so"), "rb");
+
+	(void)state;
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	bytes = malloc(len);
+	assert_int_equal(fread(bytes, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(ll_plugin_check_elf(bytes, len, why, sizeof(why)), 0);
+	assert_int_equal(ll_plugin_check_elf(bytes, 0, why, sizeof(why)), -EAGAIN);
+	for (size_t cut = 1; cut < len; cut += 97)
+		assert_int_equal(ll_plugin_check_elf(bytes, cut, why, sizeof(why)), -EAGAIN);
+	assert_int_equal(ll_plugin_check_elf("#!/bin/sh\n", 10, why, sizeof(why)), -ENOEXEC);
+	bytes[16] = 2; /* e_type = ET_EXEC */
+	bytes[17] = 0;
+	assert_int_equal(ll_plugin_check_elf(bytes, len, why, sizeof(why)), -ENOEXEC);
+	assert_non_null(strstr(why, "not a shared object"));
+	free(bytes);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_elf),
+		cmocka_unit_test_setup_teardown(test_open_call_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_carried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejects_keep_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cp_over_while_calling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_still_mapped_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_1000_reloads_under_calls, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
