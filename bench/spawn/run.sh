@@ -53,5 +53,5 @@ echo "lsof -n -P -p:        ${t_lsof} ms ($lines_s lines)"
 echo "lifeline fds:         ${t_fds} ms ($lines_l lines)"
 echo "lifeline fds --json:  ${t_json} ms"
 awk -v a="$t_lsof" -v b="$t_fds" -v c="$t_json" 'BEGIN {
-	r = a / b; printf "lifeline fds is %.1fx faster than lsof (goal >= 5x): %s\n", r, r >= 5 ? "met" : "NOT met";
+	r = a / b; printf "lifeline fds is %.1fx faster than lsof (goal >= 5x): %s\n", r, ((r >= 5) ? "met" : "NOT met");
 	printf "lifeline fds --json is %.1fx faster than lsof\n", a / c }'

@@ -1,8 +1,15 @@
 /* analysis-host.c: loads the plugin named by argv[1], prints "ready", waits
  * for a line on stdin (the test overwrites the plugin in place meanwhile,
- * with cp), then calls it (used by tests/inspect/core). */
+ * with cp), then calls it; with argv[2] "null" it crashes in its own code
+ * instead, a NULL dereference (used by tests/inspect/core). */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <string.h>
+
+__attribute__((noipa)) static long host_step(const long *state)
+{
+	return *state + 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,6 +31,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
 		return 1;
+	if (argc > 2 && strcmp(argv[2], "null") == 0)
+		printf("%ld\n", host_step(NULL));
 	printf("%ld\n", run(7));
 	return 0;
 }

@@ -5,7 +5,7 @@
  * ll_crash_install() itself, configured from LIFELINE_CRASH_*). Each kind
  * crashes in a function of its own, named in the table below, which the tests
  * look for as the first frame of this program in the report:
- *   null wild text stack abort fpe ill bus thread twin heap plugin tstack
+ *   null nullfn wild text stack abort fpe ill trap sys bus thread twin heap plugin tstack
  * and `ok` exits 0. crashme-linked also knows `nested` (the report itself
  * overflows a tiny alternate stack) and `chain` (a SIGSEGV handler installed
  * before the reporter must still run, after the report). The functions are noinline and exempt from UBSan, so the
@@ -20,7 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <unistd.h>
 
 #ifdef LL_CRASHME_LINKED
@@ -33,10 +38,19 @@ static volatile int zero;
 static volatile int depth_limit = INT_MAX;
 static int *volatile null_ptr;
 static void *volatile sink;
+static void (*volatile null_fn)(void);
 
 CRASHER static void crash_null_deref(void)
 {
 	*null_ptr = 42;
+}
+
+/* A call through a NULL function pointer: the PC itself is 0, so no
+ * unwind table covers the faulting frame. */
+CRASHER static void crash_null_function(void)
+{
+	null_fn();
+	__asm__ volatile("" ::: "memory");   /* no tail call: keep this frame */
 }
 
 CRASHER static void crash_wild_pointer(void)
@@ -88,6 +102,39 @@ CRASHER static void crash_illegal_instruction(void)
 #else
 	__builtin_trap();
 #endif
+}
+
+/* A breakpoint instruction: SIGTRAP, a trap (the PC is already past it, so
+ * only the re-raise, not re-execution, can end the process). */
+CRASHER static void crash_breakpoint(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("int3");
+#elif defined(__aarch64__)
+	__asm__ volatile("brk #0");
+#else
+	raise(SIGTRAP);
+#endif
+	__asm__ volatile("" ::: "memory");
+}
+
+/* A seccomp filter that traps getppid(): SIGSYS with SYS_SECCOMP. */
+CRASHER static int crash_seccomp(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(filter) / sizeof(filter[0]), .filter = filter };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
+		perror("crashme: seccomp");
+		return 1;
+	}
+	return (int)syscall(SYS_getppid);
 }
 
 CRASHER static int crash_sigbus(void)
@@ -248,7 +295,7 @@ static void previous_handler(int sig, siginfo_t *si, void *uc)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: crashme null|wild|text|stack|abort|fpe|ill|bus|thread|twin|heap|plugin|tstack|ok"
+	fprintf(stderr, "usage: crashme null|nullfn|wild|text|stack|abort|fpe|ill|trap|sys|bus|thread|twin|heap|plugin|tstack|ok"
 #ifdef LL_CRASHME_LINKED
 			"|nested|chain"
 #endif
@@ -292,6 +339,8 @@ int main(int argc, char **argv)
 	k = argv[1];
 	if (!strcmp(k, "null"))
 		crash_null_deref();
+	else if (!strcmp(k, "nullfn"))
+		crash_null_function();
 	else if (!strcmp(k, "wild"))
 		crash_wild_pointer();
 	else if (!strcmp(k, "text"))
@@ -304,6 +353,10 @@ int main(int argc, char **argv)
 		return crash_divide_by_zero(argc);
 	else if (!strcmp(k, "ill"))
 		crash_illegal_instruction();
+	else if (!strcmp(k, "trap"))
+		crash_breakpoint();
+	else if (!strcmp(k, "sys"))
+		return crash_seccomp();
 	else if (!strcmp(k, "bus"))
 		return crash_sigbus();
 	else if (!strcmp(k, "thread"))

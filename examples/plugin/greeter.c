@@ -1,7 +1,10 @@
 /* greeter.c: the example plugin, built in several versions from this one
  * source (GREETER_VERSION=N), plus broken variants used by the demo and the
  * tests: GREETER_WRONG_ABI, GREETER_UNDEFINED (calls a function nobody
- * defines), GREETER_INIT_FAIL, GREETER_NO_DESCRIPTOR. GREETER_PAD shifts the
+ * defines), GREETER_INIT_FAIL, GREETER_NO_DESCRIPTOR, and GREETER_TLS_DTOR
+ * (each calling thread registers a thread_local destructor, as C++
+ * thread_local objects do: glibc then keeps the object mapped after dlclose
+ * until those threads exit). GREETER_PAD shifts the
  * code so that a version's functions do not sit where another's did (what a
  * real update does, and why `cp` over a mapped .so kills a naive host).
  * State (the number of calls served) is saved and restored across reloads. */
@@ -39,6 +42,18 @@ __attribute__((noinline, used)) long greeter_pad(long x)
 extern long greeter_missing_symbol(long x);
 #endif
 
+#ifdef GREETER_TLS_DTOR
+/* What g++ emits for a thread_local object with a destructor. */
+extern int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso);
+extern void *__dso_handle;
+static __thread int tls_registered;
+
+static void tls_dtor(void *obj)
+{
+	(void)obj;
+}
+#endif
+
 static const char *version(void)
 {
 	return "v" STR(GREETER_VERSION);
@@ -52,6 +67,12 @@ static int number(void)
 static long answer(long x)
 {
 	atomic_fetch_add_explicit(&served_calls, 1, memory_order_relaxed);
+#ifdef GREETER_TLS_DTOR
+	if (!tls_registered) {
+		tls_registered = 1;
+		__cxa_thread_atexit_impl(tls_dtor, NULL, &__dso_handle);
+	}
+#endif
 #ifdef GREETER_UNDEFINED
 	return greeter_missing_symbol(x);
 #else

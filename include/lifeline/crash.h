@@ -83,8 +83,9 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
 /** Install the reporter for the whole process, and give the calling thread
  *  an alternate signal stack (ll_crash_thread_init()). Call it early in
  *  main(). The dynamic unwinder (libgcc_s) is exercised once here, so that
- *  the handler never has to load anything. -EALREADY if installed,
- *  -EINVAL for a bad signal or a dir too long. */
+ *  the handler never has to load anything. opts NULL means the defaults.
+ *  -EALREADY if installed, -EINVAL for a bad signal, a negative fd, more
+ *  than LL_CRASH_MAX_SIGNALS signals, or an empty or too long dir. */
 int ll_crash_install(const struct ll_crash_opts *opts);
 
 /** Put back the dispositions that were in place before ll_crash_install()

@@ -84,8 +84,10 @@ int ll_store_open(const char *path, bool create, int *dirfd);
 /** Receive one crash: read /proc through args->pidfd (or /proc/PID with a
  *  start-time check), apply the rate limit and the store limits, stream
  *  in_fd (the core) into the store, write the metadata record. in_fd is
- *  closed early when the core is not (or no longer) stored, so the kernel
- *  is never blocked. A metadata record is written for every crash. */
+ *  read only as far as the core is stored (never drained) and closed at the
+ *  end, after the final record: the kernel, which waits for the helper to
+ *  close it, then stops dumping. A metadata record is written for every
+ *  crash. */
 int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 			const struct ll_crash_args *args, int in_fd,
 			struct ll_coredump_result *res);

@@ -6,9 +6,12 @@
  * written, so even a helper killed mid-way leaves a trace); then the core is
  * streamed into a temporary file, renamed to id.zst, and the record is
  * rewritten with the outcome. When the core is not stored (Storage=none,
- * RLIMIT_CORE 0, rate limit, no space) stdin is closed at once: the kernel's
- * write fails with EPIPE and it stops dumping, instead of us reading and
- * discarding gigabytes during a crash storm. */
+ * RLIMIT_CORE 0, rate limit, no space) or past a size limit, stdin is not
+ * drained: it is left unread and closed at the very end, after the final
+ * record is written. The kernel waits (core_pipe_limit > 0) until the helper
+ * closes its end, so whoever reaps the crashed process finds the record
+ * complete; the kernel's next write then fails with EPIPE and it stops
+ * dumping, instead of us reading and discarding gigabytes in a crash storm. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,12 +217,13 @@ static int store_core(int storefd, const struct ll_coredump_config *cfg,
 			snprintf(core_name, cnsz, "%s.zst", id);
 		else
 			snprintf(core_name, cnsz, "%s.core-%d.zst", id, n);
-		if (renameat2(storefd, tmp, storefd, core_name, RENAME_NOREPLACE) == 0) {
+		r = ll_cd_rename(storefd, tmp, core_name, true);
+		if (r == 0) {
 			res->stored = true;
 			return 0;
 		}
-		if (errno != EEXIST)
-			r = -errno;
+		if (r == -EEXIST)
+			r = 0;
 	}
 	unlinkat(storefd, tmp, 0);
 	return r < 0 ? r : -EEXIST;
@@ -232,6 +237,7 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	const char *not_stored;
 	struct ll_cd_proc proc;
 	json_object *meta;
+	bool locked;
 	uid_t share;
 	int r;
 
@@ -243,15 +249,20 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	ll_cd_proc_close(&proc);
 	share = proc.dumpable && a->uid != 0 ? a->uid : (uid_t)-1;
 
+	/* Helpers run concurrently (core_pipe_limit): the rate-limit count and
+	 * the claim of an id happen under an exclusive lock on the store. */
+	locked = flock(storefd, LOCK_EX) == 0;
 	not_stored = refuse(storefd, cfg, a, base, why, sizeof(why));
-	if (not_stored) {
-		/* Let the kernel stop dumping now. */
-		close(in_fd);
-		in_fd = -1;
-	}
 	json_object_object_add(meta, "core", core_object(res, NULL, NULL,
 							 not_stored ? not_stored : "in-progress (the helper is writing it)"));
 	r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
+	if (r == -ENOSPC || r == -EDQUOT) {
+		/* Not even room for the record: free some (oldest cores first). */
+		ll_store_gc(storefd, cfg, 4u << 20, NULL);
+		r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
+	}
+	if (locked)
+		flock(storefd, LOCK_UN);
 	if (r < 0) {
 		ll_store_log(storefd, "pid %d: could not write a metadata record: %s", (int)a->pid,
 			     strerror(-r));
@@ -260,8 +271,6 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	}
 	if (!not_stored) {
 		r = store_core(storefd, cfg, a, in_fd, share, res->id, res, core_name, sizeof(core_name));
-		close(in_fd);
-		in_fd = -1;
 		if (r < 0) {
 			snprintf(why, sizeof(why), "write-failed (%s)", strerror(-r));
 			not_stored = why;
@@ -275,6 +284,16 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 							 res->stored ? NULL : not_stored));
 	snprintf(json, sizeof(json), "%s.json", res->id);
 	r = ll_cd_write_json(storefd, json, meta, false, share);
+	if (r < 0) {
+		/* Most likely no space: the maps are the bulk of a record; keep
+		 * the outcome at least. */
+		json_object_object_add(meta, "maps", NULL);
+		json_object_object_add(meta, "maps_dropped",
+				       json_object_new_string("no space for the full record"));
+		r = ll_cd_write_json(storefd, json, meta, false, share);
+		ll_store_log(storefd, "pid %d (%s): full record not written, short one %s", (int)a->pid,
+			     res->id, r < 0 ? "failed too" : "written");
+	}
 	ll_store_log(storefd, "pid %d (%s) signal %d: %s %s%s%s", (int)a->pid, res->id, a->signal,
 		     res->stored ? "stored" : "NOT stored", res->truncated ? "truncated " : "",
 		     res->reason[0] ? "reason: " : "", res->reason);

@@ -97,6 +97,10 @@ int ll_cd_temp_file(int storefd, const char *name, char *tmp, size_t size);
  * share_uid is (uid_t)-1. */
 int ll_cd_share(int fd, uid_t share_uid);
 
+/* Rename within the store; noreplace: -EEXIST rather than replacing (with
+ * a link()+unlink() fallback where RENAME_NOREPLACE is not supported). */
+int ll_cd_rename(int storefd, const char *from, const char *to, bool noreplace);
+
 /* Read and parse <store>/<name> (O_NOFOLLOW, regular files only). */
 int ll_cd_load_record(int storefd, const char *name, json_object **out);
 

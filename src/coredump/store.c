@@ -134,6 +134,19 @@ int ll_cd_share(int fd, uid_t share_uid)
 	return 0;
 }
 
+int ll_cd_rename(int storefd, const char *from, const char *to, bool noreplace)
+{
+	if (renameat2(storefd, from, storefd, to, noreplace ? RENAME_NOREPLACE : 0) == 0)
+		return 0;
+	if (!noreplace || (errno != EINVAL && errno != ENOSYS))
+		return -errno;
+	/* A filesystem without RENAME_NOREPLACE: link() never replaces. */
+	if (linkat(storefd, from, storefd, to, 0) < 0)
+		return -errno;
+	unlinkat(storefd, from, 0);
+	return 0;
+}
+
 int ll_cd_write_json(int storefd, const char *name, json_object *o, bool noreplace,
 		     uid_t share_uid)
 {
@@ -153,8 +166,8 @@ int ll_cd_write_json(int storefd, const char *name, json_object *o, bool norepla
 		r = ll_cd_share(fd, share_uid);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && renameat2(storefd, tmp, storefd, name, noreplace ? RENAME_NOREPLACE : 0) < 0)
-		r = -errno;
+	if (r == 0)
+		r = ll_cd_rename(storefd, tmp, name, noreplace);
 	if (r < 0)
 		unlinkat(storefd, tmp, 0);
 	return r;

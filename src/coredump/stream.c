@@ -12,9 +12,11 @@
  * size limit is reached. A read error or early EOF just ends the frame. */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -134,6 +136,7 @@ int ll_cd_stream(int in_fd, int out_fd, const struct ll_cd_limits *lim,
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	uint64_t flush_off = 0, flush_raw = 0, since_flush = 0, since_check = 0;
 	bool eof = false, cut = false;
+	struct stat st;
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -141,6 +144,10 @@ int ll_cd_stream(int in_fd, int out_fd, const struct ll_cd_limits *lim,
 		r = -ENOMEM;
 		goto out;
 	}
+	/* The kernel writes the core into a pipe: a 1 MiB pipe (the default
+	 * pipe-max-size) means fewer wake-ups on both sides. */
+	if (fstat(in_fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		fcntl(in_fd, F_SETPIPE_SZ, 1 << 20);
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, lim->level > 0 ? lim->level : 1);
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 0);
 	ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, 0);

@@ -13,6 +13,11 @@
 #include <sys/types.h>
 #include <ucontext.h>
 
+/* glibc does not define the SIGSYS si_code (the kernel's siginfo.h does). */
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1
+#endif
+
 /* ---- writer.c: buffered, formatting write(2) ---- */
 struct cw {
 	int fd;
@@ -20,6 +25,10 @@ struct cw {
 	char buf[2048];
 };
 void cw_init(struct cw *w, int fd);
+/* All writes of one report share this much waiting time (ms) in total. */
+#define CRASH_WRITE_BUDGET_MS 5000
+/* Start the budget (once per report). */
+void cw_start_budget(void);
 void cw_mem(struct cw *w, const char *s, size_t n);
 void cw_str(struct cw *w, const char *s);
 void cw_char(struct cw *w, char c);
@@ -88,6 +97,14 @@ void crash_unwind_warm(void);
 uint64_t crash_uc_pc(const ucontext_t *uc);
 uint64_t crash_uc_sp(const ucontext_t *uc);
 uint64_t crash_uc_fp(const ucontext_t *uc);
+
+/* ---- fault.c, regs.c: sections of the report ---- */
+void crash_write_signal(struct cw *w, int sig, const siginfo_t *si);
+void crash_write_address(struct cw *w, int sig, const siginfo_t *si, const ucontext_t *uc);
+void crash_write_registers(struct cw *w, const ucontext_t *uc);
+/* "rwxp" of CM_* bits; a mapping's path without " (deleted)". */
+void crash_write_perms(struct cw *w, unsigned perms);
+void crash_write_path(struct cw *w, const struct crash_map *m);
 
 /* ---- report.c: the report ---- */
 void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *uc,

@@ -6,6 +6,7 @@
  * ones still apply. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static int parse_signals(const char *s, struct ll_crash_opts *opts)
 
 		if (len) {
 			sig = crash_sig_from_name(s, len);
-			if (sig < 0 || n >= LL_CRASH_MAX_SIGNALS)
+			if (sig < 0 || sig == SIGKILL || sig == SIGSTOP || n >= LL_CRASH_MAX_SIGNALS)
 				return -EINVAL;
 			sigs[n++] = sig;
 		}
@@ -115,7 +116,7 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
 	if (v && *v && parse_signals(v, opts) < 0)
 		set_err(err, errlen, &r,
 			"LIFELINE_CRASH_SIGNALS='%s' is not a comma-separated list of at most %d signal "
-			"names or numbers (e.g. SEGV,BUS,ABRT); ignored", v, LL_CRASH_MAX_SIGNALS);
+			"names or numbers (e.g. SEGV,BUS,ABRT; not KILL or STOP, which cannot be caught); ignored", v, LL_CRASH_MAX_SIGNALS);
 	v = getenv("LIFELINE_CRASH_MAPS");
 	if (v && *v) {
 		if (parse_bool(v, &b) < 0)

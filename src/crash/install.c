@@ -79,7 +79,11 @@ static void reraise(int sig, siginfo_t *si)
 
 static void say(const char *msg)
 {
-	(void)ll_write_all(cfg.fd, msg, strlen(msg));
+	struct cw w;
+
+	cw_init(&w, cfg.fd);
+	cw_str(&w, msg);
+	cw_flush(&w);
 }
 
 static void handler(int sig, siginfo_t *si, void *ucv)
@@ -181,7 +185,12 @@ int ll_crash_install(const struct ll_crash_opts *opts)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = handler;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	/* A report written to a pipe whose reader is gone must not end the
+	 * process with SIGPIPE (no core): keep it blocked in the handler;
+	 * the write fails with EPIPE instead. The re-raised fatal signal is
+	 * delivered before the pending SIGPIPE (synchronous signals first). */
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGPIPE);
 	for (i = 0; i < cfg.nsignals; i++) {
 		if (sigaction(cfg.signals[i], &sa, &cfg.old[i]) < 0) {
 			r = -errno;

@@ -4,8 +4,9 @@
  * stack buffers and syscalls, numbers are formatted by writer.c, and the
  * destination file (when a directory is configured) is created with
  * open(O_CREAT|O_EXCL|O_NOFOLLOW). Sections, in order: what happened (signal,
- * si_code, fault address and the mapping it is in, sender), who (process,
- * thread), registers, backtrace, memory map, and a closing hint. */
+ * si_code, sender, fault address and the mapping it is in: fault.c), who
+ * (process, thread), registers (regs.c), backtrace, memory map, and a
+ * closing hint. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,10 +20,6 @@
 #include "lifeline/crash.h"
 
 #define FRAMES_MAX 64
-/* Below a grows-down [stack] the kernel keeps a gap (stack_guard_gap, 256
- * pages by default); a fault there, or just under the SP, is an overflow. */
-#define STACK_GAP (1024 * 1024 + 64 * 1024)
-#define SP_SLACK (64 * 1024)
 
 static const char *errno_name(int e)
 {
@@ -167,148 +164,6 @@ static int open_report_file(const char *dir, char *path, size_t size)
 	return fd < 0 ? -errno : fd;
 }
 
-static void write_perms(struct cw *w, unsigned p)
-{
-	cw_char(w, p & CM_R ? 'r' : '-');
-	cw_char(w, p & CM_W ? 'w' : '-');
-	cw_char(w, p & CM_X ? 'x' : '-');
-	cw_char(w, p & CM_S ? 's' : 'p');
-}
-
-/* Path of a mapping without " (deleted)". */
-static void write_path(struct cw *w, const struct crash_map *m)
-{
-	size_t len = strlen(m->path);
-
-	if (m->deleted)
-		len -= strlen(" (deleted)");
-	cw_mem(w, m->path, len);
-}
-
-static int is_stack_overflow(uint64_t addr, uint64_t sp, const struct crash_map *in)
-{
-	const struct crash_map *above;
-
-	if (in && (in->perms & (CM_R | CM_W | CM_X)))
-		return 0;
-	above = crash_maps_above(addr);
-	/* Below the main thread's [stack], inside the guard gap. */
-	if (!in && above && !strcmp(above->path, "[stack]") && above->start - addr <= STACK_GAP)
-		return 1;
-	/* A PROT_NONE guard right under an anonymous rw mapping: a thread
-	 * stack allocated by pthread_create. */
-	if (in && above && above->start == in->end && (above->perms & (CM_R | CM_W)) == (CM_R | CM_W) &&
-	    above->path[0] == '\0' && in->path[0] == '\0')
-		return 1;
-	/* At or just under the stack pointer. */
-	return addr <= sp + 256 && addr + SP_SLACK >= sp;
-}
-
-static int has_fault_address(int sig, int code)
-{
-	if (code <= 0 || code == SI_KERNEL)
-		return 0;
-	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP;
-}
-
-static void write_address(struct cw *w, int sig, const siginfo_t *si, const ucontext_t *uc)
-{
-	uint64_t addr = (uint64_t)(uintptr_t)si->si_addr;
-	const struct crash_map *m;
-
-	if (!has_fault_address(sig, si->si_code))
-		return;
-	cw_str(w, "Address:    ");
-	cw_hex(w, addr, 16);
-	m = crash_maps_find(addr);
-	if (is_stack_overflow(addr, crash_uc_sp(uc), m)) {
-		cw_str(w, ": STACK OVERFLOW (in the guard area below a stack; sp ");
-		cw_hex(w, crash_uc_sp(uc), 16);
-		cw_str(w, ")\n");
-		return;
-	}
-	if (!m) {
-		cw_str(w, ": not in any mapping");
-		if (addr < 65536)
-			cw_str(w, " (NULL pointer dereference)");
-		cw_char(w, '\n');
-		return;
-	}
-	cw_str(w, ": in ");
-	if (m->path[0])
-		write_path(w, m);
-	else
-		cw_str(w, "an anonymous mapping");
-	cw_str(w, " [");
-	cw_hex(w, m->start, 0);
-	cw_char(w, '-');
-	cw_hex(w, m->end, 0);
-	cw_char(w, ' ');
-	write_perms(w, m->perms);
-	cw_str(w, "]");
-	if (m->path[0] == '/') {
-		struct crash_sym s;
-
-		crash_elf_lookup(m, addr, &s);
-		if (s.have_vaddr) {
-			cw_str(w, " at +");
-			cw_hex(w, s.vaddr, 0);
-			if (s.name[0]) {
-				cw_str(w, " (");
-				cw_str(w, s.name);
-				cw_char(w, '+');
-				cw_hex(w, s.sym_off, 0);
-				cw_char(w, ')');
-			}
-		}
-	}
-	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR) {
-		if (m->perms & CM_X)
-			cw_str(w, ": a write into code");
-		else if (!(m->perms & CM_W) && (m->perms & CM_R))
-			cw_str(w, ": a write into read-only memory?");
-		else if (!(m->perms & (CM_R | CM_W | CM_X)))
-			cw_str(w, ": a PROT_NONE (guard) mapping");
-	}
-	cw_char(w, '\n');
-}
-
-static void write_signal(struct cw *w, int sig, const siginfo_t *si)
-{
-	const char *name = crash_signame(sig), *cname, *meaning;
-
-	crash_code_text(sig, si->si_code, &cname, &meaning);
-	cw_str(w, "Signal:     ");
-	cw_str(w, name ? name : "signal");
-	cw_str(w, " (");
-	cw_dec(w, sig);
-	cw_str(w, "), si_code ");
-	cw_dec(w, si->si_code);
-	if (cname[0]) {
-		cw_char(w, ' ');
-		cw_str(w, cname);
-	}
-	cw_str(w, ": ");
-	cw_str(w, meaning);
-	cw_char(w, '\n');
-	if (crash_code_from_process(si->si_code)) {
-		cw_str(w, "Sender:     pid ");
-		cw_dec(w, si->si_pid);
-		cw_str(w, ", uid ");
-		cw_udec(w, si->si_uid);
-		if (si->si_pid == getpid())
-			cw_str(w, " (this process: abort(), raise() or pthread_kill())");
-		cw_char(w, '\n');
-	}
-#ifdef SYS_SECCOMP
-	if (sig == SIGSYS && si->si_code == SYS_SECCOMP) {
-		cw_str(w, "Syscall:    ");
-		cw_dec(w, si->si_syscall);
-		cw_char(w, '\n');
-	}
-#endif
-}
-
 static void write_process(struct cw *w)
 {
 	char buf[4096];
@@ -359,54 +214,6 @@ static void write_process(struct cw *w)
 	cw_char(w, '\n');
 }
 
-static void write_registers(struct cw *w, const ucontext_t *uc)
-{
-#if defined(__x86_64__)
-	static const struct {
-		const char *name;
-		int idx;
-	} regs[] = {
-		{ "rax", REG_RAX }, { "rbx", REG_RBX }, { "rcx", REG_RCX }, { "rdx", REG_RDX },
-		{ "rsi", REG_RSI }, { "rdi", REG_RDI }, { "rbp", REG_RBP }, { "rsp", REG_RSP },
-		{ "r8", REG_R8 },   { "r9", REG_R9 },   { "r10", REG_R10 }, { "r11", REG_R11 },
-		{ "r12", REG_R12 }, { "r13", REG_R13 }, { "r14", REG_R14 }, { "r15", REG_R15 },
-		{ "rip", REG_RIP }, { "eflags", REG_EFL }, { "err", REG_ERR }, { "trapno", REG_TRAPNO },
-	};
-
-	cw_str(w, "\nRegisters:\n");
-	for (size_t i = 0; i < LL_ARRAY_SIZE(regs); i++) {
-		cw_str(w, i % 4 == 0 ? "  " : "  ");
-		cw_pad(w, regs[i].name, 7);
-		cw_hex(w, (uint64_t)uc->uc_mcontext.gregs[regs[i].idx], 16);
-		if (i % 4 == 3)
-			cw_char(w, '\n');
-	}
-#elif defined(__aarch64__)
-	char name[8], num[21];
-
-	cw_str(w, "\nRegisters:\n");
-	for (int i = 0; i < 31; i++) {
-		strcpy(name, "x");
-		strcat(name, crash_fmt_udec(num, (uint64_t)i));
-		cw_str(w, "  ");
-		cw_pad(w, name, 7);
-		cw_hex(w, uc->uc_mcontext.regs[i], 16);
-		if (i % 4 == 3)
-			cw_char(w, '\n');
-	}
-	cw_str(w, "  sp    ");
-	cw_hex(w, uc->uc_mcontext.sp, 16);
-	cw_str(w, "\n  pc    ");
-	cw_hex(w, uc->uc_mcontext.pc, 16);
-	cw_str(w, "  pstate ");
-	cw_hex(w, uc->uc_mcontext.pstate, 16);
-	cw_char(w, '\n');
-#else
-	(void)uc;
-	cw_str(w, "\nRegisters: (not supported on this architecture)\n");
-#endif
-}
-
 /* "  #3  0x00007f1234567890 /usr/lib/libfoo.so+0x1a2b3 (foo_bar+0x1c)" */
 static void write_frame(struct cw *w, size_t i, uint64_t pc)
 {
@@ -426,7 +233,7 @@ static void write_frame(struct cw *w, size_t i, uint64_t pc)
 		struct crash_sym s;
 
 		crash_elf_lookup(m, pc, &s);
-		write_path(w, m);
+		crash_write_path(w, m);
 		cw_char(w, '+');
 		cw_hex(w, s.have_vaddr ? s.vaddr : pc - m->start + m->off, 0);
 		cw_str(w, " (");
@@ -476,10 +283,11 @@ void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *
 			unsigned flags, const char *dir)
 {
 	char path[4096];
-	int out = fd, file = -1;
+	int out = fd, file = -1, nmaps;
 	struct cw w;
 
-	crash_maps_snapshot();
+	cw_start_budget();
+	nmaps = crash_maps_snapshot();
 	if (dir) {
 		file = open_report_file(dir, path, sizeof(path));
 		if (file >= 0)
@@ -496,11 +304,16 @@ void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *
 		cw_str(&w, "; the report follows here\n");
 	}
 	cw_str(&w, "==== lifeline crash report ====\n");
-	write_signal(&w, sig, si);
-	write_address(&w, sig, si, uc);
+	crash_write_signal(&w, sig, si);
+	crash_write_address(&w, sig, si, uc);
 	write_process(&w);
+	if (nmaps <= 0) {
+		cw_str(&w, "Note:       /proc/self/maps could not be read (errno ");
+		cw_dec(&w, -nmaps);
+		cw_str(&w, "): no module names or offsets below\n");
+	}
 	if (!(flags & LL_CRASH_NO_REGISTERS))
-		write_registers(&w, uc);
+		crash_write_registers(&w, uc);
 	cw_flush(&w);
 	write_backtrace(&w, uc);
 	cw_flush(&w);

@@ -108,9 +108,7 @@ static const struct code codes[] = {
 #ifdef TRAP_HWBKPT
 	{ SIGTRAP, TRAP_HWBKPT, "TRAP_HWBKPT", "hardware breakpoint or watchpoint" },
 #endif
-#ifdef SYS_SECCOMP
 	{ SIGSYS, SYS_SECCOMP, "SYS_SECCOMP", "system call refused by a seccomp filter" },
-#endif
 	{ 0, SI_USER, "SI_USER", "sent by kill()" },
 	{ 0, SI_TKILL, "SI_TKILL", "sent by tkill()/tgkill() (raise(), abort(), pthread_kill())" },
 	{ 0, SI_QUEUE, "SI_QUEUE", "sent by sigqueue()" },
@@ -118,7 +116,9 @@ static const struct code codes[] = {
 	{ 0, SI_MESGQ, "SI_MESGQ", "a POSIX message queue changed state" },
 	{ 0, SI_ASYNCIO, "SI_ASYNCIO", "asynchronous I/O completed" },
 	{ 0, SI_SIGIO, "SI_SIGIO", "queued SIGIO" },
-	{ 0, SI_KERNEL, "SI_KERNEL", "sent by the kernel (on x86_64 a general-protection fault, e.g. a non-canonical address)" },
+	{ SIGSEGV, SI_KERNEL, "SI_KERNEL", "sent by the kernel: a general-protection fault (e.g. a non-canonical address)" },
+	{ SIGTRAP, SI_KERNEL, "SI_KERNEL", "sent by the kernel: a breakpoint instruction (int3)" },
+	{ 0, SI_KERNEL, "SI_KERNEL", "sent by the kernel" },
 };
 
 void crash_code_text(int sig, int code, const char **name, const char **meaning)

@@ -2,13 +2,62 @@
  *
  * A small buffer (on the handler's alternate stack) collects text and is
  * written with write(2) when full or flushed; numbers are formatted by hand.
- * Write errors are ignored: there is no one to report them to. */
+ * Write errors are ignored: there is no one to report them to. A crashing
+ * process must not hang on a destination that does not drain (a pipe whose
+ * reader is stopped): each write first polls the descriptor, and once the
+ * report has spent CRASH_WRITE_BUDGET_MS waiting, the rest is dropped and
+ * the process goes on to die (and dump core). */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "common/common.h"
 #include "crash/crash_internal.h"
+
+/* Deadline (CLOCK_MONOTONIC, ms) for every write of the current report; 0
+ * when not started. Only the reporting thread touches it. */
+static int64_t deadline_ms;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cw_start_budget(void)
+{
+	deadline_ms = now_ms() + CRASH_WRITE_BUDGET_MS;
+}
+
+/* Write everything unless the budget runs out; -1 then (writer goes mute). */
+static int write_budgeted(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		int64_t left = deadline_ms ? deadline_ms - now_ms() : CRASH_WRITE_BUDGET_MS;
+		ssize_t n;
+		int r;
+
+		if (left <= 0)
+			return -1;
+		r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return -1;
+		n = write(fd, p, len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
 
 void cw_init(struct cw *w, int fd)
 {
@@ -18,8 +67,8 @@ void cw_init(struct cw *w, int fd)
 
 void cw_flush(struct cw *w)
 {
-	if (w->len > 0 && w->fd >= 0)
-		(void)ll_write_all(w->fd, w->buf, w->len);
+	if (w->len > 0 && w->fd >= 0 && write_budgeted(w->fd, w->buf, w->len) < 0)
+		w->fd = -1;
 	w->len = 0;
 }
 

@@ -7,16 +7,32 @@
  * sys_membarrier the read lock is a thread-local counter update. Writers
  * (open, reload, the watcher thread, close) are serialised by p->lock:
  * snapshot -> dlopen -> descriptor, name, ABI checks -> init -> restore of
- * the serving version's saved state -> rcu_assign_pointer -> synchronize_rcu
- * -> old fini -> dlclose -> check its snapshot is unmapped. A version that
- * stays mapped keeps its memfd open for good (a reused /proc/self/fd/N would
- * otherwise make dlopen return it again). The status has its own small lock
- * so that an on_event callback may call ll_plugin_status(). */
+ * the serving version's saved state -> rcu_assign_pointer -> grace period
+ * -> old fini -> dlclose -> check its snapshot is unmapped. An explicit
+ * reload waits for the grace period (synchronize_rcu); the watcher hands the
+ * old version to call_rcu so that it is ready for the next change at once
+ * (a grace period lasts as long as the slowest reader takes to leave, up to
+ * a scheduler time slice when readers are preempted inside a call). A
+ * version that stays mapped keeps its memfd open for good (a reused
+ * /proc/self/fd/N would otherwise make dlopen return it again). The status
+ * and the still-mapped list have their own small lock, so that an on_event
+ * callback may call ll_plugin_status() and a deferred retire may run beside
+ * a load.
+ *
+ * The read side is inlined from liburcu's headers (_LGPL_SOURCE) except in
+ * sanitized builds: liburcu 0.13's urcu-bp places its 128-byte-aligned
+ * reader structs at a 16-byte offset in its registry, which UBSan flags on
+ * every read lock (harmless on x86: each field is naturally aligned); there
+ * the library's own, uninstrumented, out-of-line read lock is called. */
+#include "ll_config.h"
+#if !LL_SANITIZED
 #define _LGPL_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +43,10 @@
 #define DEFAULT_MAX_SIZE ((size_t)256 << 20)
 
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* LL_PLUGIN_INLINE_CALLS (plugin.h) reads the table through these two. */
+_Static_assert(offsetof(struct ll_plugin, cur) == 0, "struct ll_plugin must start with cur");
+_Static_assert(offsetof(struct ll_pversion, table) == 0, "struct ll_pversion must start with table");
 
 /* Copy a string, cut to size. */
 static void copy_str(char *dst, size_t size, const char *src)
@@ -74,7 +94,7 @@ static int reject(struct ll_plugin *p, int err, const char *why)
  * that its snapshot left the address space. */
 static void unload(struct ll_plugin *p, struct ll_pversion *v, bool run_fini)
 {
-	char msg[1024], why[512];
+	char msg[1024], why[512], which[32];
 	int m;
 
 	if (run_fini && v->desc && v->desc->fini)
@@ -90,19 +110,21 @@ static void unload(struct ll_plugin *p, struct ll_pversion *v, bool run_fini)
 		free(v);
 		return;
 	}
+	if (v->number)
+		snprintf(which, sizeof(which), "version %u", v->number);
+	else
+		snprintf(which, sizeof(which), "a rejected version");
 	if (m > 0) {
 		ll_snapshot_explain_nodelete(&v->snap, why, sizeof(why));
-		snprintf(msg, sizeof(msg),
-			 "%s: version %u is still mapped after dlclose: %s; its snapshot stays open",
-			 p->path, v->number, why);
+		snprintf(msg, sizeof(msg), "%s: %s is still mapped after dlclose: %s; its snapshot stays open",
+			 p->path, which, why);
 	} else {
-		snprintf(msg, sizeof(msg),
-			 "%s: version %u: cannot check that it was unmapped (%s); its snapshot stays open",
-			 p->path, v->number, strerror(-m));
+		snprintf(msg, sizeof(msg), "%s: %s: cannot check that it was unmapped (%s); its snapshot stays open",
+			 p->path, which, strerror(-m));
 	}
+	pthread_mutex_lock(&status_lock);
 	v->next = p->stuck;
 	p->stuck = v;
-	pthread_mutex_lock(&status_lock);
 	p->st.still_mapped++;
 	pthread_mutex_unlock(&status_lock);
 	emit(p, LL_PLUGIN_EV_STILL_MAPPED, v->number, m > 0 ? -EBUSY : m, msg);
@@ -224,7 +246,14 @@ fail:
 	return r;
 }
 
-int ll_plugin_load_locked(struct ll_plugin *p, bool skip_same)
+static void retire_cb(struct rcu_head *head)
+{
+	struct ll_pversion *v = caa_container_of(head, struct ll_pversion, rcu);
+
+	unload(v->owner, v, true);
+}
+
+int ll_plugin_load_locked(struct ll_plugin *p, bool skip_same, bool defer)
 {
 	struct ll_pversion *v, *old = p->cur;
 	char why[640], msg[768];
@@ -263,7 +292,10 @@ int ll_plugin_load_locked(struct ll_plugin *p, bool skip_same)
 		 p->st.name, v->desc->abi, v->snap.size, old && old->desc->save && v->desc->restore ?
 		 ", state carried over" : "");
 	emit(p, LL_PLUGIN_EV_LOADED, v->number, 0, msg);
-	if (old) {
+	if (old && defer) {
+		old->owner = p;
+		call_rcu(&old->rcu, retire_cb);
+	} else if (old) {
 		synchronize_rcu();
 		unload(p, old, true);
 	}
@@ -307,8 +339,16 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 		r = -EISDIR;
 		goto fail;
 	}
+	if (p->opts.flags & LL_PLUGIN_WATCH) {
+		r = ll_watch_prepare(p);
+		if (r < 0) {
+			snprintf(p->st.last_error_msg, sizeof(p->st.last_error_msg),
+				 "%s: cannot watch its directory %s: %s", p->path, p->dir, strerror(-r));
+			goto fail;
+		}
+	}
 	pthread_mutex_lock(&p->lock);
-	r = ll_plugin_load_locked(p, false);
+	r = ll_plugin_load_locked(p, false, false);
 	pthread_mutex_unlock(&p->lock);
 	if (r < 0)
 		goto fail;
@@ -316,7 +356,7 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 		r = ll_watch_start(p);
 		if (r < 0) {
 			snprintf(p->st.last_error_msg, sizeof(p->st.last_error_msg),
-				 "%s: cannot watch its directory %s: %s", p->path, p->dir, strerror(-r));
+				 "%s: cannot start the watcher thread: %s", p->path, strerror(-r));
 			goto fail;
 		}
 	}
@@ -336,6 +376,7 @@ void ll_plugin_close(struct ll_plugin *p)
 	if (!p)
 		return;
 	ll_watch_stop(p);
+	rcu_barrier(); /* every deferred retire has run */
 	pthread_mutex_lock(&p->lock);
 	old = p->cur;
 	rcu_assign_pointer(p->cur, NULL);
@@ -377,7 +418,7 @@ int ll_plugin_reload(struct ll_plugin *p)
 	int r;
 
 	pthread_mutex_lock(&p->lock);
-	r = ll_plugin_load_locked(p, false);
+	r = ll_plugin_load_locked(p, false, false);
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }

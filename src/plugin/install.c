@@ -36,6 +36,8 @@ static int copy_fd(int src, int dst, uint64_t *bytes)
 			break; /* fall back to read/write from where we are */
 		if (n < 0)
 			return -errno;
+		if (n == 0 && total == 0)
+			break; /* maybe a file that lies about its size (procfs): read it */
 		if (n == 0) {
 			*bytes = total;
 			return 0;
@@ -104,6 +106,7 @@ int ll_install(const char *src, const char *dst, const struct ll_install_opts *o
 	if (!S_ISREG(sst.st_mode)) {
 		r = S_ISDIR(sst.st_mode) ? -EISDIR : -EINVAL;
 		res->step = "source is not a regular file";
+		res->refused = true;
 		goto out;
 	}
 	res->step = "destination name";
@@ -111,6 +114,8 @@ int ll_install(const char *src, const char *dst, const struct ll_install_opts *o
 	base = slash ? slash + 1 : dst;
 	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
 		r = -EISDIR;
+		res->step = "destination names a directory";
+		res->refused = true;
 		goto out;
 	}
 	if (strlen(base) + 1 > NAME_MAX) {
@@ -133,21 +138,25 @@ int ll_install(const char *src, const char *dst, const struct ll_install_opts *o
 		if (S_ISLNK(dst_st.st_mode)) {
 			r = -ELOOP;
 			res->step = "destination is a symbolic link";
+			res->refused = true;
 			goto out;
 		}
 		if (S_ISDIR(dst_st.st_mode)) {
 			r = -EISDIR;
 			res->step = "destination is a directory";
+			res->refused = true;
 			goto out;
 		}
 		if (!S_ISREG(dst_st.st_mode)) {
 			r = -EINVAL;
 			res->step = "destination is not a regular file";
+			res->refused = true;
 			goto out;
 		}
 		if (dst_st.st_dev == sst.st_dev && dst_st.st_ino == sst.st_ino) {
 			r = -EINVAL;
 			res->step = "source and destination are the same file";
+			res->refused = true;
 			goto out;
 		}
 		res->replaced = true;

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <urcu/call-rcu.h>
+
 #include "lifeline/plugin.h"
 
 /* A private, sealed copy of the plugin file. */
@@ -29,6 +31,8 @@ struct ll_pversion {
 	unsigned number;
 	struct timespec loaded_at;
 	struct ll_pversion *next;                 /* in the still-mapped list */
+	struct rcu_head rcu;                      /* deferred retire (watcher) */
+	struct ll_plugin *owner;
 };
 
 struct ll_plugin {
@@ -63,14 +67,19 @@ void ll_snapshot_explain_nodelete(const struct ll_snapshot *s, char *buf, size_t
 
 /* host.c */
 /* Load the file and, if it passes, publish it. skip_same: skip when the
- * bytes equal the serving version's (returns 0). Returns the new version
- * number, 0 when skipped, or -errno (old version kept). */
-int ll_plugin_load_locked(struct ll_plugin *p, bool skip_same);
+ * bytes equal the serving version's (returns 0). defer: retire the old
+ * version after the grace period from liburcu's call_rcu thread instead of
+ * waiting for it here (the watcher: ready for the next change at once).
+ * Returns the new version number, 0 when skipped, or -errno (old version
+ * kept). */
+int ll_plugin_load_locked(struct ll_plugin *p, bool skip_same, bool defer);
 
 /* mappers.c: /proc/PID/comm without its newline ("?" if unreadable). */
 int ll_proc_comm(pid_t pid, char comm[32]);
 
-/* watch.c */
+/* watch.c: prepare (inotify watch on the directory) before the first load,
+ * so that no change is missed; start the thread after it; stop undoes both. */
+int ll_watch_prepare(struct ll_plugin *p);
 int ll_watch_start(struct ll_plugin *p);
 void ll_watch_stop(struct ll_plugin *p);
 

@@ -25,6 +25,21 @@
 #include "lifeline/inspect/maps.h"
 #include "plugin/plugin_private.h"
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U /* Linux 6.3: executable memfd even under vm.memfd_noexec=1 */
+#endif
+
+/* A sealable, executable memfd. Kernels before 6.3 refuse MFD_EXEC with
+ * EINVAL: every memfd is executable there. */
+static int exec_memfd(const char *name)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	return fd < 0 ? -errno : fd;
+}
+
 static bool same_time(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
@@ -113,10 +128,12 @@ int ll_snapshot_take(const char *path, size_t max, struct ll_snapshot *out, char
 		goto out;
 	}
 	snprintf(name, sizeof(name), "ll-plugin:%s", base ? base + 1 : path);
-	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	mfd = exec_memfd(name);
 	if (mfd < 0) {
-		r = -errno;
-		snprintf(why, why_size, "memfd_create: %s", strerror(-r));
+		r = mfd;
+		snprintf(why, why_size, "memfd_create: %s%s", strerror(-r),
+			 r == -EACCES ? " (the sysctl vm.memfd_noexec=2 forbids executable memfds: set it to 0 or 1)"
+				      : "");
 		goto out;
 	}
 	r = copy_all(src, mfd, max, &copied);

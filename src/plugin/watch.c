@@ -3,9 +3,12 @@
  * The directory (not the file) is watched, so that both kinds of update are
  * seen: a rename over the file (install, mv: IN_MOVED_TO), and a rewrite in
  * place or a new file (cp: IN_CLOSE_WRITE once the writer is done;
- * IN_CREATE for a hard link). Events for our file name restart a quiet
- * period (debounce_ms; 200 ms after a bare IN_CREATE, which is usually
- * followed by writes and a close); when it ends the file is reloaded. A file
+ * IN_CREATE for a hard link). A rename puts a complete file in place: it is
+ * loaded as soon as the events already queued are read. A close-after-write
+ * starts a quiet period (debounce_ms) that further events restart, so that
+ * a burst of writes and closes gives one reload; a bare IN_CREATE waits
+ * 200 ms for the close that usually follows (a hard link has none). When
+ * the quiet period ends the file is reloaded. A file
  * still being written is refused by the snapshot checks and retried at the
  * writer's close. One thread per watched plugin, all signals blocked; it is
  * stopped through an eventfd. */
@@ -43,7 +46,7 @@ static void *watch_main(void *arg)
 		if (n == 0) {
 			timeout = -1;
 			pthread_mutex_lock(&p->lock);
-			ll_plugin_load_locked(p, p->opts.flags & LL_PLUGIN_SKIP_SAME);
+			ll_plugin_load_locked(p, p->opts.flags & LL_PLUGIN_SKIP_SAME, true);
 			pthread_mutex_unlock(&p->lock);
 			continue;
 		}
@@ -64,7 +67,10 @@ static void *watch_main(void *arg)
 				}
 				if (!ev->len || strcmp(ev->name, p->base) != 0)
 					continue;
-				if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+				if (ev->mask & IN_MOVED_TO)
+					timeout = 0; /* renamed into place: complete */
+				else if ((ev->mask & IN_CLOSE_WRITE) &&
+					 (timeout < 0 || timeout > (int)p->opts.debounce_ms))
 					timeout = (int)p->opts.debounce_ms;
 				else if ((ev->mask & IN_CREATE) && timeout < 0)
 					timeout = CREATE_QUIET_MS;
@@ -74,9 +80,8 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-int ll_watch_start(struct ll_plugin *p)
+int ll_watch_prepare(struct ll_plugin *p)
 {
-	sigset_t all, old;
 	int r;
 
 	p->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -91,35 +96,43 @@ int ll_watch_start(struct ll_plugin *p)
 		r = -errno;
 		goto fail;
 	}
+	return 0;
+fail:
+	close(p->inotify_fd);
+	p->inotify_fd = -1;
+	return r;
+}
+
+int ll_watch_start(struct ll_plugin *p)
+{
+	sigset_t all, old;
+	int r;
+
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = -pthread_create(&p->watch_thread, NULL, watch_main, p);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)
-		goto fail;
+		return r;
 	pthread_setname_np(p->watch_thread, "ll-plugin-watch");
 	p->watching = true;
 	return 0;
-fail:
-	if (p->stop_fd >= 0)
-		close(p->stop_fd);
-	close(p->inotify_fd);
-	p->inotify_fd = p->stop_fd = -1;
-	return r;
 }
 
 void ll_watch_stop(struct ll_plugin *p)
 {
 	uint64_t one = 1;
 
-	if (!p->watching)
-		return;
-	if (write(p->stop_fd, &one, sizeof(one)) < 0) {
-		/* an eventfd write of 1 cannot fail short of a bug; join anyway */
+	if (p->watching) {
+		if (write(p->stop_fd, &one, sizeof(one)) < 0) {
+			/* an eventfd write of 1 cannot fail short of a bug; join anyway */
+		}
+		pthread_join(p->watch_thread, NULL);
+		p->watching = false;
 	}
-	pthread_join(p->watch_thread, NULL);
-	close(p->stop_fd);
-	close(p->inotify_fd);
+	if (p->stop_fd >= 0)
+		close(p->stop_fd);
+	if (p->inotify_fd >= 0)
+		close(p->inotify_fd);
 	p->inotify_fd = p->stop_fd = -1;
-	p->watching = false;
 }

@@ -223,8 +223,15 @@ static void reset_signals(const struct child_ctx *c)
 
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (sigaction(sig, NULL, &old) < 0)
-			continue; /* glibc-internal signals */
+		if (sigaction(sig, NULL, &old) < 0) {
+			/* glibc's internal signals (SIGCANCEL, SIGSETXID): its
+			 * handlers must not run in the child either. An all-zero
+			 * kernel sigaction is SIG_DFL on every architecture. */
+			unsigned long zero[8] = { 0 };
+
+			syscall(SYS_rt_sigaction, sig, zero, NULL, (long)(NSIG / 8));
+			continue;
+		}
 		if (old.sa_handler == SIG_DFL)
 			continue;
 		reset = old.sa_handler != SIG_IGN || !(o->flags & LL_SPAWN_KEEP_IGNORED) ||
@@ -430,8 +437,10 @@ int ll_spawn(char *const argv[], const struct ll_spawn_opts *opts, pid_t *pid, i
 	c.err = 0;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Block everything, glibc's internal signals included (which
+	 * pthread_sigmask would leave out): no handler may run in the child. */
+	memset(&all, 0xff, sizeof(all));
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, (long)(NSIG / 8));
 	child = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
 		      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &child_pidfd);
 	if (child < 0 && errno == EINVAL) {
@@ -447,7 +456,7 @@ int ll_spawn(char *const argv[], const struct ll_spawn_opts *opts, pid_t *pid, i
 			child_pidfd = -1;
 	}
 	r = child < 0 ? -errno : 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, (long)(NSIG / 8));
 	pthread_setcancelstate(cancel_state, NULL);
 	if (r < 0)
 		goto out;

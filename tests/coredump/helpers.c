@@ -12,6 +12,9 @@
 #include "helpers.h"
 #include "testutil.h"
 
+const char *th_core_limit;
+int th_fd3 = -1;
+
 int th_helper(const char *store, const char *config, pid_t pid, uid_t uid, int64_t time,
 	      const char *comm, const char *input, const char *pidfd_arg, const char *mode_arg)
 {
@@ -36,7 +39,7 @@ int th_helper(const char *store, const char *config, pid_t pid, uid_t uid, int64
 	argv[n++] = suid;
 	argv[n++] = "11";
 	argv[n++] = stime;
-	argv[n++] = "18446744073709551615";
+	argv[n++] = th_core_limit ? th_core_limit : "18446744073709551615";
 	argv[n++] = "testhost";
 	argv[n++] = comm;
 	if (pidfd_arg)
@@ -52,6 +55,10 @@ int th_helper(const char *store, const char *config, pid_t pid, uid_t uid, int64
 
 		if (fd < 0 || dup2(fd, 0) < 0)
 			_exit(126);
+		if (th_fd3 >= 0 && th_fd3 != 3 && dup2(th_fd3, 3) < 0)
+			_exit(126);
+		if (th_fd3 == 3)
+			fcntl(3, F_SETFD, 0); /* pidfds are close-on-exec */
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -9,6 +9,11 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
+/* Knobs for the next th_helper() calls: the %c argument (NULL: unlimited)
+ * and a descriptor to hand the helper as fd 3 (-1: none), as %F would. */
+extern const char *th_core_limit;
+extern int th_fd3;
+
 /* Run `lifeline coredump --store STORE [--config CONFIG] PID UID GID SIG TIME
  * LIMIT HOST COMM [PIDFD [MODE]]` with `input` on stdin (NULL: /dev/null).
  * pidfd_arg/mode_arg may be NULL. Returns the exit status (0..255) or -1. */

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -353,8 +354,23 @@ static void test_storm(void **state)
 	(void)state;
 	write_text(cfg, "[Coredump]\nRateLimitBurst=10\nRateLimitIntervalSec=5min\n");
 	assert_int_equal(th_make_input(in, 8192, false), 0);
-	for (int i = 0; i < 200; i++)
-		assert_int_equal(th_helper(store, cfg, 200000 + i, 0, t, "stormy", in, NULL, NULL), 0);
+	/* 200 crashes, 16 helpers at a time (as core_pipe_limit=16 allows). */
+	for (int i = 0; i < 200; i += 16) {
+		pid_t kids[16];
+		int n = 0, status;
+
+		for (int k = i; k < i + 16 && k < 200; k++) {
+			kids[n] = fork();
+			assert_true(kids[n] >= 0);
+			if (kids[n] == 0)
+				_exit(th_helper(store, cfg, 200000 + k, 0, t, "stormy", in, NULL, NULL));
+			n++;
+		}
+		for (int k = 0; k < n; k++) {
+			assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+			assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		}
+	}
 	list = th_list(store);
 	assert_non_null(list);
 	assert_int_equal(json_object_array_length(list), 200);
@@ -470,6 +486,14 @@ static void test_bad_config_and_ids(void **state)
 	assert_non_null(strstr(err, "line 2"));
 	assert_non_null(strstr(err, "MaxUse"));
 	free(err);
+	/* The shipped example configuration is valid. */
+	{
+		const char *ex[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config",
+				     tu_source_path("docs/coredump.conf.example"), NULL };
+
+		st = tu_run((char *const *)ex, NULL, NULL, NULL);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
 	st = tu_run((char *const *)info, NULL, NULL, &err);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	assert_non_null(strstr(err, "lifeline cores list"));
@@ -492,6 +516,210 @@ static void test_bad_config_and_ids(void **state)
 	}
 }
 
+
+/* cores list filters, ID resolution (prefix, ambiguous, latest), rm. */
+static json_object *cores(const char *store, int *status, const char *a1, const char *a2,
+			  const char *a3, const char *a4)
+{
+	const char *argv[] = { tu_lifeline(), "cores", a1, "--store", store, "--json", a2, a3, a4, NULL };
+	char *out = NULL;
+	int st = tu_run((char *const *)argv, NULL, &out, NULL);
+	json_object *j = out ? json_tokener_parse(out) : NULL;
+
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	free(out);
+	return j;
+}
+
+static void test_filters_and_rm(void **state)
+{
+	const char *store = path_in("f-store"), *in = path_in("f-in");
+	json_object *j;
+	char since[32], id[300];
+	int st;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	assert_int_equal(th_helper(store, NULL, 400001, 0, 1700000000, "alpha", in, NULL, NULL), 0);
+	assert_int_equal(th_helper(store, NULL, 400002, 0, 1700000100, "beta", in, NULL, NULL), 0);
+	assert_int_equal(th_helper(store, NULL, 400003, 0, 1700000200, "beta", in, NULL, NULL), 0);
+
+	j = cores(store, &st, "list", "--exe", "beta", NULL);
+	assert_int_equal(st, 0);
+	assert_int_equal(json_object_array_length(j), 2);
+	json_object_put(j);
+	j = cores(store, &st, "list", "--pid", "400001", NULL);
+	assert_int_equal(json_object_array_length(j), 1);
+	json_object_put(j);
+	snprintf(since, sizeof(since), "%d", 1700000050);
+	j = cores(store, &st, "list", "--since", since, NULL);
+	assert_int_equal(json_object_array_length(j), 2);
+	json_object_put(j);
+	j = cores(store, &st, "list", "--until", "2023-11-14", NULL);
+	assert_int_equal(st, 0);
+	json_object_put(j);
+	j = cores(store, &st, "list", "--since", "yesterday-ish", NULL);
+	assert_int_equal(st, 2); /* a bad time is a usage error */
+	json_object_put(j);
+
+	/* No ID: the latest passing the filters. */
+	j = cores(store, &st, "info", "--exe", "beta", NULL);
+	assert_int_equal(th_int(j, "metadata.pid"), 400003);
+	json_object_put(j);
+	/* An ambiguous prefix is refused; a unique one works. */
+	j = cores(store, &st, "info", "core.beta", NULL, NULL);
+	assert_int_equal(st, 1);
+	json_object_put(j);
+	j = cores(store, &st, "info", "core.alpha", NULL, NULL);
+	assert_int_equal(th_int(j, "metadata.pid"), 400001);
+	snprintf(id, sizeof(id), "%s", th_str(j, "id"));
+	json_object_put(j);
+	{
+		const char *rm[] = { tu_lifeline(), "cores", "rm", "core.alpha", "--store", store, NULL };
+
+		st = tu_run((char *const *)rm, NULL, NULL, NULL);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	j = th_list(store);
+	assert_int_equal(json_object_array_length(j), 2);
+	json_object_put(j);
+	{
+		char path[1024];
+		struct stat sb;
+
+		snprintf(path, sizeof(path), "%s/%s.zst", store, id);
+		assert_int_equal(stat(path, &sb), -1);
+	}
+}
+
+/* Size limit: stored truncated at ExternalSizeMax; Storage=none and
+ * RLIMIT_CORE 0: records only. */
+static void test_limits(void **state)
+{
+	const char *store = path_in("lim-store"), *in = path_in("lim-in"), *out = path_in("lim-out");
+	const char *cfg = path_in("lim.conf"), *none = path_in("none.conf");
+	json_object *list, *rec;
+	int seen = 0;
+
+	(void)state;
+	write_text(cfg, "[Coredump]\nExternalSizeMax=1M\n");
+	write_text(none, "[Coredump]\nStorage=none\n");
+	assert_int_equal(th_make_input(in, 3u << 20, false), 0);
+	assert_int_equal(th_helper(store, cfg, 500001, 0, 1700000001, "big", in, NULL, NULL), 0);
+	assert_int_equal(th_helper(store, none, 500002, 0, 1700000002, "nostore", in, NULL, NULL), 0);
+	th_core_limit = "0";
+	assert_int_equal(th_helper(store, NULL, 500003, 0, 1700000003, "nolimit", in, NULL, NULL), 0);
+	th_core_limit = NULL;
+	list = th_list(store);
+	assert_int_equal(json_object_array_length(list), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		const char *id = th_str(e, "id"), *why = th_str(e, "reason");
+
+		assert_non_null(why);
+		if (strstr(id, ".big.")) {
+			assert_true(th_bool(e, "stored") && th_bool(e, "truncated"));
+			assert_non_null(strstr(why, "too-large"));
+			rec = th_record(store, id);
+			assert_int_equal(th_int(rec, "core.stored_size"), 1u << 20);
+			json_object_put(rec);
+			dump_to(store, id, out, false, 0);
+			assert_int_equal(th_cmp_prefix(out, in, 1 << 20), 0);
+			seen |= 1;
+		} else if (strstr(id, ".nostore.")) {
+			assert_false(th_bool(e, "stored"));
+			assert_non_null(strstr(why, "storage-none"));
+			seen |= 2;
+		} else {
+			assert_false(th_bool(e, "stored"));
+			assert_non_null(strstr(why, "rlimit-core"));
+			seen |= 4;
+		}
+	}
+	assert_int_equal(seen, 7);
+	json_object_put(list);
+}
+
+/* %F: a pidfd of the named process is used (pidfd: true); a pidfd of another
+ * process is refused and nothing is read from /proc. Without %F, a process
+ * that started after %t is a reused pid: refused too. */
+static void test_pidfd_checks(void **state)
+{
+	const char *store = path_in("pfd-store"), *in = path_in("pfd-in");
+	json_object *list;
+	pid_t a, b;
+	int fd, status;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	a = fork();
+	if (a == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	b = fork();
+	if (b == 0) {
+		execl("/bin/sleep", "sleep", "31", (char *)NULL);
+		_exit(127);
+	}
+	usleep(100 * 1000);
+	fd = (int)syscall(SYS_pidfd_open, a, 0);
+	assert_true(fd >= 0);
+	th_fd3 = fd;
+	assert_int_equal(th_helper(store, NULL, a, 0, time(NULL), "rightpid", in, "3", "1"), 0);
+	assert_int_equal(th_helper(store, NULL, b, 0, time(NULL), "wrongpid", in, "3", "1"), 0);
+	th_fd3 = -1;
+	close(fd);
+	assert_int_equal(th_helper(store, NULL, b, 0, 1000, "reused", in, NULL, NULL), 0);
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	waitpid(a, &status, 0);
+	waitpid(b, &status, 0);
+	list = th_list(store);
+	assert_int_equal(json_object_array_length(list), 3);
+	for (size_t i = 0; i < 3; i++) {
+		const char *id = th_str(json_object_array_get_idx(list, i), "id");
+		json_object *rec = th_record(store, id);
+
+		if (strstr(id, ".rightpid.")) {
+			assert_true(th_bool(rec, "pidfd"));
+			assert_null(th_str(rec, "proc_error"));
+			assert_string_equal(th_str(rec, "exe"), "/usr/bin/sleep");
+		} else if (strstr(id, ".wrongpid.")) {
+			assert_false(th_bool(rec, "pidfd"));
+			assert_non_null(strstr(th_str(rec, "proc_error"), "pidfd names pid"));
+			assert_null(th_str(rec, "exe"));
+			assert_false(th_bool(rec, "dumpable"));
+		} else {
+			assert_non_null(strstr(th_str(rec, "proc_error"), "reused"));
+			assert_null(th_str(rec, "exe"));
+		}
+		assert_true(th_bool(json_object_array_get_idx(list, i), "stored"));
+		json_object_put(rec);
+	}
+	json_object_put(list);
+}
+
+/* A store writable by others is refused (by the helper and by cores). */
+static void test_unsafe_store(void **state)
+{
+	const char *store = path_in("unsafe-store"), *in = path_in("unsafe-in");
+	const char *list[] = { tu_lifeline(), "cores", "list", "--store", store, NULL };
+	char *err = NULL;
+	int st;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	assert_int_equal(mkdir(store, 0777), 0);
+	assert_int_equal(chmod(store, 0777), 0);
+	assert_int_equal(th_helper(store, NULL, 999991, 0, time(NULL), "unsafe", in, NULL, NULL), 1);
+	st = tu_run((char *const *)list, NULL, NULL, &err);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_non_null(strstr(err, store));
+	free(err);
+	assert_int_equal(rmdir(store), 0); /* nothing was written into it */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +736,10 @@ int main(void)
 		cmocka_unit_test(test_ownership),
 		cmocka_unit_test(test_gc_max_use),
 		cmocka_unit_test(test_bad_config_and_ids),
+		cmocka_unit_test(test_filters_and_rm),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_pidfd_checks),
+		cmocka_unit_test(test_unsafe_store),
 	};
 
 	if (geteuid() != 0) {

@@ -30,6 +30,18 @@
 
 static char dir[4096], cur[4200];
 
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan keeps freed memory in quarantine (256 MiB by default) to catch uses
+ * after free: over 1,000 reloads that alone would swamp the RSS check. A
+ * 16 MiB quarantine keeps that check meaningful and still catches recent
+ * uses after free (ASAN_OPTIONS from the environment still win). */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "quarantine_size_mb=16";
+}
+#endif
+
 static const char *plugin(const char *name)
 {
 	static char buf[8][4096];
@@ -302,7 +314,7 @@ static void test_1000_reloads_under_calls(void **state)
 	/* Flat: no snapshot left mapped, no descriptor leaked, RSS bounded
 	 * (generously: allocator and, under ASan, quarantine noise). */
 	assert_true(fds_end <= fds_warm);
-	assert_true(rss_end - rss_warm < (tu_sanitized() ? 192 * 1024 : 16 * 1024));
+	assert_true(rss_end - rss_warm < (tu_sanitized() ? 48 * 1024 : 16 * 1024));
 	ll_plugin_close(p);
 	assert_int_equal(count_snapshot_maps(), maps_before);
 }
@@ -362,6 +374,41 @@ static void test_cp_over_while_calling(void **state)
 	assert_true(atomic_load(&c.seen) & (1u << 3));
 	free(bytes);
 	ll_plugin_close(p);
+}
+
+/* The watcher: a write that changes nothing, a rename, a hard link. */
+static void test_watch_events(void **state)
+{
+	struct ll_plugin_status st;
+	struct ll_plugin *p;
+	char staged[4300];
+	int fd;
+
+	(void)state;
+	snprintf(staged, sizeof(staged), "%s/staged.so", dir);
+	p = open_cur(LL_PLUGIN_WATCH | LL_PLUGIN_SKIP_SAME);
+	/* Opened for writing and closed unchanged: same bytes, no reload. */
+	fd = open(cur, O_WRONLY);
+	assert_true(fd >= 0);
+	close(fd);
+	usleep(300000);
+	ll_plugin_status(p, &st);
+	assert_int_equal(st.loads_ok, 1);
+	assert_int_equal(st.loads_failed, 0);
+	assert_int_equal(serving(p), 1);
+	/* mv of a complete file over it (IN_MOVED_TO). */
+	copy_file(plugin("greeter-v2.so"), staged);
+	assert_int_equal(rename(staged, cur), 0);
+	assert_int_equal(wait_serving(p, 2, 20000), 0);
+	/* A hard link made under its name (IN_CREATE, no close). */
+	copy_file(plugin("greeter-v3.so"), staged);
+	assert_int_equal(unlink(cur), 0);
+	assert_int_equal(link(staged, cur), 0);
+	assert_int_equal(wait_serving(p, 3, 20000), 0);
+	ll_plugin_close(p);
+	/* Every retired version was unloaded (close waits for the deferred ones). */
+	assert_int_equal(atomic_load(&ev_unloaded), 3);
+	assert_int_equal(atomic_load(&ev_rejected), 0);
 }
 
 struct bad_case {
@@ -492,6 +539,62 @@ static void test_still_mapped_reported(void **state)
 	ll_plugin_close(p);
 }
 
+struct tls_caller {
+	struct ll_plugin *p;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int called, leave;
+};
+
+static void *tls_call_once(void *arg)
+{
+	struct tls_caller *t = arg;
+	const struct greeter_api *api = ll_plugin_enter(t->p);
+
+	api->answer(1); /* registers a thread_local destructor in the plugin */
+	ll_plugin_leave(t->p);
+	pthread_mutex_lock(&t->lock);
+	t->called = 1;
+	pthread_cond_broadcast(&t->cond);
+	while (!t->leave)
+		pthread_cond_wait(&t->cond, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+/* A thread_local destructor pending in a live thread pins the old version. */
+static void test_thread_local_pins_old_version(void **state)
+{
+	struct tls_caller t = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	struct ll_plugin_status st;
+	pthread_t th;
+
+	(void)state;
+	replace_file(plugin("greeter-tlsdtor.so"), cur);
+	t.p = open_cur(0);
+	assert_int_equal(serving(t.p), 9);
+	assert_int_equal(pthread_create(&th, NULL, tls_call_once, &t), 0);
+	pthread_mutex_lock(&t.lock);
+	while (!t.called)
+		pthread_cond_wait(&t.cond, &t.lock);
+	pthread_mutex_unlock(&t.lock);
+	replace_file(plugin("greeter-v1.so"), cur);
+	assert_int_equal(ll_plugin_reload(t.p), 2);
+	assert_int_equal(serving(t.p), 1);
+	ll_plugin_status(t.p, &st);
+	assert_int_equal(st.still_mapped, 1);
+	pthread_mutex_lock(&ev_lock);
+	if (!strstr(ev_last, "still mapped after dlclose") || !strstr(ev_last, "thread-local storage"))
+		fail_msg("unexpected event: %s", ev_last);
+	pthread_mutex_unlock(&ev_lock);
+	pthread_mutex_lock(&t.lock);
+	t.leave = 1;
+	pthread_cond_broadcast(&t.cond);
+	pthread_mutex_unlock(&t.lock);
+	pthread_join(th, NULL);
+	ll_plugin_close(t.p);
+}
+
 static void test_check_elf(void **state)
 {
 	char why[256], *bytes;
@@ -527,7 +630,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_carried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_keep_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cp_over_while_calling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_still_mapped_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_local_pins_old_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_1000_reloads_under_calls, setup, teardown),
 	};
 

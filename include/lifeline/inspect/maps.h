@@ -143,7 +143,11 @@ struct ll_addr_info {
  *  or the path) and computes file offset, ELF address and load bias. Right
  *  for PIE and non-PIE executables and for libraries whose segments have
  *  p_offset != p_vaddr. -ENOENT when addr is outside every mapping, -ENOEXEC
- *  when the mapping is not an ELF module (anonymous, [vdso] is handled). */
+ *  when the mapping is not an ELF module (anonymous, heap, a data file, a
+ *  no-access hole; [vdso] is handled, read from /proc/PID/mem). When
+ *  map_files cannot be opened (not root, or a parsed map) the path is used
+ *  only if it still names the mapped device and inode: -ESTALE when the file
+ *  was replaced since. The module facts are cached in maps (thread-safe). */
 int ll_maps_resolve(const struct ll_maps *maps, uint64_t addr, struct ll_addr_info *out);
 
 /** Per-module and per-kind totals of a map (what `lifeline maps` prints

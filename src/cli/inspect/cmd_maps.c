@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lifeline/inspect/maps.h"
 #include "common/common.h"
@@ -242,9 +243,16 @@ static int show_pid(const char *arg, bool json, bool smaps, json_object *jarr)
 			  (int)pid, (int)pid);
 		break;
 	case -EACCES:
-		out_error("maps", "pid %d: permission denied reading /proc/%d/%s: run as root or as "
-				  "the user that owns the process", (int)pid, (int)pid,
-			  smaps ? "smaps" : "maps");
+		if (geteuid() != 0)
+			out_error("maps", "pid %d: permission denied reading /proc/%d/%s: run as root "
+					  "or as the user that owns the process", (int)pid, (int)pid,
+				  smaps ? "smaps" : "maps");
+		else
+			out_error("maps", "pid %d: permission denied reading /proc/%d/%s even as root: "
+					  "the process holds capabilities this one lacks, or a security "
+					  "module (Yama, SELinux, AppArmor) forbids it; run lifeline with the "
+					  "same capabilities or from the process's own namespace",
+				  (int)pid, (int)pid, smaps ? "smaps" : "maps");
 		break;
 	case -EINVAL:
 		out_error("maps", "pid %d: /proc/%d/%s has a line this parser does not understand; "

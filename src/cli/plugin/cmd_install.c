@@ -80,7 +80,7 @@ static const char *advice(int err, const char *step)
 							  "beside DST)"
 							: "check the permissions of DST's directory";
 	if (err == -ELOOP)
-		return "DST is a symbolic link: install to its target (readlink -f DST) or remove the link";
+		return "install to its target (readlink -f DST) or remove the link first";
 	if (err == -EXDEV || err == -EBUSY)
 		return "DST is a mount point (a bind mount?): rename cannot replace it; install to the mount's "
 		       "source instead";
@@ -99,9 +99,12 @@ static void print_mappers(const char *dst, const struct ll_mapper *v, size_t n)
 		printf("no process maps %s\n", dst);
 		return;
 	}
-	printf("%zu process%s map%s %s; %s keep running the old file (deleted after this install) until "
-	       "they reload or restart (see 'lifeline stale'):\n", n, n == 1 ? "" : "es", n == 1 ? "s" : "",
-	       dst, n == 1 ? "it" : "they");
+	if (n == 1)
+		printf("1 process maps %s; it keeps running the old file (deleted by this install) until it "
+		       "reloads or restarts (see 'lifeline stale'):\n", dst);
+	else
+		printf("%zu processes map %s; they keep running the old file (deleted by this install) until they "
+		       "reload or restart (see 'lifeline stale'):\n", n, dst);
 	for (size_t i = 0; i < n; i++)
 		printf("  pid %-7d %-16s %s, %s mapped\n", (int)v[i].pid, v[i].comm, v[i].exec ? "code" : "data",
 		       out_size(v[i].bytes, sz));
@@ -157,7 +160,12 @@ int cmd_install(int argc, char **argv)
 	}
 	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode)) {
 		snprintf(srccopy, sizeof(srccopy), "%s", src);
-		if (snprintf(dst, sizeof(dst), "%s/%s", argv[optind + 1], basename(srccopy)) >= (int)sizeof(dst)) {
+		const char *d = argv[optind + 1];
+		size_t dl = strlen(d);
+
+		while (dl > 1 && d[dl - 1] == '/')
+			dl--;
+		if (snprintf(dst, sizeof(dst), "%.*s/%s", (int)dl, d, basename(srccopy)) >= (int)sizeof(dst)) {
 			out_error("install", "%s: path too long", argv[optind + 1]);
 			return LL_EXIT_USAGE;
 		}
@@ -178,8 +186,11 @@ int cmd_install(int argc, char **argv)
 	}
 	r = ll_install(src, dst, &opts, &res);
 	if (r < 0) {
-		out_error("install", "%s -> %s: %s failed: %s; %s", src, dst, res.step, strerror(-r),
-			  advice(r, res.step));
+		if (res.refused)
+			out_error("install", "%s -> %s: %s; %s", src, dst, res.step, advice(r, res.step));
+		else
+			out_error("install", "%s -> %s: %s failed: %s; %s", src, dst, res.step, strerror(-r),
+				  advice(r, res.step));
 		goto out;
 	}
 	if (json) {

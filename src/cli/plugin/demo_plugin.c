@@ -5,8 +5,10 @@
  * (lifeline's plugin host: private snapshots, RCU swap, inotify reload) and
  * examples/plugin/naive-host (plain dlopen of the path). The file is then
  * replaced three ways: `cp` of version 2 over it (the naive host dies: its
- * mapped pages were rewritten), `lifeline install` of version 3, and a `cp`
- * of a broken build (undefined symbol: rejected, version 3 keeps serving).
+ * mapped pages were rewritten), `lifeline install` of version 3 (a second
+ * naive host started on version 2 survives it but keeps running the old,
+ * deleted code, which `lifeline stale` shows), and a `cp` of a broken build
+ * (undefined symbol: rejected, version 3 keeps serving).
  * The host's own lines show which version answered; its final line counts
  * the calls and the failed ones (must be 0). */
 #include <errno.h>
@@ -158,6 +160,8 @@ int demo_plugin(void)
 					     "greeter-v3.so", "greeter-undef.so" };
 	char assets[6][4096], dir[] = "/tmp/lifeline-demo-plugin.XXXXXX", dst[256], self[4096];
 	struct child host = { .pid = -1, .out = -1, .in = -1 }, naive = { .pid = -1, .out = -1, .in = -1 };
+	struct child naive2 = { .pid = -1, .out = -1, .in = -1 };
+	char hostpid[16], naivepid[16];
 	struct ll_install_result res;
 	bool naive_died = false, ok = false;
 	long t0;
@@ -233,6 +237,15 @@ int demo_plugin(void)
 
 	printf("\n%s2. lifeline install greeter-v3.so %s%s   (temp file, fsync, rename)\n", OUT_BOLD, dst,
 	       OUT_RESET);
+	printf("  (a second naive host is started on version 2 first)\n");
+	{
+		char *nargv[] = { assets[1], dst, NULL };
+
+		if (start(&naive2, nargv, false) < 0 || follow(&naive2, "serving", 5000) != 1) {
+			out_error("demo", "plugin: cannot start the second naive host");
+			goto out;
+		}
+	}
 	{
 		char *iargv[] = { self, "install", assets[4], dst, NULL };
 
@@ -246,6 +259,20 @@ int demo_plugin(void)
 		out_error("demo", "plugin: the host did not switch to version 3");
 		goto out;
 	}
+	printf("  The listing names the naive host only: plugin-host maps private snapshots, never %s.\n", dst);
+	printf("\n  lifeline stale %d %d   (naive host, plugin-host)\n", (int)naive2.pid, (int)host.pid);
+	snprintf(naivepid, sizeof(naivepid), "%d", (int)naive2.pid);
+	snprintf(hostpid, sizeof(hostpid), "%d", (int)host.pid);
+	{
+		char *sargv[] = { self, "stale", naivepid, hostpid, NULL };
+
+		r = run(sargv);
+		if (r != 0) {
+			out_error("demo", "plugin: lifeline stale failed (status %d)", r);
+			goto out;
+		}
+	}
+	stop(&naive2);
 
 	printf("\n%s3. cp greeter-undef.so %s%s   (a broken build: undefined symbol)\n", OUT_BOLD, dst,
 	       OUT_RESET);
@@ -277,6 +304,7 @@ int demo_plugin(void)
 out:
 	stop(&host);
 	stop(&naive);
+	stop(&naive2);
 	unlink(dst);
 	rmdir(dir);
 	return ok ? 0 : 1;

@@ -59,6 +59,14 @@ static const char *flags_str(unsigned fl, char *buf, size_t size)
 /* A target for a terminal: control characters become '?'. */
 static void put_clean(const char *s, FILE *f)
 {
+	const char *p = s;
+
+	while (*p && (unsigned char)*p >= 0x20 && *p != 0x7f)
+		p++;
+	if (!*p) {
+		fwrite(s, 1, (size_t)(p - s), f); /* the common case: clean */
+		return;
+	}
 	for (; *s; s++)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <json-c/json.h>
 
@@ -45,10 +46,11 @@ struct sym_item {
 	const char *error;           /* message for a failed item, or NULL */
 };
 
-/* symbolize_output.c: print one item in ctx->fmt (JSON items are appended
- * to ctx->jarr). report_indent: in crash-report mode, frames are printed
- * under the echoed line with this indent and no header line. */
-void sym_print_item(struct symctx *ctx, const struct sym_item *it, const char *report_indent);
+/* symbolize_output.c: print one item to out in ctx->fmt (JSON items are
+ * appended to ctx->jarr instead). report_indent: in crash-report mode,
+ * frames are printed under the echoed line with this indent and no header
+ * line. */
+void sym_print_item(FILE *out, struct symctx *ctx, const struct sym_item *it, const char *report_indent);
 
 /* symbolize_report.c: find a `PATH+0xOFF`, `(PATH+0xOFF)`, `PATH(+0xOFF)` or
  * `PATH(func+0xOFF)` location in a line. On success path is copied into

@@ -62,7 +62,7 @@ static struct ll_insn *item_disasm(struct symctx *ctx, const struct sym_item *it
 	return v;
 }
 
-static void print_text(struct symctx *ctx, const struct sym_item *it, const char *indent)
+static void print_text(FILE *out, struct symctx *ctx, const struct sym_item *it, const char *indent)
 {
 	const struct ll_sym_result *res = it->res;
 	struct ll_insn *insn;
@@ -70,14 +70,14 @@ static void print_text(struct symctx *ctx, const struct sym_item *it, const char
 	size_t n;
 
 	if (!indent) {
-		printf("%s%s%s", OUT_BOLD, it->input, OUT_RESET);
+		fprintf(out, "%s%s%s", OUT_BOLD, it->input, OUT_RESET);
 		if (it->module)
-			printf(" %s+0x%" PRIx64, it->module, it->elf_addr);
+			fprintf(out, " %s+0x%" PRIx64, it->module, it->elf_addr);
 		if (res && res->symbol)
-			printf(" %s+0x%" PRIx64, res->symbol, res->symbol_offset);
+			fprintf(out, " %s+0x%" PRIx64, res->symbol, res->symbol_offset);
 		else if (res)
-			printf(" ??");
-		putchar('\n');
+			fprintf(out, " ??");
+		fputc('\n', out);
 		indent = "    ";
 	}
 	if (res) {
@@ -86,33 +86,33 @@ static void print_text(struct symctx *ctx, const struct sym_item *it, const char
 		for (size_t i = 0; i < nf; i++) {
 			const struct ll_sym_frame *f = &res->frames[i];
 
-			printf("%s%s at %s", indent, f->function ? f->function : "??",
+			fprintf(out, "%s%s at %s", indent, f->function ? f->function : "??",
 			       f->file ? f->file : "??");
 			if (f->line)
-				printf(":%u", f->line);
+				fprintf(out, ":%u", f->line);
 			if (f->line && f->column)
-				printf(":%u", f->column);
+				fprintf(out, ":%u", f->column);
 			if (i == 0 && f->discriminator)
-				printf(" (discriminator %u)", f->discriminator);
+				fprintf(out, " (discriminator %u)", f->discriminator);
 			if (f->inlined)
-				printf(" %s(inlined)%s", OUT_DIM, OUT_RESET);
-			putchar('\n');
+				fprintf(out, " %s(inlined)%s", OUT_DIM, OUT_RESET);
+			fputc('\n', out);
 		}
 		if (nf == 0 && res->symbol)
-			printf("%s%s+0x%" PRIx64 " %s(no line information: install the module's debug info)%s\n",
+			fprintf(out, "%s%s+0x%" PRIx64 " %s(no line information: install the module's debug info)%s\n",
 			       indent, res->symbol, res->symbol_offset, OUT_DIM, OUT_RESET);
 		if (res->truncated)
-			printf("%s... (inline chain cut at %d frames)\n", indent, LL_SYM_MAX_FRAMES);
+			fprintf(out, "%s... (inline chain cut at %d frames)\n", indent, LL_SYM_MAX_FRAMES);
 	}
 	insn = item_disasm(ctx, it, &n, &why);
 	if (why)
-		printf("%s%sdisassembly: %s%s\n", indent, OUT_YELLOW, why, OUT_RESET);
+		fprintf(out, "%s%sdisassembly: %s%s\n", indent, OUT_YELLOW, why, OUT_RESET);
 	for (size_t i = 0; i < n; i++) {
 		char bytes[3 * sizeof(insn[i].bytes) + 1];
 
 		hex_bytes(insn[i].bytes, insn[i].size < sizeof(insn[i].bytes) ? insn[i].size : sizeof(insn[i].bytes),
 			  bytes, sizeof(bytes));
-		printf("%s%s%s0x%016" PRIx64 "  %-24s %s %s%s\n", indent, insn[i].marked ? "=> " : "   ",
+		fprintf(out, "%s%s%s0x%016" PRIx64 "  %-24s %s %s%s\n", indent, insn[i].marked ? "=> " : "   ",
 		       insn[i].marked ? OUT_BOLD : "", insn[i].addr, bytes, insn[i].mnemonic, insn[i].op_str,
 		       insn[i].marked ? OUT_RESET : "");
 	}
@@ -120,7 +120,7 @@ static void print_text(struct symctx *ctx, const struct sym_item *it, const char
 }
 
 /* addr2line -f -i: "function\nfile:line" per frame. */
-static void print_addr2line(struct symctx *ctx, const struct sym_item *it)
+static void print_addr2line(FILE *out, struct symctx *ctx, const struct sym_item *it)
 {
 	const struct ll_sym_result *res = it->res;
 	size_t nf = res ? frames_shown(ctx, res) : 0;
@@ -131,14 +131,14 @@ static void print_addr2line(struct symctx *ctx, const struct sym_item *it)
 
 		if (it->sym)
 			ll_symbolizer_info(it->sym, &info);
-		printf(info.is64 ? "0x%016" PRIx64 "\n" : "0x%08" PRIx64 "\n", a);
+		fprintf(out, info.is64 ? "0x%016" PRIx64 "\n" : "0x%08" PRIx64 "\n", a);
 	}
 
 	if (nf == 0) { /* addr2line names the nearest symbol, with no line */
 		if (res && res->nearest)
-			printf("%s\n%s:?\n", res->nearest, res->nearest_file ? res->nearest_file : "??");
+			fprintf(out, "%s\n%s:?\n", res->nearest, res->nearest_file ? res->nearest_file : "??");
 		else
-			printf("??\n??:0\n");
+			fprintf(out, "??\n??:0\n");
 		return;
 	}
 	for (size_t i = 0; i < nf; i++) {
@@ -148,15 +148,15 @@ static void print_addr2line(struct symctx *ctx, const struct sym_item *it)
 
 		if (!fn && i + 1 == nf)
 			fn = res->nearest; /* addr2line falls back on the nearest symbol */
-		printf("%s\n%s:", fn ? fn : "??", f->file ? f->file : "??");
+		fprintf(out, "%s\n%s:", fn ? fn : "??", f->file ? f->file : "??");
 		if (f->line)
-			printf("%u", f->line);
+			fprintf(out, "%u", f->line);
 		else
-			putchar(f->file ? '?' : '0');
+			fputc(f->file ? '?' : '0', out);
 		/* addr2line repeats the address's discriminator on every frame. */
 		if (res->frames[0].discriminator)
-			printf(" (discriminator %u)", res->frames[0].discriminator);
-		putchar('\n');
+			fprintf(out, " (discriminator %u)", res->frames[0].discriminator);
+		fputc('\n', out);
 	}
 }
 
@@ -188,6 +188,16 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 
 		build_id_hex(it->build_id, it->build_id_len, hex, sizeof(hex));
 		json_object_object_add(o, "build_id", json_object_new_string(hex));
+	}
+	if (it->sym) {
+		struct ll_sym_info info;
+
+		ll_symbolizer_info(it->sym, &info);
+		json_object_object_add(o, "arch", json_object_new_string(info.arch));
+		if (info.debug_path) {
+			json_object_object_add(o, "debug_file", json_object_new_string(info.debug_path));
+			json_object_object_add(o, "debug_found_by", json_object_new_string(info.debug_how));
+		}
 	}
 	if (res && res->symbol) {
 		json_object_object_add(o, "symbol", json_object_new_string(res->symbol));
@@ -242,12 +252,12 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 	json_object_array_add(ctx->jarr, o);
 }
 
-void sym_print_item(struct symctx *ctx, const struct sym_item *it, const char *report_indent)
+void sym_print_item(FILE *out, struct symctx *ctx, const struct sym_item *it, const char *report_indent)
 {
 	if (ctx->fmt == FMT_JSON)
 		print_json(ctx, it);
 	else if (ctx->fmt == FMT_ADDR2LINE && !report_indent)
-		print_addr2line(ctx, it);
+		print_addr2line(out, ctx, it);
 	else
-		print_text(ctx, it, report_indent);
+		print_text(out, ctx, it, report_indent);
 }

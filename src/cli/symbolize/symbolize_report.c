@@ -99,6 +99,7 @@ static const char *open_error(int r)
 	case -EACCES: return "permission denied (run as root or as the file's owner)";
 	case -ENOEXEC: return "not an ELF file, or truncated or corrupt";
 	case -EISDIR: return "is a directory, not an ELF file";
+	case -EINVAL: return "not a regular file";
 	default: return strerror(-r);
 	}
 }
@@ -167,7 +168,7 @@ void sym_report_line(struct symctx *ctx, const char *line)
 	it.res = res;
 	if (ctx->fmt != FMT_JSON)
 		puts(line);
-	sym_print_item(ctx, &it, FRAME_INDENT);
+	sym_print_item(stdout, ctx, &it, FRAME_INDENT);
 	free(res);
 	return;
 fail:
@@ -176,7 +177,7 @@ fail:
 	out_error(ctx->cmd, "%s", msg);
 	it.error = msg;
 	if (ctx->fmt == FMT_JSON)
-		sym_print_item(ctx, &it, FRAME_INDENT);
+		sym_print_item(stdout, ctx, &it, FRAME_INDENT);
 	else
 		puts(line);
 }

@@ -129,6 +129,38 @@ static void make_top_frame(struct ll_core_analysis *a)
 		a->top_frame = core_printf("0x%llx", (unsigned long long)f->pc);
 }
 
+/* When the crashing pc holds no readable code (a jump to 0 or into a
+ * mapping that is gone), show the call that led there instead. */
+static int disassemble_caller(struct core_ctx *c)
+{
+	struct ll_core_analysis *a = c->a;
+	const struct core_thread *t = a->nthreads ? &a->threads[0] : NULL;
+	uint64_t pc0;
+	char *why;
+	int r;
+
+	if (a->ninsns > 0 || !t || t->nframes < 2)
+		return 0;
+	pc0 = t->frames[0].pc;
+	for (size_t i = 1; i < t->nframes; i++) {
+		if (t->frames[i].pc == pc0)
+			continue; /* an inline frame of the same pc */
+		why = a->disasm_note;
+		a->disasm_note = NULL;
+		r = core_disassemble(c, t->frames[i].pc, !t->frames[i].activation);
+		if (r < 0 || a->ninsns == 0) {
+			free(a->disasm_note);
+			a->disasm_note = why;
+			return r;
+		}
+		free(a->disasm_note);
+		a->disasm_note = core_printf("%s; shown instead: the call in frame #%zu", why ? why : "", i);
+		free(why);
+		return a->disasm_note ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
 int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 		    struct ll_core_analysis **out)
 {
@@ -157,15 +189,20 @@ int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 	if (r < 0)
 		goto out;
 	core_regs_fill(&c);
+	r = core_find_tainted(&c);
+	if (r < 0)
+		goto out;
 	r = core_unwind(&c);
 	if (r < 0)
 		goto out;
 	r = core_explain(&c);
 	if (r < 0)
 		goto out;
-	if (c.nprs > 0 && core_regs_pc_sp(&c, &c.prs[0], &pc, &sp))
-		r = core_disassemble(&c, pc);
-	else
+	if (c.nprs > 0 && core_regs_pc_sp(&c, &c.prs[0], &pc, &sp)) {
+		r = core_disassemble(&c, pc, false);
+		if (r == 0)
+			r = disassemble_caller(&c);
+	} else
 		c.a->disasm_note = core_printf("no registers for the crashing thread (architecture %s)",
 					       c.a->arch ? c.a->arch : "unknown");
 	if (r < 0)

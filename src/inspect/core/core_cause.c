@@ -489,6 +489,14 @@ static bool frame_in_region(const struct ll_core_analysis *a, const struct core_
 	return a->have_fault_addr && a->fault_addr >= r->start && a->fault_addr < r->end;
 }
 
+static bool path_known(const struct core_strv *sv, const char *path)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], path) == 0)
+			return true;
+	return false;
+}
+
 static bool path_done(struct core_strv *seen, const char *path)
 {
 	for (size_t i = 0; i < seen->n; i++)
@@ -508,6 +516,28 @@ static const char *base_name(const char *p)
 static uint64_t page_up(uint64_t v)
 {
 	return (v + 4095) & ~(uint64_t)4095;
+}
+
+static bool metadata_modified(const struct core_region *g, double start, bool have_start)
+{
+	uint64_t need = g->offset + (g->end - g->start);
+
+	if (!g->have_stat || !g->path || g->path[0] != '/' || g->deleted)
+		return false;
+	if (g->inode != 0 && g->file_inode != g->inode)
+		return false;
+	return (have_start && g->file_mtime > start) || page_up(g->file_size) < need;
+}
+
+static bool metadata_start(const struct core_ctx *c, double *start)
+{
+	json_object *v;
+
+	if (!c->opts->metadata || !json_object_object_get_ex(c->opts->metadata, "process_start_time", &v) ||
+	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+		return false;
+	*start = json_object_get_double(v);
+	return true;
 }
 
 static const char *FIX_INPLACE =
@@ -533,7 +563,7 @@ static int check_modified_metadata(struct core_ctx *c, double start_time, bool h
 		same = g->inode == 0 || g->file_inode == g->inode;
 		newer = have_start && g->file_mtime > start_time;
 		shorter = page_up(g->file_size) < need;
-		if (!same || !(newer || shorter) || path_done(&seen, g->path))
+		if (!metadata_modified(g, start_time, have_start) || !same || path_done(&seen, g->path))
 			continue;
 		in = frame_in_region(a, g);
 		size_text = shorter ? core_printf("was %llu bytes, shorter than the mapping, which "
@@ -615,6 +645,35 @@ static int check_modified_now(struct core_ctx *c)
 			      core_printf("%s", FIX_INPLACE), true);
 	}
 	core_strv_free(&seen);
+	return r;
+}
+
+int core_find_tainted(struct core_ctx *c)
+{
+	struct ll_core_analysis *a = c->a;
+	double start = 0;
+	bool have_start = metadata_start(c, &start);
+	int r = 0;
+
+	for (size_t i = 0; i < a->nregions && r == 0; i++)
+		if (metadata_modified(&a->regions[i], start, have_start) &&
+		    !path_known(&c->tainted, a->regions[i].path))
+			r = core_strv_pushf(&c->tainted, "%s", a->regions[i].path);
+	if (r == 0 && a->have_fault_addr && a->signo == SIGBUS && a->si_code == BUS_ADRERR) {
+		const struct core_region *g = core_region_find(a, a->fault_addr);
+
+		if (g && g->path && g->path[0] == '/' && !path_known(&c->tainted, g->path))
+			r = core_strv_pushf(&c->tainted, "%s", g->path);
+	}
+	for (size_t i = 0; i < c->nfiles && r == 0; i++) {
+		const struct core_nt_file *f = &c->files[i];
+		struct stat st;
+
+		if (f->path[0] == '/' && stat(f->path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    page_up((uint64_t)st.st_size) < f->file_offset + (f->end - f->start) &&
+		    !path_known(&c->tainted, f->path))
+			r = core_strv_pushf(&c->tainted, "%s", f->path);
+	}
 	return r;
 }
 

@@ -479,6 +479,7 @@ void core_file_close(struct core_ctx *c)
 	free(c->auxv);
 	free(c->debug_dir);
 	free(c->debuginfo_path);
+	core_strv_free(&c->tainted);
 	c->debug_dir = NULL;
 	c->debuginfo_path = NULL;
 	if (c->elf)

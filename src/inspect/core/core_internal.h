@@ -97,6 +97,7 @@ enum core_mod_status {
 	CORE_MOD_REPLACED,       /* the file's build-id differs: not used */
 	CORE_MOD_MISSING,        /* no file found */
 	CORE_MOD_IN_CORE,        /* the image is in the core itself (vdso) */
+	CORE_MOD_MODIFIED,       /* modified in place while mapped: not used */
 };
 
 struct core_module {
@@ -189,8 +190,10 @@ struct core_ctx {
 	Dwfl_Callbacks callbacks;  /* must outlive dwfl */
 	char *debuginfo_path;
 	char *debug_dir;
+	struct core_strv tainted;  /* files modified in place while mapped */
 	size_t thread_index;       /* while unwinding */
 	size_t phys_frames;
+	bool stopped;              /* the frame callback ended the walk itself */
 };
 
 /* ---- helpers (core.c) ---- */
@@ -240,13 +243,18 @@ int core_symbolize_frames(Dwfl_Module *mod, uint64_t lookup_pc, uint64_t pc, boo
 			  struct core_thread *t);
 /* The runtime address of a symbol in mod, or 0. */
 uint64_t core_symbol_address(Dwfl_Module *mod, const char *name);
-/* Disassemble around pc into a->insns. */
-int core_disassemble(struct core_ctx *c, uint64_t pc);
+/* Disassemble around pc into a->insns, marking the instruction at pc, or
+ * with return_address the call instruction that ends there. */
+int core_disassemble(struct core_ctx *c, uint64_t pc, bool return_address);
 
 /* ---- core_cause.c ---- */
 /* Explain the signal and the fault address; read the abort message; name the
  * causes. */
 int core_explain(struct core_ctx *c);
+/* Fill c->tainted with the files known (metadata, SIGBUS past EOF) or
+ * suspected (shorter now than their mapping) to have been modified in place
+ * while mapped: their contents are not the code the process had loaded. */
+int core_find_tainted(struct core_ctx *c);
 const char *core_signal_name(int signo);
 
 /* ---- core_output.c ---- */

@@ -25,6 +25,7 @@ static const char *mod_status(enum core_mod_status s)
 	case CORE_MOD_REPLACED: return "replaced";
 	case CORE_MOD_MISSING: return "missing";
 	case CORE_MOD_IN_CORE: return "in-core";
+	case CORE_MOD_MODIFIED: return "modified-in-place";
 	}
 	return "?";
 }
@@ -61,8 +62,20 @@ static void print_thread(FILE *f, const struct style *st, const struct ll_core_a
 		t->crashed && a->signal_text ? " (" : "", t->crashed && a->signal_text ? core_signal_name(a->signo) : "",
 		t->crashed && a->signal_text ? ")" : "");
 	fputs(st->reset, f);
-	for (size_t i = 0; i < t->nframes; i++)
+	for (size_t i = 0; i < t->nframes; i++) {
+		size_t j = i + 1;
+
 		print_frame(f, st, i, &t->frames[i], a->elfclass);
+		/* a recursion: the same return address again and again */
+		while (j < t->nframes && t->frames[j].pc == t->frames[i].pc && !t->frames[j].inlined &&
+		       !t->frames[i].inlined)
+			j++;
+		if (j - i > 2) {
+			fprintf(f, "  %s... #%zu to #%zu: the same frame as #%zu, %zu more times%s\n", st->dim,
+				i + 1, j - 1, i, j - i - 1, st->reset);
+			i = j - 1;
+		}
+	}
 	if (t->nframes == 0)
 		fprintf(f, "  (no frames)\n");
 	if (t->unwind_error)
@@ -172,7 +185,8 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 
 		fprintf(f, "  0x%0*llx-0x%0*llx %s  build-id %s  [%s%s%s]\n", w, (unsigned long long)m->start,
 			w, (unsigned long long)m->end, m->name, m->build_id ? m->build_id : "-",
-			m->status == CORE_MOD_REPLACED || m->status == CORE_MOD_MISSING ? st->yellow : "",
+			m->status == CORE_MOD_REPLACED || m->status == CORE_MOD_MISSING ||
+			m->status == CORE_MOD_MODIFIED ? st->yellow : "",
 			mod_status(m->status), st->reset);
 	}
 	if (a->notes.n) {

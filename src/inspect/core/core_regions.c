@@ -137,9 +137,9 @@ static int from_core(struct core_ctx *c)
 		if (!core_regs_pc_sp(c, &c->prs[t], &pc, &sp))
 			continue;
 		r = (struct core_region *)core_region_find(a, sp);
-		if (r && !r->path) {
-			r->path = t == 0 ? core_printf("[stack]")
-					 : core_printf("[stack:%d]", c->prs[t].tid);
+		if (r && !r->path && (r->perms & LL_PERM_WRITE)) {
+			r->path = c->prs[t].tid == a->pid ? core_printf("[stack]")
+							  : core_printf("[stack:%d]", c->prs[t].tid);
 			if (!r->path)
 				return -ENOMEM;
 		}

@@ -161,7 +161,8 @@ static size_t read_module_code(struct core_ctx *c, uint64_t addr, unsigned char 
 	Elf *e;
 	Elf_Scn *scn = NULL;
 
-	if (!m || m->status == CORE_MOD_REPLACED || m->status == CORE_MOD_MISSING)
+	if (!m || m->status == CORE_MOD_REPLACED || m->status == CORE_MOD_MISSING ||
+	    m->status == CORE_MOD_MODIFIED)
 		return 0;
 	e = dwfl_module_getelf(m->mod, &bias);
 	if (!e)
@@ -257,7 +258,7 @@ static ssize_t decode(csh h, const unsigned char *buf, size_t n, uint64_t start,
 	return -1;
 }
 
-int core_disassemble(struct core_ctx *c, uint64_t pc)
+int core_disassemble(struct core_ctx *c, uint64_t pc, bool return_address)
 {
 	struct ll_core_analysis *a = c->a;
 	unsigned n = c->opts->disasm_insns ? c->opts->disasm_insns : 8;
@@ -279,9 +280,10 @@ int core_disassemble(struct core_ctx *c, uint64_t pc)
 	if (read_code(c, pc, buf, 1) != 1) {
 		struct core_module *m = core_module_at(a, pc);
 
-		a->disasm_note = m && m->status == CORE_MOD_REPLACED
-			? core_printf("the code at 0x%llx is not in the core and %s was replaced since "
-				      "the crash", (unsigned long long)pc, m->name)
+		a->disasm_note = m && (m->status == CORE_MOD_REPLACED || m->status == CORE_MOD_MODIFIED)
+			? core_printf("the code at 0x%llx is not in the core and %s was %s", (unsigned long long)pc,
+				      m->name, m->status == CORE_MOD_REPLACED ? "replaced since the crash"
+									    : "modified in place while mapped")
 			: core_printf("no code at pc 0x%llx: not in the core, not in a module file%s",
 				      (unsigned long long)pc,
 				      core_region_find(a, pc) ? "" : " (the address is not mapped)");
@@ -304,7 +306,7 @@ int core_disassemble(struct core_ctx *c, uint64_t pc)
 		GElf_Sym sym;
 
 		if (m && m->status != CORE_MOD_REPLACED && m->status != CORE_MOD_MISSING &&
-		    dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL, NULL) && off > 0 &&
+		    m->status != CORE_MOD_MODIFIED && dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL, NULL) && off > 0 &&
 		    off <= BACK) {
 			got = read_code(c, pc - off, buf, off + AHEAD);
 			if (got > off)
@@ -323,6 +325,8 @@ int core_disassemble(struct core_ctx *c, uint64_t pc)
 			cur = decode(h, buf, got, pc, pc, &insn, &count);
 		}
 	}
+	if (cur > 0 && return_address)
+		cur--; /* the call that pushed the return address */
 	if (cur >= 0)
 		r = store_insns(c, insn, count, (size_t)cur, before, after);
 	else

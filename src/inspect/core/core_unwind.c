@@ -17,9 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dwarf.h>
+#include <elf.h>
 #include <elfutils/libdwelf.h>
 
+#include "lifeline/inspect/maps.h"
 #include "core_internal.h"
+
+#define MAX_THREADS 4096u
 
 /* libdwfl's callbacks get no user pointer; one analysis runs per thread. */
 static __thread struct core_ctx *cur_ctx;
@@ -220,6 +224,18 @@ static void check_module(struct core_ctx *c, struct core_module *m)
 		m->status = CORE_MOD_OK;
 	if (mainfile)
 		m->file = core_strdup(mainfile);
+	for (size_t i = 0; i < c->tainted.n; i++)
+		if (strcmp(c->tainted.v[i], m->name) == 0) {
+			m->status = CORE_MOD_MODIFIED;
+			for (struct core_module *o = c->a->modules; o < m; o++)
+				if (strcmp(o->name, m->name) == 0)
+					return; /* said once */
+			core_strv_pushf(&c->a->notes,
+					"module %s was modified in place while mapped: the core's copy of its "
+					"headers and the file now hold other code than the process loaded; "
+					"frames in it are not symbolized", m->name);
+			return;
+		}
 	if (!m->build_id || m->name[0] != '/' || (mainfile && strcmp(mainfile, m->name) == 0))
 		return;
 	/* the file the core names was not used: say why */
@@ -227,8 +243,11 @@ static void check_module(struct core_ctx *c, struct core_module *m)
 	if (dl <= 0)
 		return;
 	m->disk_build_id = core_hex(db, (size_t)dl);
-	if (!m->disk_build_id || strcmp(m->disk_build_id, m->build_id) == 0)
+	if (!m->disk_build_id || strcmp(m->disk_build_id, m->build_id) == 0) {
+		free(m->disk_build_id);
+		m->disk_build_id = NULL;
 		return;
+	}
 	if (m->status == CORE_MOD_MISSING) {
 		m->status = CORE_MOD_REPLACED;
 		core_strv_pushf(&c->a->notes,
@@ -241,6 +260,49 @@ static void check_module(struct core_ctx *c, struct core_module *m)
 				"%s on disk now); symbolized from %s, found by build-id", m->name,
 				m->build_id, m->disk_build_id, mainfile ? mainfile : "?");
 	}
+}
+
+/* Modules whose headers are not in the core (a truncated core, or a
+ * coredump_filter without ELF headers) are not found by libdwfl: report the
+ * executable file mappings named by NT_FILE at their load address. Their
+ * build-id cannot be checked against the core: they are marked unverified. */
+static void report_headerless(struct core_ctx *c)
+{
+	struct ll_core_analysis *a = c->a;
+	struct core_strv done = { 0 };
+	bool began = false;
+
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const struct core_nt_file *f = &c->files[i];
+		bool exec = false, tainted = false, seen = false;
+		Dwfl_Module *m;
+
+		if (f->file_offset != 0 || f->path[0] != '/' || dwfl_addrmodule(c->dwfl, f->start))
+			continue;
+		for (size_t k = 0; k < c->nfiles && !exec; k++) {
+			const struct core_region *g = core_region_find(a, c->files[k].start);
+
+			exec = strcmp(c->files[k].path, f->path) == 0 && g && (g->perms & LL_PERM_EXEC);
+		}
+		for (size_t k = 0; k < c->tainted.n; k++)
+			tainted |= strcmp(c->tainted.v[k], f->path) == 0;
+		for (size_t k = 0; k < done.n; k++)
+			seen |= strcmp(done.v[k], f->path) == 0;
+		if (!exec || tainted || seen)
+			continue;
+		if (!began) {
+			dwfl_report_begin_add(c->dwfl);
+			began = true;
+		}
+		core_strv_pushf(&done, "%s", f->path);
+		m = dwfl_report_elf(c->dwfl, f->path, f->path, -1, f->start, false);
+		if (m)
+			core_strv_pushf(&a->notes, "module %s: its headers are not in the core; the file on "
+					"disk was used without a build-id check", f->path);
+	}
+	if (began)
+		dwfl_report_end(c->dwfl, NULL, NULL);
+	core_strv_free(&done);
 }
 
 struct core_module *core_module_at(const struct ll_core_analysis *a, uint64_t addr)
@@ -268,10 +330,12 @@ static int add_frame(struct core_ctx *c, struct core_thread *t, uint64_t pc, boo
 	uint64_t lookup = activation || pc == 0 ? pc : pc - 1;
 	struct core_module *m = core_module_at(c->a, lookup);
 	struct core_frame f = { .pc = pc, .activation = activation };
+	const struct core_region *g;
 	size_t before = t->nframes;
 	int r;
 
-	if (m && m->status != CORE_MOD_REPLACED && m->status != CORE_MOD_MISSING) {
+	if (m && m->status != CORE_MOD_REPLACED && m->status != CORE_MOD_MISSING &&
+	    m->status != CORE_MOD_MODIFIED) {
 		r = core_symbolize_frames(m->mod, lookup, pc, activation, t);
 		if (r < 0)
 			return r;
@@ -285,8 +349,23 @@ static int add_frame(struct core_ctx *c, struct core_thread *t, uint64_t pc, boo
 		f.module_offset = pc - m->start;
 		if (m->status == CORE_MOD_REPLACED)
 			f.note = core_printf("%s was replaced since the crash: not symbolized", f.module);
+		else if (m->status == CORE_MOD_MODIFIED)
+			f.note = core_printf("%s was modified in place while mapped: not symbolized", f.module);
 		else if (m->status == CORE_MOD_MISSING)
 			f.note = core_printf("no file with build-id %s", m->build_id ? m->build_id : "(none)");
+	} else if ((g = core_region_find(c->a, lookup)) != NULL && g->path && g->path[0] == '/') {
+		/* a file mapping libdwfl did not report as a module (its headers in
+		 * the core are unusable, e.g. the file was rewritten in place) */
+		const char *slash = strrchr(g->path, '/');
+		uint64_t base = g->start - g->offset;
+		bool tainted = false;
+
+		for (size_t i = 0; i < c->tainted.n; i++)
+			tainted |= strcmp(c->tainted.v[i], g->path) == 0;
+		f.module = core_strdup(slash + 1);
+		f.module_offset = pc - base;
+		f.note = tainted ? core_printf("%s was modified in place while mapped: not symbolized", f.module)
+				 : core_printf("in a file mapping that is not a module libdwfl could read");
 	} else {
 		f.note = core_printf("not in any module");
 	}
@@ -304,11 +383,17 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	Dwarf_Addr pc;
 	bool act;
 
-	if (!dwfl_frame_pc(state, &pc, &act))
+	if (!dwfl_frame_pc(state, &pc, &act)) {
+		free(t->unwind_error);
+		t->unwind_error = core_printf("unwinding stopped: no pc for the next frame (%s)",
+					      dwfl_errmsg(-1));
+		c->stopped = true;
 		return DWARF_CB_ABORT;
+	}
 	if (c->phys_frames >= max) {
 		free(t->unwind_error);
 		t->unwind_error = core_printf("more than %u frames: the rest are not shown", max);
+		c->stopped = true;
 		return DWARF_CB_ABORT;
 	}
 	c->phys_frames++;
@@ -328,7 +413,60 @@ static int add_thread(struct core_ctx *c, int tid)
 	v[a->nthreads].crashed = a->nthreads == 0;
 	c->thread_index = a->nthreads++;
 	c->phys_frames = 0;
+	c->stopped = false;
 	return 0;
+}
+
+/* Frame 0 in code with no CFI at the very address that faulted (a call into
+ * a missing page, through a NULL or stale function pointer): the fallback
+ * unwinder skips the caller. Its return address is where the call left it:
+ * at the stack pointer on x86, in the link register on aarch64. */
+static void caller_of_bad_call(struct core_ctx *c, struct core_thread *t)
+{
+	struct ll_core_analysis *a = c->a;
+	uint64_t pc, sp, ret = 0;
+	unsigned char b[8] = { 0 };
+	const struct core_region *g;
+	struct core_frame *v;
+	size_t w = a->elfclass == ELFCLASS64 ? 8 : 4, n0;
+
+	if (c->nprs == 0 || !core_regs_pc_sp(c, &c->prs[0], &pc, &sp) || t->nframes == 0 ||
+	    !a->have_fault_addr || a->fault_addr != pc)
+		return;
+	g = core_region_find(a, pc);
+	if (t->frames[0].function && g && (g->perms & LL_PERM_EXEC))
+		return; /* a fault in readable code: CFI applies */
+	if (a->machine == EM_X86_64 || a->machine == EM_386) {
+		if (core_read_mem(c, sp, b, w) != w)
+			return;
+		for (size_t k = 0; k < w; k++)
+			ret |= (uint64_t)b[k] << (8 * k);
+	} else if (a->machine == EM_AARCH64 && c->prs[0].nregs > 30) {
+		ret = c->prs[0].regs[30];
+	} else {
+		return;
+	}
+	g = core_region_find(a, ret);
+	if (!g || !(g->perms & LL_PERM_EXEC))
+		return;
+	for (size_t i = 1; i < t->nframes; i++)
+		if (t->frames[i].pc == ret)
+			return; /* the unwinder found it */
+	/* unwind it as its own frame, then move it (and its inline chain) to 1 */
+	n0 = t->nframes;
+	if (add_frame(c, t, ret, false) < 0 || t->nframes == n0)
+		return;
+	v = malloc((t->nframes - n0) * sizeof(*v));
+	if (!v)
+		return;
+	memcpy(v, &t->frames[n0], (t->nframes - n0) * sizeof(*v));
+	memmove(&t->frames[1 + (t->nframes - n0)], &t->frames[1], (n0 - 1) * sizeof(*v));
+	memcpy(&t->frames[1], v, (t->nframes - n0) * sizeof(*v));
+	for (size_t i = 1; i <= t->nframes - n0; i++)
+		if (!t->frames[i].note)
+			t->frames[i].note = core_printf("caller found from the return address at the "
+							"stack pointer");
+	free(v);
 }
 
 static int thread_cb(Dwfl_Thread *th, void *arg)
@@ -336,13 +474,17 @@ static int thread_cb(Dwfl_Thread *th, void *arg)
 	struct core_ctx *c = arg;
 	struct core_thread *t;
 
+	if (c->a->nthreads >= MAX_THREADS) {
+		core_strv_pushf(&c->a->notes, "only the first %u threads are unwound", MAX_THREADS);
+		return DWARF_CB_ABORT;
+	}
 	if (add_thread(c, (int)dwfl_thread_tid(th)) < 0)
 		return DWARF_CB_ABORT;
 	t = &c->a->threads[c->thread_index];
 	if (dwfl_thread_getframes(th, frame_cb, c) != 0 && !t->unwind_error) {
 		int e = dwfl_errno();
 
-		if (e != 0)
+		if (e != 0 && !c->stopped)
 			t->unwind_error = core_printf("unwinding stopped: %s", dwfl_errmsg(e));
 		if (t->nframes == 0 && c->thread_index < c->nprs) {
 			/* at least the pc from the registers */
@@ -352,6 +494,24 @@ static int thread_cb(Dwfl_Thread *th, void *arg)
 				add_frame(c, t, pc, true);
 		}
 	}
+	if (c->a->truncated && c->thread_index < c->nprs) {
+		uint64_t pc, sp;
+		unsigned char b[8];
+
+		if (core_regs_pc_sp(c, &c->prs[c->thread_index], &pc, &sp) &&
+		    core_read_mem(c, sp, b, sizeof(b)) != sizeof(b)) {
+			char *more = core_printf("%s%sthis thread's stack is missing from the truncated "
+						 "core: its callers are unknown",
+						 t->unwind_error ? t->unwind_error : "",
+						 t->unwind_error ? "; " : "");
+			if (more) {
+				free(t->unwind_error);
+				t->unwind_error = more;
+			}
+		}
+	}
+	if (t->crashed)
+		caller_of_bad_call(c, t);
 	return DWARF_CB_OK;
 }
 
@@ -402,8 +562,10 @@ int core_unwind(struct core_ctx *c)
 	dwfl_report_end(c->dwfl, NULL, NULL);
 	if (n < 0)
 		core_strv_pushf(&a->notes, "no module could be found in the core: %s", dwfl_errmsg(-1));
+	report_headerless(c);
 	dwfl_getmodules(c->dwfl, module_cb, c, 0);
-	qsort(a->modules, a->nmodules, sizeof(*a->modules), cmp_module);
+	if (a->nmodules > 1)
+		qsort(a->modules, a->nmodules, sizeof(*a->modules), cmp_module);
 	for (size_t i = 0; i < a->nmodules; i++)
 		check_module(c, &a->modules[i]);
 	if (dwfl_core_file_attach(c->dwfl, c->elf) < 0) {

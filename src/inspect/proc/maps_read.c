@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +95,17 @@ static void find_thread_stacks(struct ll_maps *maps, int dirfd)
 		struct ll_map *m;
 		uint64_t sp;
 		pid_t tid;
+		int r;
 
-		if (ll_parse_pid(de->d_name, &tid) < 0 || thread_sp(dirfd, de->d_name, &sp) < 0)
+		if (ll_parse_pid(de->d_name, &tid) < 0)
+			continue;
+		/* a thread caught running may be about to sleep: look twice more */
+		r = thread_sp(dirfd, de->d_name, &sp);
+		for (int again = 0; r == -ENODATA && again < 2; again++) {
+			sched_yield();
+			r = thread_sp(dirfd, de->d_name, &sp);
+		}
+		if (r < 0)
 			continue;
 		m = (struct ll_map *)ll_maps_find(maps, sp);
 		if (!m)

@@ -14,6 +14,7 @@
  * innermost scope; its parents give the inline chain with each call site),
  * line row by binary search. This is the chain `addr2line -f -i` prints. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
@@ -116,10 +117,13 @@ int dwarf_index_open(struct ll_symbolizer *s)
 
 void dwarf_index_free(struct ll_symbolizer *s)
 {
+	dwarf_index_join(s, true);
 	for (size_t i = 0; i < s->ncus; i++) {
 		free(s->cus[i].rows);
 		free(s->cus[i].scopes);
 		free(s->cus[i].segs);
+		free(s->cus[i].fnames);
+		free(s->cus[i].joined);
 	}
 	free(s->cus);
 	free(s->cu_ranges);
@@ -128,6 +132,52 @@ void dwarf_index_free(struct ll_symbolizer *s)
 }
 
 /* ---------- loading one CU ---------- */
+
+/* Names of the CU's file table, relative ones joined to comp_dir. All
+ * joined strings live in one buffer (c->joined). */
+static int load_file_names(struct cu *c, Dwarf_Die *cudie, Dwarf_Files *files, size_t nfiles)
+{
+	Dwarf_Attribute a;
+	const char *comp = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &a));
+	size_t clen = comp ? strlen(comp) : 0, total = 0, w = 0;
+
+	if (!files || nfiles == 0)
+		return 0;
+	if (nfiles > MAX_CU_ITEMS)
+		return -EFBIG;
+	c->fnames = calloc(nfiles, sizeof(*c->fnames));
+	if (!c->fnames)
+		return -ENOMEM;
+	c->nfnames = nfiles;
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *n = dwarf_filesrc(files, i, NULL, NULL);
+
+		c->fnames[i] = n;
+		if (n && n[0] != '/' && clen)
+			total += clen + 1 + strlen(n) + 1;
+	}
+	if (total == 0)
+		return 0;
+	c->joined = malloc(total);
+	if (!c->joined)
+		return -ENOMEM;
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *n = c->fnames[i];
+
+		if (n && n[0] != '/' && clen) {
+			int k = snprintf(c->joined + w, total - w, "%s/%s", comp, n);
+
+			c->fnames[i] = c->joined + w;
+			w += (size_t)k + 1;
+		}
+	}
+	return 0;
+}
+
+static const char *file_name(const struct cu *c, size_t idx)
+{
+	return idx < c->nfnames ? c->fnames[idx] : NULL;
+}
 
 static int load_lines(struct cu *c, Dwarf_Die *cudie)
 {
@@ -144,6 +194,8 @@ static int load_lines(struct cu *c, Dwarf_Die *cudie)
 	for (size_t i = 0; i < n; i++) {
 		Dwarf_Line *l = dwarf_onesrcline(lines, i);
 		struct line_row *r = &c->rows[c->nrows];
+		Dwarf_Files *lfiles;
+		size_t fidx = SIZE_MAX;
 		Dwarf_Addr a;
 		int line = 0, col = 0;
 		bool end = false;
@@ -156,7 +208,9 @@ static int load_lines(struct cu *c, Dwarf_Die *cudie)
 		dwarf_lineendsequence(l, &end);
 		dwarf_linediscriminator(l, &disc);
 		r->addr = a;
-		r->file = dwarf_linesrc(l, NULL, NULL);
+		if (dwarf_line_file(l, &lfiles, &fidx) != 0)
+			fidx = SIZE_MAX;
+		r->file = file_name(c, fidx);
 		r->line = line > 0 ? (uint32_t)line : 0;
 		r->column = col > 0 && col < 65536 ? (uint16_t)col : 0;
 		r->end_seq = end;
@@ -246,8 +300,7 @@ static int add_scope(struct walk *w, Dwarf_Die *die, int32_t parent, int depth, 
 	if (inlined) {
 		unsigned f = die_udata(die, DW_AT_call_file);
 
-		if (w->files && f < w->nfiles)
-			c->scopes[idx].call_file = dwarf_filesrc(w->files, f, NULL, NULL);
+		c->scopes[idx].call_file = file_name(c, f);
 		c->scopes[idx].call_line = die_udata(die, DW_AT_call_line);
 		c->scopes[idx].call_column = die_udata(die, DW_AT_call_column);
 	}
@@ -385,9 +438,11 @@ static int load_cu(struct ll_symbolizer *s, struct cu *c)
 		c->failed = true;
 		return -ENODATA;
 	}
-	r = load_lines(c, &cudie);
-	if (r == 0 && dwarf_getsrcfiles(&cudie, &w.files, &w.nfiles) != 0)
+	if (dwarf_getsrcfiles(&cudie, &w.files, &w.nfiles) != 0)
 		w.files = NULL;
+	r = load_file_names(c, &cudie, w.files, w.nfiles);
+	if (r == 0)
+		r = load_lines(c, &cudie);
 	if (r == 0)
 		r = walk_dies(&w, &cudie, -1, 0);
 	if (r == 0)
@@ -397,9 +452,94 @@ static int load_cu(struct ll_symbolizer *s, struct cu *c)
 		free(c->rows);
 		free(c->scopes);
 		free(c->segs);
+		free(c->fnames);
+		free(c->joined);
 		*c = (struct cu){ .off = c->off, .loaded = true, .failed = true };
 	}
 	return r;
+}
+
+/* ---------- background loader ---------- */
+
+static void wait_flag(struct ll_symbolizer *s, atomic_bool *flag)
+{
+	if (atomic_load_explicit(flag, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&s->lk);
+	s->waiting++;
+	while (!atomic_load_explicit(flag, memory_order_acquire))
+		pthread_cond_wait(&s->cv, &s->lk);
+	s->waiting--;
+	pthread_mutex_unlock(&s->lk);
+}
+
+static void publish(struct ll_symbolizer *s, atomic_bool *flag)
+{
+	atomic_store_explicit(flag, true, memory_order_release);
+	pthread_mutex_lock(&s->lk);
+	if (s->waiting)
+		pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->lk);
+}
+
+static void *loader_main(void *arg)
+{
+	struct ll_symbolizer *s = arg;
+
+	if (dwarf_index_open(s) < 0) { /* out of memory: answer without DWARF */
+		if (s->dwarf)
+			dwarf_end(s->dwarf);
+		s->dwarf = NULL;
+		s->ncus = s->ncu_ranges = 0;
+	}
+	publish(s, &s->index_ready);
+	/* In address order: the order a sorted batch asks in. */
+	for (size_t i = 0; i < s->ncu_ranges && !atomic_load(&s->stop); i++) {
+		struct cu *c = &s->cus[s->cu_ranges[i].cu];
+
+		if (c->loaded)
+			continue;
+		load_cu(s, c);
+		publish(s, &c->ready);
+	}
+	/* Whatever is left (stopped early, or CUs without ranges) is final. */
+	for (size_t i = 0; i < s->ncus; i++)
+		if (!atomic_load(&s->cus[i].ready)) {
+			if (!s->cus[i].loaded)
+				s->cus[i].failed = s->cus[i].loaded = true;
+			publish(s, &s->cus[i].ready);
+		}
+	atomic_store(&s->loader_done, true);
+	return NULL;
+}
+
+int dwarf_index_start_background(struct ll_symbolizer *s)
+{
+	int r;
+
+	pthread_mutex_init(&s->lk, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->bg = true;
+	r = pthread_create(&s->loader, NULL, loader_main, s);
+	if (r != 0) {
+		s->bg = false;
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->lk);
+		return -r;
+	}
+	return 0;
+}
+
+void dwarf_index_join(struct ll_symbolizer *s, bool cancel)
+{
+	if (!s->bg)
+		return;
+	if (cancel)
+		atomic_store(&s->stop, true);
+	pthread_join(s->loader, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->lk);
+	s->bg = false; /* everything is loaded or final: plain lookups from now */
 }
 
 /* ---------- lookup ---------- */
@@ -465,9 +605,13 @@ size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_
 	int32_t sc;
 	size_t n = 0;
 
+	if (s->bg)
+		wait_flag(s, &s->index_ready);
 	if (!s->dwarf || !(c = find_cu(s, addr)))
 		return 0;
-	if (!c->loaded)
+	if (s->bg)
+		wait_flag(s, &c->ready);
+	else if (!c->loaded)
 		load_cu(s, c);
 	if (c->failed)
 		return 0;

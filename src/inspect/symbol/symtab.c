@@ -14,6 +14,8 @@
 /* How far back a lookup looks for an enclosing symbol when the nearest one
  * below the address is too small to contain it. */
 #define ENCLOSING_WALK 16
+/* How far past the last symbol an unsized last symbol still covers. */
+#define UNSIZED_TAIL 4096
 
 static int bind_rank(uint8_t bind)
 {
@@ -178,8 +180,10 @@ const struct sym_entry *symtab_lookup(const struct ll_symbolizer *s, uint64_t ad
 
 		if (addr - e->addr < e->size)
 			return e;
-		if (k == 0 && e->size == 0)
-			return e; /* unsized symbol (assembly): nearest below */
+		/* An unsized symbol (assembly) covers up to the next symbol; past
+		 * the last one, only its page. */
+		if (k == 0 && e->size == 0 && (lo < s->nsyms || addr - e->addr < UNSIZED_TAIL))
+			return e;
 	}
 	return NULL;
 }

@@ -6,6 +6,7 @@
  * (-z noseparate-code). Functions, .data and .bss addresses must land on the
  * ELF address addr2line and nm give. Then a library replaced on disk while
  * mapped: still resolved through map_files, and refused by path. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,8 +164,7 @@ static int copy_file(const char *from, const char *to)
 
 static void test_replaced_library(void **state)
 {
-	char dir[256], copy[300], repl[300], *text = NULL, *orig = lib_path("sectionstart");
-	char *argv[] = { strdup(tu_build_path("tests/inspect/maps/resolve-target-pie")), copy, NULL };
+	char dir[256], copy[300], repl[300], *text = NULL, *orig, *argv[3];
 	struct lt_proc p;
 	struct ll_maps *m = NULL, *parsed = NULL;
 	struct ll_addr_info ai;
@@ -172,12 +172,12 @@ static void test_replaced_library(void **state)
 	size_t len;
 
 	(void)state;
-	if (geteuid() != 0) {
-		/* /proc/PID/map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE */
-		free(argv[0]);
-		free(orig);
-		skip();
-	}
+	if (geteuid() != 0)
+		skip(); /* /proc/PID/map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE */
+	orig = lib_path("sectionstart");
+	argv[0] = strdup(tu_build_path("tests/inspect/maps/resolve-target-pie"));
+	argv[1] = copy;
+	argv[2] = NULL;
 	assert_int_equal(tu_mkdtemp(dir, sizeof(dir)), 0);
 	snprintf(copy, sizeof(copy), "%s/libplugin.so", dir);
 	snprintf(repl, sizeof(repl), "%s/libplugin.so.new", dir);
@@ -213,12 +213,60 @@ static void test_replaced_library(void **state)
 	free(orig);
 }
 
+/* nm -D's value of a versioned dynamic symbol ("qsort@@GLIBC_2.2.5"). */
+static uint64_t nm_dyn_value(const char *file, const char *sym)
+{
+	char *argv[] = { "nm", "-D", "--defined-only", (char *)file, NULL }, *out = NULL, want[128];
+	uint64_t v;
+	char *p;
+
+	assert_true(tu_run(argv, NULL, &out, NULL) >= 0);
+	snprintf(want, sizeof(want), " %s@@", sym);
+	p = strstr(out, want);
+	if (!p)
+		fail_msg("nm -D %s: no symbol %s", file, sym);
+	while (p > out && p[-1] != '\n')
+		p--;
+	v = strtoull(p, NULL, 16);
+	free(out);
+	return v;
+}
+
+/* This very process (pid 0): glibc's own functions and data, in a library
+ * whose data segment has p_offset != p_vaddr. */
+static void test_self_libc(void **state)
+{
+	static const char *const syms[] = { "qsort", "fgets", "stdout", "environ" };
+	struct ll_maps *m = NULL;
+	struct ll_addr_info ai;
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+
+	(void)state;
+	assert_non_null(libc);
+	assert_int_equal(ll_maps_read(0, 0, &m), 0);
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		uint64_t addr = (uint64_t)(uintptr_t)dlsym(libc, syms[i]);
+
+		assert_true(addr != 0);
+		assert_int_equal(ll_maps_resolve(m, addr, &ai), 0);
+		assert_non_null(strstr(ai.path, "libc.so.6"));
+		if (ai.elf_addr != nm_dyn_value(ai.path, syms[i]))
+			fail_msg("%s at %#llx: elf_addr %#llx, nm -D says %#llx", syms[i],
+				 (unsigned long long)addr, (unsigned long long)ai.elf_addr,
+				 (unsigned long long)nm_dyn_value(ai.path, syms[i]));
+		assert_true(ai.build_id_len == 20);
+	}
+	dlclose(libc);
+	ll_maps_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pie),
 		cmocka_unit_test(test_non_pie),
 		cmocka_unit_test(test_replaced_library),
+		cmocka_unit_test(test_self_libc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

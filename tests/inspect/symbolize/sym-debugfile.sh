@@ -15,8 +15,10 @@ addr2line -a -f -i -e "$T/full" < "$T/addrs" | basenames > "$T/want"
 
 check() { # LABEL LIFELINE-ARGS... (reads $T/addrs)
 	local label=$1; shift
-	"$LIFELINE" symbolize --addr2line --addresses "$@" < "$T/addrs" > "$T/got.raw" 2>"$T/err" ||
-		{ cat "$T/err" >&2; fail "$label: exit status $?"; }
+	local rc=0
+	# Padding between functions is "not covered" (status 1); anything else is wrong.
+	"$LIFELINE" symbolize --addr2line --addresses "$@" < "$T/addrs" > "$T/got.raw" 2>"$T/err" || rc=$?
+	[ $rc -le 1 ] || { cat "$T/err" >&2; fail "$label: exit status $rc"; }
 	basenames < "$T/got.raw" > "$T/got"
 	if ! cmp -s "$T/want" "$T/got"; then
 		diff "$T/want" "$T/got" | head -20 >&2
@@ -36,7 +38,8 @@ readelf -SW "$T/bin/stripped" | grep -q '\.symtab' && fail "strip left a .symtab
 check "build-id via --debug-dir" --debug-dir "$T/dbgroot" --exe "$T/bin/stripped"
 LIFELINE_DEBUG_DIRS="/nonexistent:$T/dbgroot" check "build-id via LIFELINE_DEBUG_DIRS" --exe "$T/bin/stripped"
 "$LIFELINE" symbolize --json --debug-dir "$T/dbgroot" --exe "$T/bin/stripped" "$(head -1 "$T/addrs")" > "$T/json"
-grep -q '"build_id": "'"$bid"'"' "$T/json" || fail "JSON lacks the build-id: $(cat "$T/json")"
+grep -Eq '"build_id": ?"'"$bid"'"' "$T/json" || fail "JSON lacks the build-id: $(cat "$T/json")"
+grep -Eq '"debug_found_by": ?"build-id"' "$T/json" || fail "JSON: debug file not found by build-id: $(cat "$T/json")"
 
 # 2. by .gnu_debuglink: beside the binary, then in .debug/ (no build-id
 #    root knows this one: the debug file of another build-id would be refused).
@@ -47,8 +50,8 @@ check "debuglink beside the binary" --exe "$T/dl/prog"
 mkdir -p "$T/dl/.debug"
 mv "$T/dl/prog.debug" "$T/dl/.debug/prog.debug"
 check "debuglink in .debug/" --exe "$T/dl/prog"
-"$LIFELINE" symbolize --json --exe "$T/dl/prog" "$(head -1 "$T/addrs")" | grep -q '"frames"' ||
-	fail "debuglink: no frames in JSON"
+"$LIFELINE" symbolize --json --exe "$T/dl/prog" "$(head -1 "$T/addrs")" > "$T/json"
+grep -Eq '"debug_found_by": ?"debuglink"' "$T/json" || fail "debuglink: not used: $(cat "$T/json")"
 
 # 3. a debuglink file of a different build is refused (build-ids differ).
 build_prog other -fPIE -pie -DOTHER_BUILD=1 -O1

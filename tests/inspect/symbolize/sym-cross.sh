@@ -1,0 +1,38 @@
+#!/bin/bash
+# sym-cross.sh: a binary of another architecture (cross-compiled for
+# AArch64 and little-endian MIPS32) symbolizes and disassembles on this
+# x86_64 machine: the architecture comes from its ELF header. Skipped when
+# neither cross compiler is installed.
+. "$(dirname "$0")/common.sh"
+need readelf
+
+ran=0
+cross() { # LABEL COMPILER ARCH MNEMONIC-REGEX
+	local label=$1 cc=$2 arch=$3 mn=$4 addr
+	if ! command -v "$cc" >/dev/null 2>&1; then
+		echo "note: $cc missing, $label not checked"
+		return 0
+	fi
+	"$cc" -g -O2 -static -o "$T/tiny-$label" "$SRC/cross/tiny.c" 2>"$T/cc.err" ||
+		"$cc" -g -O2 -o "$T/tiny-$label" "$SRC/cross/tiny.c" ||
+		fail "$label: cross compile failed: $(cat "$T/cc.err")"
+	addr=$(readelf -sW "$T/tiny-$label" | awk '$8 == "tiny_sum" {print "0x" $2; exit}')
+	[ -n "$addr" ] || fail "$label: no tiny_sum symbol"
+	a=$(printf '0x%x' $((addr + 8)))
+	"$LIFELINE" symbolize --disasm 9 --exe "$T/tiny-$label" "$a" > "$T/out" 2>"$T/err" ||
+		fail "$label: status $?: $(cat "$T/err")"
+	cat "$T/out"
+	grep -q "tiny_sum+0x8" "$T/out" || fail "$label: function not named"
+	grep -q "tiny.c:" "$T/out" || fail "$label: no file:line"
+	grep -Eq "^ *=> 0x0*${a#0x} " "$T/out" || fail "$label: the address's instruction is not marked"
+	grep -Eq "  ($mn) " "$T/out" || fail "$label: no $arch mnemonics in the disassembly"
+	[ "$(grep -c '^ *\(=> \)\?0x' "$T/out")" -ge 9 ] || fail "$label: fewer than 9 instructions"
+	"$LIFELINE" symbolize --json --disasm 3 --exe "$T/tiny-$label" "$a" | grep -Eq '"arch": ?"'$arch'"' ||
+		fail "$label: JSON arch is not $arch"
+	echo "ok: $label: named, file:line, $arch disassembly"
+	ran=$((ran + 1))
+}
+
+cross aarch64 aarch64-linux-gnu-gcc aarch64 'ldr|ldp|add|adrp|ret|cmp|madd|asr|mov|str|stp|ldrsw|b\.[a-z]+|cbz|cbnz'
+cross mipsel mipsel-linux-gnu-gcc mips32el 'lw|addu|addiu|sll|sra|jr|beqz|bnez|move|lui|nop|sw|slt|subu|bne|beq'
+[ $ran -gt 0 ] || skip "no cross compiler (gcc-aarch64-linux-gnu, gcc-mipsel-linux-gnu) installed"
