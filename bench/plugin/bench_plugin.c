@@ -1,17 +1,22 @@
 /* bench_plugin.c: what lifeline's plugin host costs (not a test).
  *
- * 1. Call overhead, one thread: the same trivial plugin function called
+ * 1. Call overhead, one thread, rounds interleaved, best kept: the same
+ *    trivial plugin function (number(): returns a constant) called
  *    (a) through a plain function pointer, (b) through ll_plugin_enter /
- *    call / ll_plugin_leave (out of line, and inlined with
- *    LL_PLUGIN_INLINE_CALLS), and, for scale, (c) under a pthread rwlock read
- *    lock and (d) under a pthread mutex (what hosts usually guard a
- *    swappable table with). Ratios against (a); goal (b) <= 1.2x.
- * 2. Reload latency while 2 threads call without pause: from rename() of a
- *    new version over the watched file to the first call answered by the new
- *    code; p50, p99 and max over the runs. Goal p99 <= 5 ms.
+ *    call / ll_plugin_leave, out of line, and (c) inlined with
+ *    LL_PLUGIN_INLINE_CALLS, and, for scale, (d) under liburcu's urcu-memb
+ *    read lock (the flavour that needs registered threads), (e) under a
+ *    pthread rwlock read lock and (f) under a pthread mutex (what hosts usually guard a
+ *    swappable table with). Ratios against (a); goal <= 1.2x. Then the same
+ *    for a function doing a little work (answer(): one atomic add).
+ * 2. Reload latency while 2 threads (BENCH_CALLERS) call without pause:
+ *    from rename() of a new version over the watched file to the first call
+ *    answered by the new code, and to the publication of the new table;
+ *    p50, p99 and max. Goal p99 <= 5 ms.
  *
  * usage: bench-plugin EXAMPLES_DIR [CALLS] [RELOADS] */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -82,26 +87,15 @@ static void *caller(void *arg)
 }
 
 double bench_run_inline(struct ll_plugin *p, long n);
+double bench_run_memb(int (*const volatile *fn)(void), long n);
 
 static double run_inline(long n)
 {
 	return bench_run_inline(plugin, n);
 }
 
-static double best_of(int rounds, double (*f)(long), long n)
-{
-	double best = 1e30;
-
-	for (int i = 0; i < rounds; i++) {
-		double t = f(n);
-
-		if (t < best)
-			best = t;
-	}
-	return best;
-}
-
 static int (*volatile direct_fn)(void);
+static long (*volatile direct_answer)(long);
 static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static volatile long sink;
@@ -126,6 +120,37 @@ static double run_ll(long n)
 		const struct greeter_api *api = ll_plugin_enter(plugin);
 
 		s += api->number();
+		ll_plugin_leave(plugin);
+	}
+	sink = s;
+	return (now_ns() - t0) / (double)n;
+}
+
+static double run_memb(long n)
+{
+	return bench_run_memb(&direct_fn, n);
+}
+
+static double run_direct_answer(long n)
+{
+	double t0 = now_ns();
+	long s = 0;
+
+	for (long i = 0; i < n; i++)
+		s += direct_answer(i);
+	sink = s;
+	return (now_ns() - t0) / (double)n;
+}
+
+static double run_ll_answer(long n)
+{
+	double t0 = now_ns();
+	long s = 0;
+
+	for (long i = 0; i < n; i++) {
+		const struct greeter_api *api = ll_plugin_enter(plugin);
+
+		s += api->answer(i);
 		ll_plugin_leave(plugin);
 	}
 	sink = s;
@@ -168,9 +193,13 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/lifeline-bench-plugin.XXXXXX", cur[256], tmp[256], v1[4096], v3[4096], err[512];
 	long ncalls = argc > 2 ? atol(argv[2]) : 50000000L;
 	int nreloads = argc > 3 ? atoi(argv[3]) : 300, missed = 0;
-	double *lat, *pub, direct, ll, inl, rwl, mtx;
+	int ncallers = getenv("BENCH_CALLERS") ? atoi(getenv("BENCH_CALLERS")) : 2;
+
+	if (ncallers < 1 || ncallers > 8)
+		ncallers = 2;
+	double *lat, *pub, direct, ll, inl, memb, rwl, mtx, da, la;
 	const struct greeter_api *api;
-	pthread_t th[2];
+	pthread_t th[8];
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench-plugin EXAMPLES_DIR [CALLS] [RELOADS]\n");
@@ -193,25 +222,40 @@ int main(int argc, char **argv)
 	/* 1. call overhead */
 	api = ll_plugin_enter(plugin);
 	direct_fn = api->number;
+	direct_answer = api->answer;
 	ll_plugin_leave(plugin);
 	run_direct(ncalls / 10); /* warm up */
 	run_ll(ncalls / 10);
-	direct = best_of(5, run_direct, ncalls);
-	ll = best_of(5, run_ll, ncalls);
-	inl = best_of(5, run_inline, ncalls);
-	rwl = best_of(3, run_rwlock, ncalls / 5);
-	mtx = best_of(3, run_mutex, ncalls / 5);
-	printf("call overhead (one thread, trivial plugin function, best of 5 x %ld calls)\n", ncalls);
+	/* Rounds interleaved, best of each kept: drift on a shared machine
+	 * hits every kind alike. */
+	direct = ll = inl = memb = rwl = mtx = da = la = 1e30;
+	for (int r = 0; r < 7; r++) {
+		direct = fmin(direct, run_direct(ncalls));
+		ll = fmin(ll, run_ll(ncalls));
+		inl = fmin(inl, run_inline(ncalls));
+		memb = fmin(memb, run_memb(ncalls));
+		rwl = fmin(rwl, run_rwlock(ncalls / 5));
+		mtx = fmin(mtx, run_mutex(ncalls / 5));
+		da = fmin(da, run_direct_answer(ncalls / 2));
+		la = fmin(la, run_ll_answer(ncalls / 2));
+	}
+	printf("call overhead (one thread, trivial plugin function, best of 7 interleaved rounds of %ld calls)\n",
+	       ncalls);
 	printf("  direct function pointer        %6.2f ns/call   1.00x\n", direct);
 	printf("  ll_plugin_enter/call/leave     %6.2f ns/call   %.2fx   (goal <= 1.2x)\n", ll, ll / direct);
 	printf("  same, LL_PLUGIN_INLINE_CALLS   %6.2f ns/call   %.2fx\n", inl, inl / direct);
+	printf("  urcu-memb read lock + call     %6.2f ns/call   %.2fx   (needs rcu_register_thread)\n", memb,
+	       memb / direct);
 	printf("  pthread_rwlock_rdlock + call   %6.2f ns/call   %.2fx\n", rwl, rwl / direct);
 	printf("  pthread_mutex_lock + call      %6.2f ns/call   %.2fx\n", mtx, mtx / direct);
+	printf("a function doing a little work (answer(): one atomic add)\n");
+	printf("  direct function pointer        %6.2f ns/call   1.00x\n", da);
+	printf("  ll_plugin_enter/call/leave     %6.2f ns/call   %.2fx\n", la, la / da);
 
 	/* 2. reload latency under load */
 	lat = calloc((size_t)nreloads, sizeof(*lat));
 	pub = calloc((size_t)nreloads, sizeof(*pub));
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < ncallers; i++)
 		pthread_create(&th[i], NULL, caller, NULL);
 	usleep(100000);
 	for (int i = 0; i < nreloads; i++) {
@@ -240,11 +284,12 @@ int main(int argc, char **argv)
 		usleep(5000); /* let the old version retire */
 	}
 	atomic_store(&stop, true);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < ncallers; i++)
 		pthread_join(th[i], NULL);
 	qsort(lat, (size_t)nreloads, sizeof(*lat), cmp_double);
 	qsort(pub, (size_t)nreloads, sizeof(*pub), cmp_double);
-	printf("reload latency, rename() -> first call answered by the new version, 2 threads calling\n");
+	printf("reload latency, rename() -> first call answered by the new version, %d threads calling\n",
+	       ncallers);
 	printf("  %d reloads: p50 %.2f ms, p99 %.2f ms (goal <= 5 ms), max %.2f ms%s\n", nreloads,
 	       lat[nreloads / 2] / 1e6, lat[(nreloads * 99) / 100] / 1e6, lat[nreloads - 1] / 1e6,
 	       missed ? " (some reloads never answered!)" : "");

@@ -19,36 +19,36 @@ if ! command -v lsof >/dev/null; then
 	echo "lsof is not installed (apt-get install lsof): skipped"
 	exit 0
 fi
-fifo=$(mktemp -u)
-mkfifo "$fifo"
-exec 7<>"$fifo"
-rm -f "$fifo"
-"$bench" --hold "${BENCH_HOLD:-19000}" <&7 >"$build/bench-hold.out" &
+rm -f "$build/bench-hold.out"
+"$bench" --hold "${BENCH_HOLD:-19000}" </dev/null >"$build/bench-hold.out" &
 holder=$!
-trap 'exec 7>&-; wait $holder 2>/dev/null || true' EXIT
+trap 'kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true' EXIT
 for _ in $(seq 200); do grep -q ready "$build/bench-hold.out" 2>/dev/null && break; sleep 0.05; done
 pid=$(awk '/ready/ {print $2}' "$build/bench-hold.out")
+[ -n "$pid" ] || { echo "run.sh: the descriptor holder did not start" >&2; exit 1; }
 echo "target: $(cat "$build/bench-hold.out")"
 
-# median wall time in ms of N runs of a command (output discarded)
-median_ms() {
-	local n=$1
-	shift
-	local t=()
-	for _ in $(seq "$n"); do
-		local s e
-		s=$(date +%s%N)
-		"$@" >/dev/null
-		e=$(date +%s%N)
-		t+=($(((e - s) / 1000)))
-	done
-	printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+# wall time in ms of one run of a command (output discarded)
+wall_ms() {
+	local s e
+	s=$(date +%s%N)
+	"$@" >/dev/null
+	e=$(date +%s%N)
+	echo $(((e - s) / 1000))
 }
+median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'; }
 lines_l=$("$lifeline" fds "$pid" | wc -l)
 lines_s=$(lsof -n -P -p "$pid" | wc -l)
-t_lsof=$(median_ms 5 lsof -n -P -p "$pid")
-t_fds=$(median_ms 5 "$lifeline" fds "$pid")
-t_json=$(median_ms 5 "$lifeline" fds --json "$pid")
+# interleaved rounds: a change in the (shared) machine's load hits all alike
+a=() b=() c=()
+for _ in $(seq "${BENCH_ROUNDS:-7}"); do
+	a+=("$(wall_ms lsof -n -P -p "$pid")")
+	b+=("$(wall_ms "$lifeline" fds "$pid")")
+	c+=("$(wall_ms "$lifeline" fds --json "$pid")")
+done
+t_lsof=$(printf '%s\n' "${a[@]}" | median)
+t_fds=$(printf '%s\n' "${b[@]}" | median)
+t_json=$(printf '%s\n' "${c[@]}" | median)
 echo "lsof -n -P -p:        ${t_lsof} ms ($lines_s lines)"
 echo "lifeline fds:         ${t_fds} ms ($lines_l lines)"
 echo "lifeline fds --json:  ${t_json} ms"

@@ -25,10 +25,16 @@
  * longer mapped. ll_plugin_reload() waits for all of that; the watcher
  * leaves the wait to liburcu's call_rcu thread, so that it is ready for the
  * next change at once (the old version is retired in the background;
- * ll_plugin_close() waits for it). Any failure (wrong ABI or name, no descriptor, undefined
- * symbol, incomplete or garbage file, init or restore error) leaves the old
- * version serving; the reason goes to the on_event callback and to
- * ll_plugin_status().
+ * ll_plugin_close() waits for it). Any failure (wrong ABI or name, no
+ * descriptor, undefined symbol, incomplete or garbage file, init or restore
+ * error) leaves the old version serving; the reason goes to the on_event
+ * callback and to ll_plugin_status().
+ *
+ * Plugins are dlopen'ed RTLD_NOW | RTLD_LOCAL: an undefined symbol fails the
+ * load instead of a later call, and versions do not see each other's
+ * symbols. A plugin that needs the host's symbols needs a host linked with
+ * -rdynamic. Not handled: fork() of a host while a reload is running (do not
+ * fork then).
  *
  * Rules for callers:
  *  - Never call ll_plugin_reload() or ll_plugin_close() between
@@ -122,7 +128,10 @@ struct ll_plugin_event {
 enum {
 	/** Reload automatically when the file is replaced or rewritten (inotify
 	 *  on its directory: close-after-write, moved-to, create; debounced).
-	 *  A background thread is started; its name is "ll-plugin-watch". */
+	 *  A background thread is started; its name is "ll-plugin-watch".
+	 *  The directory is resolved once, at open: if a directory on the path
+	 *  is a symlink that a deploy later re-points (current -> release-N),
+	 *  call ll_plugin_reload() after re-pointing it. */
 	LL_PLUGIN_WATCH = 1u << 0,
 	/** On a watched change, skip the reload when the new file's bytes are
 	 *  identical to the serving version's. */
@@ -134,7 +143,9 @@ struct ll_plugin_opts {
 	const char *name;    /**< required descriptor name; NULL accepts any */
 	uint32_t abi;        /**< required ABI version (exact match) */
 	unsigned flags;      /**< LL_PLUGIN_* flags */
-	unsigned debounce_ms; /**< quiet time after a watched change; 0 = 1 ms */
+	unsigned debounce_ms; /**< quiet time after a watched close-after-write before
+	                           reloading (restarted by every further event);
+	                           0 = 1 ms. A rename into place reloads at once. */
 	size_t max_size;     /**< largest accepted file; 0 = 256 MiB */
 	/** Called for every event, from the thread that did the work (the
 	 *  caller of open/reload, the watcher thread, or liburcu's call_rcu
@@ -153,7 +164,9 @@ struct ll_plugin_status {
 	struct timespec loaded_at;  /**< CLOCK_REALTIME when it was published */
 	unsigned loads_ok;          /**< successful loads, the first one included */
 	unsigned loads_failed;      /**< rejected versions */
-	unsigned still_mapped;      /**< old versions that stayed mapped after dlclose */
+	unsigned still_mapped;      /**< old versions that stayed mapped after dlclose
+	                                 (each keeps its memfd open for good, so that a
+	                                 reused /proc/self/fd/N cannot alias it) */
 	int last_error;             /**< -errno of the last rejection; 0 if none */
 	char last_error_msg[512];   /**< its reason; "" if none */
 	struct timespec last_error_at; /**< CLOCK_REALTIME of the last rejection */

@@ -4,9 +4,11 @@
  * close-on-exec to the child: a listening socket, a lock file, the write end
  * of a pipe. The child then keeps the port bound and the pipe open after the
  * parent closes them. ll_spawn() gives the child exactly the descriptors it is
- * asked to (0, 1 and 2 by default, plus a dup2-style map) and closes all the
- * others in the child before exec (close_range(2); without it, a walk of
- * /proc/self/fd; last, a bounded loop up to RLIMIT_NOFILE).
+ * asked to (0, 1 and 2 by default, plus a dup2-style map); no other one
+ * survives the exec (close_range(2), with CLOSE_RANGE_CLOEXEC where the
+ * kernel has it so that the closing happens in execve after the parent is
+ * released; without close_range, a walk of /proc/self/fd; last, a bounded
+ * loop up to RLIMIT_NOFILE).
  *
  * The child is started with clone(CLONE_VM | CLONE_VFORK) on a small private
  * stack, as glibc's posix_spawn does, so the cost of a spawn does not grow

@@ -67,6 +67,8 @@ int out_find_asset(const char *rel, char *buf, size_t size)
 {
 	const char *roots[] = { LL_BUILD_ROOT, LL_LIBEXECDIR };
 
+	if (!buf || size == 0)
+		return -EINVAL;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
 		snprintf(buf, size, "%s/%s", roots[i], rel);
 		if (access(buf, F_OK) == 0)

@@ -85,6 +85,8 @@ struct crash_sym {
 /* Resolve pc, which lies in mapping m, to the module's ELF vaddr and the
  * symbol (from .symtab, else .dynsym) covering it. */
 void crash_elf_lookup(const struct crash_map *m, uint64_t pc, struct crash_sym *out);
+/* Forget the cached last answer (the maps may have changed). */
+void crash_elf_reset(void);
 
 /* ---- unwind.c: backtrace from the signal context ---- */
 /* pcs[0] is the interrupted PC; pcs[1..] are callers, as return address - 1.

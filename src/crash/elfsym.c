@@ -8,7 +8,10 @@
  * the stack: the PT_LOAD segment the mapping came from turns the PC into the
  * ELF virtual address (what addr2line takes), and the .symtab (else .dynsym)
  * symbol of type FUNC/IFUNC whose [value, value+size) holds that address
- * names it. Only native-class ELF files are read (this process's own). */
+ * names it; when none does (a stripped module), the same search runs in its
+ * separate debug file, /usr/lib/debug/.build-id/xx/yyyy.debug, named by the
+ * module's GNU build-id note. Only native-class ELF files are read (this
+ * process's own). */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -177,7 +180,116 @@ static void find_symbol(int fd, const ElfW(Ehdr) *eh, uint64_t vaddr, struct cra
 	}
 }
 
+/* The last answer: a deep recursion (a stack overflow) repeats one return
+ * address for every frame. Reset at the start of each report. */
+static struct {
+	int valid;
+	uint64_t start, end, pc;
+	struct crash_sym sym;
+} last;
+
+void crash_elf_reset(void)
+{
+	last.valid = 0;
+}
+
+static void lookup(const struct crash_map *m, uint64_t pc, struct crash_sym *out);
+
+static int read_ehdr(int fd, ElfW(Ehdr) *eh)
+{
+	if (full_pread(fd, eh, sizeof(*eh), 0) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+	    eh->e_phentsize != sizeof(ElfW(Phdr)))
+		return -1;
+	return 0;
+}
+
+/* /usr/lib/debug/.build-id/xx/yyyy.debug from the module's GNU build-id
+ * note (found through the PT_NOTE segments). */
+static int debug_file_path(int fd, const ElfW(Ehdr) *eh, char *path, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	static const char dir[] = "/usr/lib/debug/.build-id/";
+	unsigned char buf[1024];
+
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		ElfW(Phdr) ph;
+		size_t len, off = 0, align;
+
+		if (full_pread(fd, &ph, sizeof(ph), eh->e_phoff + (uint64_t)i * eh->e_phentsize))
+			return -1;
+		if (ph.p_type != PT_NOTE)
+			continue;
+		len = ph.p_filesz < sizeof(buf) ? (size_t)ph.p_filesz : sizeof(buf);
+		if (full_pread(fd, buf, len, ph.p_offset))
+			continue;
+		align = ph.p_align == 8 ? 8 : 4;
+		while (off + sizeof(ElfW(Nhdr)) <= len) {
+			ElfW(Nhdr) nh;
+			size_t name_off, desc_off, n;
+
+			memcpy(&nh, buf + off, sizeof(nh));
+			name_off = off + sizeof(nh);
+			desc_off = name_off + ((nh.n_namesz + align - 1) & ~(align - 1));
+			if (desc_off + nh.n_descsz > len)
+				break;
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp(buf + name_off, "GNU", 4) &&
+			    nh.n_descsz >= 2 && nh.n_descsz <= 64 &&
+			    sizeof(dir) + 2 * nh.n_descsz + 8 < size) {
+				const unsigned char *id = buf + desc_off;
+
+				memcpy(path, dir, sizeof(dir) - 1);
+				n = sizeof(dir) - 1;
+				for (size_t k = 0; k < nh.n_descsz; k++) {
+					path[n++] = hex[id[k] >> 4];
+					path[n++] = hex[id[k] & 15];
+					if (k == 0)
+						path[n++] = '/';
+				}
+				memcpy(path + n, ".debug", 7);
+				return 0;
+			}
+			off = desc_off + ((nh.n_descsz + align - 1) & ~(align - 1));
+		}
+	}
+	return -1;
+}
+
+/* No symbol in the module itself (a stripped library, or a static function
+ * of one that ships only .dynsym): try its separate debug file. */
+static void find_symbol_in_debug_file(int fd, const ElfW(Ehdr) *eh, uint64_t vaddr, struct crash_sym *out)
+{
+	char path[256];
+	ElfW(Ehdr) deh;
+	int dfd;
+
+	if (debug_file_path(fd, eh, path, sizeof(path)) < 0)
+		return;
+	dfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return;
+	if (read_ehdr(dfd, &deh) == 0)
+		find_symbol(dfd, &deh, vaddr, out);
+	close(dfd);
+}
+
 void crash_elf_lookup(const struct crash_map *m, uint64_t pc, struct crash_sym *out)
+{
+	if (m && last.valid && last.start == m->start && last.end == m->end && last.pc == pc) {
+		*out = last.sym;
+		return;
+	}
+	lookup(m, pc, out);
+	if (m) {
+		last.valid = 1;
+		last.start = m->start;
+		last.end = m->end;
+		last.pc = pc;
+		last.sym = *out;
+	}
+}
+
+static void lookup(const struct crash_map *m, uint64_t pc, struct crash_sym *out)
 {
 	ElfW(Ehdr) eh;
 	int fd;
@@ -191,14 +303,14 @@ void crash_elf_lookup(const struct crash_map *m, uint64_t pc, struct crash_sym *
 	fd = open_module(m);
 	if (fd < 0)
 		return;
-	if (full_pread(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
-	    eh.e_phentsize != sizeof(ElfW(Phdr)))
+	if (read_ehdr(fd, &eh))
 		goto out;
 	if (find_vaddr(fd, &eh, m, pc, &out->vaddr))
 		goto out;
 	out->have_vaddr = 1;
 	find_symbol(fd, &eh, out->vaddr, out);
+	if (!out->name[0])
+		find_symbol_in_debug_file(fd, &eh, out->vaddr, out);
 out:
 	close(fd);
 }

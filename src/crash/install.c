@@ -8,7 +8,9 @@
  *   - another thread crashing meanwhile waits (nanosleep, bounded) for the
  *     report to finish, then restores and re-raises too;
  *   - a fault inside the handler (owner == this thread) writes one line,
- *     restores and re-raises at once.
+ *     restores and re-raises at once; a fault of the very signal being
+ *     handled (blocked in its handler) never gets here: the kernel kills the
+ *     process with the default action, which still dumps core.
  * Re-raising uses rt_tgsigqueueinfo with the original siginfo (the core's
  * NT_SIGINFO then still says SEGV_MAPERR and the fault address), falling back
  * to tgkill. The signal is blocked while the handler runs, so it is delivered

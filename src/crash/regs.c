@@ -1,5 +1,6 @@
 /* regs.c: the register dump of the crash report, from the signal's
- * ucontext (x86_64; aarch64 compiled but untested). Async-signal-safe. */
+ * ucontext (x86_64; aarch64, checked under qemu-user by tests/crash/crash-aarch64.sh).
+ * Async-signal-safe. */
 #include <string.h>
 
 #include "common/common.h"
@@ -40,9 +41,9 @@ void crash_write_registers(struct cw *w, const ucontext_t *uc)
 		if (i % 4 == 3)
 			cw_char(w, '\n');
 	}
-	cw_str(w, "  sp    ");
+	cw_str(w, "\n  sp     ");
 	cw_hex(w, uc->uc_mcontext.sp, 16);
-	cw_str(w, "\n  pc    ");
+	cw_str(w, "  pc     ");
 	cw_hex(w, uc->uc_mcontext.pc, 16);
 	cw_str(w, "  pstate ");
 	cw_hex(w, uc->uc_mcontext.pstate, 16);

@@ -124,7 +124,7 @@ static void exe_name(char *out, size_t size)
 	buf[n] = '\0';
 	base = strrchr(buf, '/');
 	base = base ? base + 1 : buf;
-	for (; base[i] && i < size - 1 && i < 64; i++) {
+	for (; i < size - 1 && i < 64 && base[i]; i++) {
 		char c = base[i];
 
 		out[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -287,6 +287,7 @@ void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *
 	struct cw w;
 
 	cw_start_budget();
+	crash_elf_reset();
 	nmaps = crash_maps_snapshot();
 	if (dir) {
 		file = open_report_file(dir, path, sizeof(path));

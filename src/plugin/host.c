@@ -401,13 +401,17 @@ void ll_plugin_close(struct ll_plugin *p)
 	free(p);
 }
 
-const void *ll_plugin_enter(struct ll_plugin *p)
+/* The two hot functions: no frame pointer (they call nothing on the fast
+ * path and are leaves for a backtrace's purpose). */
+#define LL_HOT __attribute__((hot, optimize("omit-frame-pointer")))
+
+LL_HOT const void *ll_plugin_enter(struct ll_plugin *p)
 {
 	rcu_read_lock();
 	return rcu_dereference(p->cur)->table;
 }
 
-void ll_plugin_leave(struct ll_plugin *p)
+LL_HOT void ll_plugin_leave(struct ll_plugin *p)
 {
 	(void)p;
 	rcu_read_unlock();

@@ -9,6 +9,10 @@
  *  - TRUNCATED: the file is now shorter than the part of it that is mapped
  *    (rewritten in place, e.g. by cp): touching a page past the new end of
  *    file raises SIGBUS, and the pages before it may hold different code.
+ *    Inaccessible (---p) mappings, the holes a loader reserves between
+ *    segments, are left out of this check.
+ * A file rewritten in place to the very same size is not detected: its
+ * mapping then shows the new bytes, indistinguishable from the old.
  * The file's current size is read through /proc/PID/map_files (the very
  * inode mapped, deleted or not), falling back to the path when that is not
  * allowed and it still names the same inode. */
@@ -93,7 +97,9 @@ static int add_mapping(struct ll_stale_proc *sp, size_t *cap, pid_t pid, const s
 	it->mapped_bytes += m->end - m->start;
 	if (m->perms & LL_PERM_EXEC)
 		it->exec = true;
-	if (it->file_size != UINT64_MAX) {
+	/* A ---p mapping is a hole the loader reserved between segments (it may
+	 * run past the end of file by design): never touched, never SIGBUS. */
+	if (it->file_size != UINT64_MAX && (m->perms & (LL_PERM_READ | LL_PERM_WRITE | LL_PERM_EXEC))) {
 		eof = (it->file_size + page - 1) / page * page;
 		if (map_end > eof) {
 			it->kind = LL_STALE_TRUNCATED;

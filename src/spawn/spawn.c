@@ -16,8 +16,8 @@
  * thread's TLS (shared memory): the parent saves and restores it. Order:
  * reset signal dispositions (while all signals are still blocked, so no
  * parent handler can run in the child), setsid/setpgid, chdir, the
- * descriptor map (all sources first moved above every target, then placed:
- * overlaps and swaps are safe), close every other descriptor
+ * descriptor map (sources that are also targets first moved above every fd
+ * of the map, then all placed: overlaps and swaps are safe), close every other descriptor
  * (close_range over the gaps; else getdents64 over /proc/self/fd with a
  * stack buffer; else a bounded loop), rlimits, set the signal mask, execve. A failing
  * step stores its errno in the shared context and exits 127; the parent
@@ -49,6 +49,9 @@ extern char **environ;
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -98,19 +101,23 @@ static int kept(const struct child_ctx *c, int fd)
 	return 0;
 }
 
-/* close_range over every gap between kept descriptors. */
-static int close_gaps_range(const struct child_ctx *c)
+/* close_range over every gap between kept descriptors. With
+ * CLOSE_RANGE_CLOEXEC (Linux 5.11) the descriptors are only marked, and the
+ * kernel closes them during execve, after the parent has been released:
+ * the parent does not wait for thousands of closes. Either way none
+ * survives the exec. */
+static int close_gaps_range(const struct child_ctx *c, unsigned int flags)
 {
 	unsigned int next = 0;
 
 	for (size_t i = 0; i < c->nkeep; i++) {
 		unsigned int k = (unsigned int)c->keep[i];
 
-		if (k > next && syscall(SYS_close_range, next, k - 1, 0) < 0)
+		if (k > next && syscall(SYS_close_range, next, k - 1, flags) < 0)
 			return -errno;
 		next = k + 1;
 	}
-	if (syscall(SYS_close_range, next, ~0U, 0) < 0)
+	if (syscall(SYS_close_range, next, ~0U, flags) < 0)
 		return -errno;
 	return 0;
 }
@@ -168,7 +175,7 @@ static int close_others(const struct child_ctx *c)
 {
 	switch (c->o->close_method) {
 	case LL_SPAWN_CLOSE_AUTO:
-		if (close_gaps_range(c) == 0)
+		if (close_gaps_range(c, CLOSE_RANGE_CLOEXEC) == 0 || close_gaps_range(c, 0) == 0)
 			return 0;
 		/* fall through */
 	case LL_SPAWN_CLOSE_PROCFS:
@@ -182,28 +189,34 @@ static int close_others(const struct child_ctx *c)
 	}
 }
 
+/* The parent marked in tmp[i] (1) the entries whose source is another
+ * entry's target: those are moved above every fd of the map first, so that
+ * placing one entry cannot clobber another's source. The others are placed
+ * directly. */
 static int apply_fd_map(const struct child_ctx *c)
 {
 	const struct ll_spawn_opts *o = c->o;
 
-	/* Move every source that changes number above all targets and
-	 * sources, so that placing one entry cannot clobber another's source. */
 	for (size_t i = 0; i < o->nfds; i++) {
-		c->tmp[i] = -1;
-		if (o->fds[i].parent_fd == o->fds[i].child_fd)
+		long r;
+
+		if (!c->tmp[i]) {
+			c->tmp[i] = -1;
 			continue;
-		long r = syscall(SYS_fcntl, o->fds[i].parent_fd, F_DUPFD_CLOEXEC, c->tmpbase);
+		}
+		r = syscall(SYS_fcntl, o->fds[i].parent_fd, F_DUPFD_CLOEXEC, c->tmpbase);
 		if (r < 0)
 			return -errno;
 		c->tmp[i] = (int)r;
 	}
 	for (size_t i = 0; i < o->nfds; i++) {
+		int src = c->tmp[i] >= 0 ? c->tmp[i] : o->fds[i].parent_fd;
 		long r;
 
-		if (c->tmp[i] < 0)
-			r = syscall(SYS_fcntl, o->fds[i].child_fd, F_SETFD, 0);
+		if (src == o->fds[i].child_fd)
+			r = syscall(SYS_fcntl, src, F_SETFD, 0); /* keep it across exec */
 		else
-			r = syscall(SYS_dup3, c->tmp[i], o->fds[i].child_fd, 0);
+			r = syscall(SYS_dup3, src, o->fds[i].child_fd, 0);
 		if (r < 0)
 			return -errno;
 	}
@@ -420,6 +433,10 @@ int ll_spawn(char *const argv[], const struct ll_spawn_opts *opts, pid_t *pid, i
 		r = -ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0; i < o->nfds; i++)
+		for (size_t j = 0; j < o->nfds; j++)
+			if (j != i && o->fds[j].child_fd == o->fds[i].parent_fd)
+				tmp[i] = 1; /* its source is clobbered by entry j */
 	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -430,6 +431,44 @@ static void test_ownership(void **state)
 		}
 	}
 	json_object_put(list);
+
+	/* As uid 1000: its own core is listed and dumped, the set-uid one is not. */
+	{
+		char out[600], cmd[2048];
+		int p[2];
+		pid_t kid;
+		char buf[65536];
+		ssize_t n, got = 0;
+		json_object *mine;
+
+		snprintf(out, sizeof(out), "%s/own-out", root);
+		assert_int_equal(pipe(p), 0);
+		kid = fork();
+		if (kid == 0) {
+			dup2(p[1], 1);
+			close(p[0]);
+			if (setresgid(1000, 1000, 1000) < 0 || setresuid(1000, 1000, 1000) < 0)
+				_exit(126);
+			snprintf(cmd, sizeof(cmd), "%s cores list --json --store %s && %s cores dump --store %s "
+				 "--exe userproc -o - > /dev/null && ! %s cores dump --store %s --exe suidproc "
+				 "-o - > /dev/null 2>&1", tu_lifeline(), store, tu_lifeline(), store,
+				 tu_lifeline(), store);
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+			_exit(127);
+		}
+		close(p[1]);
+		while ((n = read(p[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+			got += n;
+		buf[got] = '\0';
+		close(p[0]);
+		assert_int_equal(waitpid(kid, &status, 0), kid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		mine = json_tokener_parse(buf);
+		assert_non_null(mine);
+		assert_int_equal(json_object_array_length(mine), 1);
+		assert_non_null(strstr(th_str(json_object_array_get_idx(mine, 0), "id"), "userproc"));
+		json_object_put(mine);
+	}
 }
 
 static void test_gc_max_use(void **state)
@@ -460,6 +499,13 @@ static void test_gc_max_use(void **state)
 		}
 	}
 	assert_int_equal(kept, 2);
+	json_object_put(list);
+	/* MaxAgeSec: these crashes are from 1970: every record goes. */
+	write_text(cfg, "[Coredump]\nMaxAgeSec=30d\n");
+	st = tu_run((char *const *)argv, NULL, NULL, NULL);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	list = th_list(store);
+	assert_int_equal(json_object_array_length(list), 0);
 	json_object_put(list);
 }
 
@@ -720,6 +766,65 @@ static void test_unsafe_store(void **state)
 	assert_int_equal(rmdir(store), 0); /* nothing was written into it */
 }
 
+/* Bounded memory: 256 MiB through a pipe, peak RSS of the helper < 32 MiB
+ * (plain builds only: ASan's shadow memory inflates RSS). */
+static void test_bounded_memory(void **state)
+{
+	const char *store = path_in("mem-store"), *chunk = path_in("mem-chunk");
+	char *buf = malloc(4u << 20);
+	struct rusage ru;
+	int p[2], status, fd;
+	pid_t writer, helper;
+
+	(void)state;
+	if (tu_sanitized()) {
+		free(buf);
+		skip();
+	}
+	assert_non_null(buf);
+	assert_int_equal(th_make_input(chunk, 4u << 20, false), 0);
+	fd = open(chunk, O_RDONLY);
+	assert_int_equal(read(fd, buf, 4u << 20), 4 << 20);
+	close(fd);
+	assert_int_equal(pipe(p), 0);
+	writer = fork();
+	if (writer == 0) {
+		close(p[0]);
+		for (int i = 0; i < 64; i++) {
+			buf[i] ^= 1; /* no two chunks alike */
+			if (write(p[1], buf, 4u << 20) != 4 << 20)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	helper = fork();
+	if (helper == 0) {
+		char t[32];
+
+		dup2(p[0], 0);
+		snprintf(t, sizeof(t), "%ld", (long)time(NULL));
+		execl(tu_lifeline(), tu_lifeline(), "coredump", "--store", store, "999990", "0", "0", "11",
+		      t, "18446744073709551615", "host", "memtest", (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	assert_int_equal(wait4(helper, &status, 0, &ru), helper);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	waitpid(writer, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fprintf(stderr, "helper peak RSS for 256 MiB: %ld KiB\n", ru.ru_maxrss);
+	assert_true(ru.ru_maxrss < 32 * 1024);
+	{
+		json_object *list, *e = only_entry(store, &list);
+
+		assert_int_equal(th_int(e, "size"), 256 << 20);
+		assert_false(th_bool(e, "truncated"));
+		json_object_put(list);
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_pidfd_checks),
 		cmocka_unit_test(test_unsafe_store),
+		cmocka_unit_test(test_bounded_memory),
 	};
 
 	if (geteuid() != 0) {

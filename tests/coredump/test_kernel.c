@@ -7,6 +7,7 @@
  * whose innermost frame is the one `lifeline cores info --json` reports.
  * Then a crash with a hostile comm, and --uninstall restoring the values. */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,52 +31,79 @@ static int run_status(const char *const argv[], char **out, char **err)
 
 static char our_pattern[512];
 
-static size_t count_records(void)
+/* The record of the crash of pid, from `cores list --pid`, or NULL. The
+ * kernel waits for the helper (core_pipe_limit > 0), but another test run
+ * may have reset core_pipe_limit to 0: then the record comes a moment after
+ * the crash, so look for up to 5 seconds. */
+static json_object *record_of(pid_t pid)
 {
-	json_object *l = th_list(store);
-	size_t n = l ? json_object_array_length(l) : 0;
+	char spid[32];
+	const char *argv[] = { tu_lifeline(), "cores", "list", "--store", store, "--json", "--pid", spid, NULL };
 
-	json_object_put(l);
-	return n;
+	snprintf(spid, sizeof(spid), "%d", (int)pid);
+	for (int i = 0; i < 50; i++) {
+		char *out = NULL;
+		json_object *l;
+
+		tu_run((char *const *)argv, NULL, &out, NULL);
+		l = out ? json_tokener_parse(out) : NULL;
+		free(out);
+		if (l && json_object_array_length(l) == 1) {
+			json_object *e = json_object_get(json_object_array_get_idx(l, 0));
+
+			json_object_put(l);
+			if (th_bool(e, "stored") || !th_str(e, "reason") ||
+			    !strstr(th_str(e, "reason"), "in-progress"))
+				return e;
+			json_object_put(e);
+		} else {
+			json_object_put(l);
+		}
+		usleep(100 * 1000);
+	}
+	return NULL;
 }
 
-static int crash_once(const char *comm);
+static pid_t crash_once(const char *comm, int *status);
+static const char *crash_path; /* NULL: the built crasher */
+static uid_t crash_uid;       /* 0: run as root */
 
-/* Crash and make sure the crash reached our store. Other test runs on a
- * shared machine may set core_pattern for their own crashes at the same
- * moment: when our record did not appear and core_pattern is not ours, put
- * ours back and crash again (at most 3 times, saying so). */
-static int crash(const char *comm)
+/* Crash and return the record of the crash (the caller puts it). Other test
+ * runs on a shared machine may set core_pattern for their own crashes at the
+ * same moment: when no record came and core_pattern is not ours, put ours
+ * back and crash again (at most 3 times, saying so). */
+static json_object *crash(const char *comm, int *status)
 {
-	size_t before = count_records();
-	int status = 0;
-
 	for (int attempt = 0; attempt < 3; attempt++) {
 		char now[512] = "";
+		pid_t pid = crash_once(comm, status);
+		json_object *e = record_of(pid);
 
-		status = crash_once(comm);
-		if (count_records() > before)
-			return status;
+		if (e)
+			return e;
 		tu_sysctl_read("kernel/core_pattern", now, sizeof(now));
 		if (!strcmp(now, our_pattern))
-			return status; /* ours, and still no record: a real failure */
+			return NULL; /* ours, and still no record: a real failure */
 		fprintf(stderr, "core_pattern was changed by someone else (%s); retrying\n", now);
 		tu_sysctl_write("kernel/core_pattern", our_pattern);
+		tu_sysctl_write("kernel/core_pipe_limit", "16");
 	}
-	return status;
+	return NULL;
 }
 
-/* Run the crasher; returns its wait status. */
-static int crash_once(const char *comm)
+/* Run the crasher; returns its pid, *status its wait status. */
+static pid_t crash_once(const char *comm, int *status)
 {
-	const char *crasher = tu_build_path("examples/coredump/crasher");
-	int status;
+	const char *crasher = crash_path ? crash_path : tu_build_path("examples/coredump/crasher");
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 
 		setrlimit(RLIMIT_CORE, &rl);
+		if (crash_uid && (setresgid(crash_uid, crash_uid, crash_uid) < 0 ||
+				  setresuid(crash_uid, crash_uid, crash_uid) < 0))
+			_exit(126);
 		/* An ASan build's crasher must let the kernel dump it. */
 		setenv("ASAN_OPTIONS", "disable_coredump=0:handle_segv=0:handle_abort=0:detect_leaks=0", 1);
 		if (comm)
@@ -85,8 +113,8 @@ static int crash_once(const char *comm)
 		_exit(127);
 	}
 	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return status;
+	assert_int_equal(waitpid(pid, status, 0), pid);
+	return pid;
 }
 
 /* gdb's innermost function for EXE and CORE, or NULL when gdb is missing. */
@@ -126,7 +154,7 @@ static void test_install_crash_analyse(void **state)
 	const char *install[] = { tu_lifeline(), "coredump", "--install", "--store", store,
 				  "--sysctl-d", dropin, NULL };
 	char pattern[512], core[600], exe[PATH_MAX], *fn, *err = NULL;
-	json_object *list, *e, *rec, *info;
+	json_object *e, *rec, *info;
 	int status, st;
 
 	(void)state;
@@ -152,14 +180,10 @@ static void test_install_crash_analyse(void **state)
 	/* Installing again keeps the first saved values. */
 	assert_int_equal(run_status(install, NULL, NULL), 0);
 
-	status = crash(NULL);
+	e = crash(NULL, &status);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	assert_true(WCOREDUMP(status));
-
-	list = th_list(store);
-	assert_non_null(list);
-	assert_int_equal(json_object_array_length(list), 1);
-	e = json_object_array_get_idx(list, 0);
+	assert_non_null(e);
 	assert_true(th_bool(e, "stored"));
 	assert_false(th_bool(e, "truncated"));
 	rec = th_record(store, th_str(e, "id"));
@@ -200,6 +224,22 @@ static void test_install_crash_analyse(void **state)
 		assert_int_equal(st, 0);
 		if (fn)
 			assert_true(!strncmp(top, fn, strlen(fn)));
+		/* `cores list --top` shows the same frame. */
+		{
+			char spid[32], *out = NULL;
+			const char *argv[] = { tu_lifeline(), "cores", "list", "--top", "--json", "--store",
+					       store, "--pid", spid, NULL };
+			json_object *l;
+
+			snprintf(spid, sizeof(spid), "%" PRId64, th_int(rec, "pid"));
+			tu_run((char *const *)argv, NULL, &out, NULL);
+			l = out ? json_tokener_parse(out) : NULL;
+			assert_non_null(l);
+			assert_int_equal(json_object_array_length(l), 1);
+			assert_string_equal(th_str(json_object_array_get_idx(l, 0), "top_frame"), top);
+			json_object_put(l);
+			free(out);
+		}
 	}
 	/* `cores gdb` opens the same core in gdb (which quits at EOF on stdin). */
 	if (fn) {
@@ -214,28 +254,64 @@ static void test_install_crash_analyse(void **state)
 	free(fn);
 	json_object_put(info);
 	json_object_put(rec);
-	json_object_put(list);
+	json_object_put(e);
 }
 
 static void test_hostile_comm_kernel(void **state)
 {
-	json_object *list;
+	json_object *e;
+	const char *id;
 	int status;
 
 	(void)state;
-	status = crash("x/../y\nz");
+	e = crash("x/../y\nz", &status);
 	assert_true(WIFSIGNALED(status) && WCOREDUMP(status));
-	list = th_list(store);
-	assert_non_null(list);
-	assert_int_equal(json_object_array_length(list), 2);
-	for (size_t i = 0; i < 2; i++) {
-		const char *id = th_str(json_object_array_get_idx(list, i), "id");
+	assert_non_null(e);
+	assert_true(th_bool(e, "stored"));
+	id = th_str(e, "id");
+	for (const char *p = id; *p; p++)
+		assert_non_null(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p));
+	json_object_put(e);
+}
 
-		assert_true(th_bool(json_object_array_get_idx(list, i), "stored"));
-		for (const char *p = id; *p; p++)
-			assert_non_null(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p));
+/* CVE-2022-4415: a set-uid program run by uid 1000 crashes (with
+ * fs.suid_dumpable=2, saved and restored): its core and record stay root's. */
+static void test_setuid_crash(void **state)
+{
+	char copy[600], cmd[8192], path[1200];
+	json_object *e, *rec;
+	struct stat st;
+	int status;
+
+	(void)state;
+	snprintf(copy, sizeof(copy), "%s/suid-crasher", root);
+	snprintf(cmd, sizeof(cmd), "cp %s %s && chown 0:0 %s && chmod 4755 %s",
+		 tu_build_path("examples/coredump/crasher"), copy, copy, copy);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tu_sysctl_write("fs/suid_dumpable", "2"), 0);
+	crash_path = copy;
+	crash_uid = 1000;
+	e = crash(NULL, &status);
+	crash_path = NULL;
+	crash_uid = 0;
+	if (!e && WIFEXITED(status) && WEXITSTATUS(status) == 126) {
+		fprintf(stderr, "cannot switch to uid 1000 here: skipped\n");
+		skip();
 	}
-	json_object_put(list);
+	assert_non_null(e);
+	rec = th_record(store, th_str(e, "id"));
+	assert_non_null(rec);
+	assert_int_equal(th_int(rec, "uid"), 1000);
+	assert_int_equal(th_int(rec, "dump_mode"), 2);
+	assert_false(th_bool(rec, "dumpable"));
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/%s%s", store, th_str(e, "id"), k ? ".json" : ".zst");
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_uid, 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	json_object_put(rec);
+	json_object_put(e);
 }
 
 static void test_too_long_and_uninstall(void **state)
@@ -269,6 +345,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_install_crash_analyse),
 		cmocka_unit_test(test_hostile_comm_kernel),
+		cmocka_unit_test(test_setuid_crash),
 		cmocka_unit_test(test_too_long_and_uninstall),
 	};
 

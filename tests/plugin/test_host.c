@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,14 @@ static void callers_start(struct callers *c, struct ll_plugin *p)
 		assert_int_equal(pthread_create(&c->th[i], NULL, call_loop, c), 0);
 }
 
+/* Wait (bounded) until the callers themselves got an answer from version n. */
+static bool callers_saw(struct callers *c, int n)
+{
+	for (int t = 0; t < 20000 && !(atomic_load(&c->seen) & (1u << n)); t += 5)
+		usleep(5000);
+	return atomic_load(&c->seen) & (1u << n);
+}
+
 static void callers_stop(struct callers *c)
 {
 	atomic_store(&c->stop, true);
@@ -296,6 +305,7 @@ static void test_1000_reloads_under_calls(void **state)
 			fds_warm = count_fds();
 		}
 	}
+	assert_true(callers_saw(&c, 1) && callers_saw(&c, 3));
 	callers_stop(&c);
 	rss_end = vm_rss_kib();
 	fds_end = count_fds();
@@ -345,6 +355,7 @@ static void test_cp_over_while_calling(void **state)
 	/* 1. A real cp over the file: the host never mapped it. */
 	copy_file(plugin("greeter-v2.so"), cur);
 	assert_int_equal(wait_serving(p, 2, 20000), 0);
+	assert_true(callers_saw(&c, 2));
 
 	/* 2. A slow writer: half the file, then a reload attempt, then the rest. */
 	f = fopen(plugin("greeter-v3.so"), "rb");
@@ -368,10 +379,10 @@ static void test_cp_over_while_calling(void **state)
 	assert_int_equal(write(fd, bytes + len / 2, len - len / 2), (ssize_t)(len - len / 2));
 	close(fd); /* IN_CLOSE_WRITE: the watcher loads the completed file */
 	assert_int_equal(wait_serving(p, 3, 20000), 0);
+	assert_true(callers_saw(&c, 3));
 	callers_stop(&c);
 	assert_int_equal(atomic_load(&c.bad), 0);
 	assert_true(atomic_load(&c.seen) & (1u << 2));
-	assert_true(atomic_load(&c.seen) & (1u << 3));
 	free(bytes);
 	ll_plugin_close(p);
 }

@@ -271,6 +271,49 @@ static void test_fd_map_overlaps(void **state)
 	assert_int_equal(ll_spawn(argv2, &o, &pid, NULL), -EINVAL);
 }
 
+/* A rotation (each source is another entry's target) and a chain whose
+ * source is not a target: every child fd gets the right pipe. */
+static void test_fd_map_rotation(void **state)
+{
+	int p[4][2], st;
+	char line[64], want[16];
+	struct ll_spawn_fd map[4];
+	struct ll_spawn_opts o = { 0 };
+	pid_t pid;
+	char *argv[] = { fdreport, "write", "6000", "0", "write", "6001", "1", "write", "6002", "2",
+			 "write", "6003", "3", NULL };
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pipe2(p[i], O_CLOEXEC), 0);
+		assert_int_equal(dup3(p[i][1], 6000 + i, O_CLOEXEC), 6000 + i);
+		close(p[i][1]);
+	}
+	/* child 6000+i must be pipe (i+1)%3 for 0..2; 6003 comes from 6000's
+	 * pipe via a source that is also a target */
+	map[0] = (struct ll_spawn_fd){ 6001, 6000 };
+	map[1] = (struct ll_spawn_fd){ 6002, 6001 };
+	map[2] = (struct ll_spawn_fd){ 6000, 6002 };
+	map[3] = (struct ll_spawn_fd){ 6003, 6003 };
+	o.fds = map;
+	o.nfds = 4;
+	o.flags = LL_SPAWN_NO_STDIO;
+	assert_int_equal(ll_spawn(argv, &o, &pid, NULL), 0);
+	assert_int_equal(ll_spawn_wait(pid, -1, -1, &st), 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 4; i++)
+		close(6000 + i);
+	/* pipe 1 got what the child wrote to 6000 ("0"), pipe 2 "1", pipe 0 "2" */
+	for (int i = 0; i < 4; i++) {
+		int wrote_to = i == 3 ? 3 : (i + 2) % 3;
+
+		assert_true(lc_read_line(p[i][0], line, sizeof(line), 5000) > 0);
+		snprintf(want, sizeof(want), "%d", wrote_to);
+		assert_string_equal(line, want);
+		close(p[i][0]);
+	}
+}
+
 static void check_close_method(enum ll_spawn_close m)
 {
 	char *argv[] = { fdreport, NULL };
@@ -504,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_popen_leaks_nothing),
 		cmocka_unit_test(test_popen_write),
 		cmocka_unit_test(test_fd_map_overlaps),
+		cmocka_unit_test(test_fd_map_rotation),
 		cmocka_unit_test(test_close_fallbacks),
 		cmocka_unit_test(test_exec_errors),
 		cmocka_unit_test(test_status_like_system),

@@ -19,7 +19,10 @@ struct ll_core_analysis;
 
 /** Options for ll_core_analyze(). Zero-initialise, then set what you need. */
 struct ll_core_options {
-	const char *exe_hint;      /**< path of the executable, or NULL */
+	/** Path of the executable, or NULL: used for the module whose build-id
+	 *  it has (or, when the core holds no build-id nor file notes, as the
+	 *  executable, marked unverified). */
+	const char *exe_hint;
 	/** The store's metadata record for this core (see docs/coredump-metadata.md),
 	 *  or NULL. Supplies what the core lacks: the maps with the identity of
 	 *  each mapped file at crash time, the process start time, the exe. */
@@ -33,19 +36,39 @@ struct ll_core_options {
 	/** Directory searched for debug files by build-id instead of
 	 *  /usr/lib/debug (its .build-id/xx/yyyy.debug), or NULL. */
 	const char *debug_dir;
+	/** Name frames with libdwfl's DWARF reading only, not the shared
+	 *  symbolizer of lifeline/inspect/symbolize.h (a cross-check). */
+	bool dwfl_symbols;
 };
 
-/** Analyse the uncompressed ELF core at core_path. *out is freed with
- *  ll_core_analysis_free(). -ENOEXEC when the file is not an ELF core,
- *  -EINVAL for a truncated one that cannot be read at all (a partly
- *  truncated core is analysed as far as it goes and says so). */
+/** Analyse the uncompressed ELF core at core_path (a path such as
+ *  /proc/self/fd/N is fine). *out is freed with ll_core_analysis_free().
+ *  -ENOEXEC when the file is not an ELF core, -EINVAL for a truncated one
+ *  that cannot be read at all or a file that is not regular (a partly
+ *  truncated core is analysed as far as it goes and says so), -errno of
+ *  open(2), -ENOMEM. Files named by the core are opened read-only, never
+ *  run. */
 int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 		    struct ll_core_analysis **out);
 
 /** Print the analysis for a person (colour when color is true). */
 int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color);
 
-/** The analysis as a JSON object (a new reference; the caller puts it). */
+/** The analysis as a JSON object (a new reference; the caller puts it).
+ *  Keys: core, core_size, truncated, truncated_detail, arch, pid, comm,
+ *  cmdline, exe; signal {number, name, description, code, code_text,
+ *  address, sender_pid}; fault_kind ("null-deref", "null-call",
+ *  "stack-overflow", "not-mapped", "guard", "write-read-only",
+ *  "exec-non-exec", "beyond-eof", "general-protection", "mapped"), fault
+ *  (text), abort_message, top_frame; causes [{kind, title, detail, fix,
+ *  hint}] (first: the most certain); threads [{tid, crashed, frames [{pc,
+ *  activation, inlined, module, module_offset, function, function_offset,
+ *  file, line, column, note}], unwind_error}] (the crashing thread first);
+ *  registers {name: hex}; disassembly [{address, bytes, text, current}],
+ *  disassembly_note; modules [{name, start, end, build_id (from the core),
+ *  file (used for symbols), disk_build_id, status ("ok", "unverified",
+ *  "debug-file-only", "replaced", "modified-in-place", "missing",
+ *  "in-core")}]; notes [text]. Addresses are hex strings; unknown is null. */
 json_object *ll_core_analysis_json(const struct ll_core_analysis *a);
 
 /** The crashing thread's innermost frame as "function (file:line)" or
@@ -56,8 +79,11 @@ const char *ll_core_analysis_top_frame(const struct ll_core_analysis *a);
 int ll_core_analysis_signal(const struct ll_core_analysis *a);
 
 /** The first cause named by the analysis as a short kind ("null-deref",
- *  "stack-overflow", "abort", "assertion", "double-free", "heap-corruption",
- *  "modified-in-place", ...), or NULL when no cause could be named. */
+ *  "null-call", "stack-overflow", "abort", "assertion", "double-free",
+ *  "heap-corruption", "stack-smashing", "buffer-overflow", "killed",
+ *  "modified-in-place", "write-read-only", "bad-jump", "bad-pointer",
+ *  "overflow", "divide-error", "illegal-instruction"), or NULL when no
+ *  cause could be named. */
 const char *ll_core_analysis_cause(const struct ll_core_analysis *a);
 
 /** Free an analysis. NULL is allowed. */

@@ -47,7 +47,9 @@ struct ll_map {
 	unsigned dev_minor;
 	uint64_t inode;          /**< 0 for anonymous mappings */
 	char *path;              /**< file path or "[heap]"-style name; NULL if anonymous.
-	                              A trailing " (deleted)" is removed and sets deleted. */
+	                              A trailing " (deleted)" is removed and sets deleted.
+	                              As the kernel prints it: a newline in a file name
+	                              shows as "\012"; other bytes are raw. */
 	bool deleted;            /**< the file was unlinked since it was mapped */
 	enum ll_map_kind kind;   /**< classification (see ll_map_kind) */
 	/* From smaps (LL_MAPS_SMAPS), in bytes; 0 otherwise. */
@@ -94,7 +96,10 @@ enum {
 
 /** Read /proc/PID/maps (or smaps with LL_MAPS_SMAPS). pid 0 means self.
  *  Classifies every mapping and finds the stacks of threads blocked in a
- *  system call. Keeps /proc/PID open (one descriptor) for ll_maps_resolve().
+ *  system call (reading task/TID/syscall needs ptrace-attach rights over the
+ *  process; without them, or for a thread that is running, its stack stays
+ *  LL_MAP_ANON; LL_MAPS_NO_THREADS skips this, for bulk scans of many
+ *  processes). Keeps /proc/PID open (one descriptor) for ll_maps_resolve().
  *  -ESRCH no such process, -EACCES not allowed to read it.
  *  *out is freed with ll_maps_free(). */
 int ll_maps_read(pid_t pid, unsigned flags, struct ll_maps **out);

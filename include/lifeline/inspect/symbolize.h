@@ -53,11 +53,6 @@ enum {
 	/** Search only opts->debug_dirs: not $LIFELINE_DEBUG_DIRS nor
 	 *  /usr/lib/debug (nor the module's own directory). */
 	LL_SYM_ONLY_GIVEN_DIRS = 1u << 1,
-	/** Index in the background: open returns once the symbols are read;
-	 *  a thread then opens the DWARF and loads every compile unit in
-	 *  address order while the caller goes on, and a lookup waits only for
-	 *  its own unit. For large batches (best asked in address order). */
-	LL_SYM_BACKGROUND_INDEX = 1u << 2,
 };
 
 /** What ll_symbolizer_info() reports about an opened module. */

@@ -110,21 +110,25 @@ static int run_helper(const char *store, const char *config, char **v, int n)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_DUMPABLE, 0);
-	r = ll_store_open(store, true, &storefd);
-	if (r < 0) {
-		ll_store_log(-1, "store %s unusable: %s; core of pid %s lost", store, strerror(-r),
-			     n > 0 ? v[0] : "?");
-		out_error("coredump", "store %s: %s (must be a root-owned directory, not writable "
-			  "by group or others)", store, strerror(-r));
-		return LL_EXIT_FAIL;
-	}
 	if (parse_args(v, n, &a) < 0) {
+		/* Said in the store's log if there is one (never created for this). */
+		if (ll_store_open(store, false, &storefd) < 0)
+			storefd = -1;
 		ll_store_log(storefd, "bad arguments from core_pattern (%d given); check "
 			     "/proc/sys/kernel/core_pattern or run 'lifeline coredump --install'", n);
 		out_error("coredump", "expected %%P %%u %%g %%s %%t %%c %%h %%e [%%F [%%d]]; "
 			  "see 'lifeline coredump --help'");
-		close(storefd);
+		if (storefd >= 0)
+			close(storefd);
 		return LL_EXIT_USAGE;
+	}
+	r = ll_store_open(store, true, &storefd);
+	if (r < 0) {
+		ll_store_log(-1, "store %s unusable: %s; core of pid %d lost", store, strerror(-r),
+			     (int)a.pid);
+		out_error("coredump", "store %s: %s (must be a root-owned directory, not writable "
+			  "by group or others)", store, strerror(-r));
+		return LL_EXIT_FAIL;
 	}
 	ll_coredump_config_init(&cfg);
 	r = ll_coredump_config_load(&cfg, config, err, sizeof(err));

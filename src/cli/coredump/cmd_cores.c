@@ -28,7 +28,7 @@
 struct copts {
 	const char *sub;
 	const char *store, *config, *output;
-	bool json, force;
+	bool json, force, top;
 	struct ll_store_filter f;
 	const char *id;
 };
@@ -36,7 +36,7 @@ struct copts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lifeline cores list [--json] [FILTERS]\n"
+		"usage: lifeline cores list [--json] [--top] [FILTERS]\n"
 		"       lifeline cores info [ID] [--json] [FILTERS]\n"
 		"       lifeline cores dump [ID] -o FILE [--force] [FILTERS]\n"
 		"       lifeline cores gdb [ID] [FILTERS]\n"
@@ -47,6 +47,7 @@ static void usage(FILE *f)
 		"for the latest core passing the filters.\n\n"
 		"FILTERS: --exe NAME (path, base name or comm), --pid N, --since T, --until T\n"
 		"         (T: seconds since the epoch, YYYY-MM-DD[ HH:MM[:SS]], or -2h, '30min ago')\n"
+		"  --top          list: also analyse each core and show its innermost frame\n"
 		"  --store DIR    the store (default %s)\n"
 		"  --config FILE  limits for gc (default %s)\n"
 		"  -o, --output FILE  where dump writes the decompressed core ('-': stdout)\n",
@@ -65,6 +66,7 @@ static int parse(int argc, char **argv, struct copts *o)
 		{ "until", required_argument, NULL, 'U' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "top", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -84,6 +86,7 @@ static int parse(int argc, char **argv, struct copts *o)
 		case 'e': o->f.exe = optarg; break;
 		case 'o': o->output = optarg; break;
 		case 'f': o->force = true; break;
+		case 't': o->top = true; break;
 		case 'p':
 			if (ll_parse_pid(optarg, &o->f.pid) < 0) {
 				out_error("cores", "--pid '%s': expected a process id", optarg);
@@ -122,6 +125,9 @@ static int open_store(const struct copts *o, int *fd)
 	if (r == -ENOENT)
 		out_error("cores", "no store at %s: nothing was stored yet ('lifeline coredump --install' "
 			  "sets the helper up), or give --store DIR", o->store);
+	else if (r == -EPERM)
+		out_error("cores", "store %s: refused: a store must be a directory (not a symlink) owned "
+			  "by root and not writable by group or others", o->store);
 	else if (r < 0)
 		out_error("cores", "store %s: %s", o->store, strerror(-r));
 	return r;
@@ -194,6 +200,63 @@ static json_object *entry_json(const struct ll_store_entry *e)
 	return o;
 }
 
+#if LL_HAVE_CORE_ANALYSIS
+/* Decompress e's core into an unnamed temporary file and analyse it with
+ * its record. NULL with err set on failure. */
+static struct ll_core_analysis *analyze(int storefd, const struct ll_store_entry *e,
+					char *err, size_t errsz)
+{
+	struct ll_core_options opts = { 0 };
+	struct ll_core_analysis *a = NULL;
+	char path[64];
+	uint64_t size;
+	bool trunc;
+	int fd, r;
+
+	err[0] = '\0';
+	if (!e->core_file) {
+		snprintf(err, errsz, "no core stored");
+		return NULL;
+	}
+	fd = cores_decompress_tmp(storefd, e, false, &size, &trunc);
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot decompress the core: %s", strerror(-fd));
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	opts.metadata = e->meta;
+	opts.exe_hint = e->exe[0] == '/' ? e->exe : NULL;
+	opts.errbuf = err;
+	opts.errbuf_size = errsz;
+	r = ll_core_analyze(path, &opts, &a);
+	if (r < 0 && !err[0])
+		snprintf(err, errsz, "analysis failed: %s", strerror(-r));
+	close(fd);
+	return r < 0 ? NULL : a;
+}
+#endif
+
+/* The innermost frame of e's core for `list --top`, or NULL (why in buf). */
+static const char *top_of(int storefd, const struct ll_store_entry *e, char *buf, size_t size)
+{
+#if LL_HAVE_CORE_ANALYSIS
+	struct ll_core_analysis *a = analyze(storefd, e, buf, size);
+	const char *top;
+
+	if (!a)
+		return NULL;
+	top = ll_core_analysis_top_frame(a);
+	snprintf(buf, size, "%s", top ? top : "");
+	ll_core_analysis_free(a);
+	return top ? buf : NULL;
+#else
+	(void)storefd;
+	(void)e;
+	snprintf(buf, size, "analysis not built yet");
+	return NULL;
+#endif
+}
+
 static int do_list(const struct copts *o, int storefd)
 {
 	struct ll_store_list l;
@@ -219,7 +282,15 @@ static int do_list(const struct copts *o, int storefd)
 			continue;
 		shown++;
 		if (o->json) {
-			json_object_array_add(arr, entry_json(e));
+			json_object *j = entry_json(e);
+
+			if (o->top) {
+				char tb[512];
+				const char *top = top_of(storefd, e, tb, sizeof(tb));
+
+				json_object_object_add(j, "top_frame", top ? json_object_new_string(top) : NULL);
+			}
+			json_object_array_add(arr, j);
 			continue;
 		}
 		base = strrchr(e->exe, '/');
@@ -230,6 +301,15 @@ static int do_list(const struct copts *o, int storefd)
 		       e->core_file ? (e->truncated ? OUT_YELLOW : "") : OUT_RED,
 		       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
 		       OUT_RESET, safe(base, b, sizeof(b)), e->id);
+		if (o->top && e->core_file) {
+			char tb[512];
+			const char *top = top_of(storefd, e, tb, sizeof(tb));
+
+			if (top)
+				printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, top);
+			else
+				printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, tb);
+		}
 	}
 	if (o->json)
 		out_json(arr);
@@ -339,27 +419,9 @@ static int do_info(const struct copts *o, int storefd)
 	}
 #if LL_HAVE_CORE_ANALYSIS
 	if (e->core_file) {
-		uint64_t size;
-		bool trunc;
-		int fd = cores_decompress_tmp(storefd, e, false, &size, &trunc);
-		struct ll_core_analysis *a = NULL;
-		char path[64], err[256] = "";
+		char err[256];
+		struct ll_core_analysis *a = analyze(storefd, e, err, sizeof(err));
 
-		if (fd < 0) {
-			snprintf(err, sizeof(err), "cannot decompress the core: %s", strerror(-fd));
-		} else {
-			struct ll_core_options opts = { 0 };
-
-			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-			opts.metadata = e->meta;
-			opts.exe_hint = *e->exe ? e->exe : NULL;
-			opts.errbuf = err;
-			opts.errbuf_size = sizeof(err);
-			r = ll_core_analyze(path, &opts, &a);
-			if (r < 0 && !err[0])
-				snprintf(err, sizeof(err), "analysis failed: %s", strerror(-r));
-			close(fd);
-		}
 		if (o->json) {
 			json_object_object_add(out, "analysis", a ? ll_core_analysis_json(a) : NULL);
 			json_object_object_add(out, "top_frame",
@@ -486,7 +548,9 @@ static int do_gdb(const struct copts *o, int storefd)
 		fprintf(stderr, "lifeline cores: note: the stored core is truncated\n");
 	ll_store_list_free(&l);
 	fflush(NULL);
-	if (*exe)
+	/* The record's exe comes from /proc/PID/exe: an absolute path. Anything
+	 * else is not passed (it could read as a gdb option). */
+	if (exe[0] == '/')
 		execlp("gdb", "gdb", exe, core, (char *)NULL);
 	else
 		execlp("gdb", "gdb", "-c", core, (char *)NULL);

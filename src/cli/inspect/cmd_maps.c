@@ -61,6 +61,24 @@ static const char *anon_label(const struct ll_map *m, char *buf, size_t size)
 	return "";
 }
 
+/* A path made printable: file names are chosen by whoever created the file,
+ * so control bytes (a terminal escape sequence, say) are shown as \xHH. */
+static const char *printable(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 static const char *total_type(const struct ll_maps_total *t)
 {
 	if (t->kind == LL_MAP_TEXT)
@@ -83,11 +101,11 @@ static void print_text(const struct ll_maps *maps, const struct ll_maps_total *t
 		       bool smaps)
 {
 	char *comm = read_comm(maps->pid);
-	char s1[32], s2[32], s3[32], perms[5], label[64];
+	char s1[32], s2[32], s3[32], perms[5], label[64], pbuf[4096 * 4 + 8];
 	uint64_t size = 0, rss = 0, pss = 0;
 
 	printf("%spid %d%s%s%s%s: %zu mappings\n", OUT_BOLD, (int)maps->pid, comm ? " (" : "",
-	       comm ? comm : "", comm ? ")" : "", OUT_RESET, maps->n);
+	       comm ? printable(comm, pbuf, sizeof(pbuf)) : "", comm ? ")" : "", OUT_RESET, maps->n);
 	free(comm);
 	printf("%-33s %-4s %-8s %-6s %10s %10s %10s  %s\n", "RANGE", "PERM", "OFFSET", "KIND", "SIZE",
 	       "RSS", "PSS", "PATH");
@@ -100,7 +118,8 @@ static void print_text(const struct ll_maps *maps, const struct ll_maps_total *t
 		printf("%-33s %s %08" PRIx64 " %-6s %10s %10s %10s  %s%s%s%s\n", range, perms, m->offset,
 		       ll_map_kind_name(m->kind), out_size(m->end - m->start, s1),
 		       smaps ? out_size(m->rss, s2) : "-", smaps ? out_size(m->pss, s3) : "-",
-		       m->path ? m->path : anon_label(m, label, sizeof(label)),
+		       m->path ? printable(m->path, pbuf, sizeof(pbuf))
+			       : anon_label(m, label, sizeof(label)),
 		       m->deleted ? OUT_RED : "", m->deleted ? " (deleted)" : "",
 		       m->deleted ? OUT_RESET : "");
 	}
@@ -115,7 +134,8 @@ static void print_text(const struct ll_maps *maps, const struct ll_maps_total *t
 		pss += t->pss;
 		printf("%-7s %5zu %10s %10s %10s  %s%s%s%s\n", total_type(t), t->nmaps,
 		       out_size(t->size, s1), smaps ? out_size(t->rss, s2) : "-",
-		       smaps ? out_size(t->pss, s3) : "-", t->name, t->deleted ? OUT_RED : "",
+		       smaps ? out_size(t->pss, s3) : "-", printable(t->name, pbuf, sizeof(pbuf)),
+		       t->deleted ? OUT_RED : "",
 		       t->deleted ? " (deleted)" : "", t->deleted ? OUT_RESET : "");
 	}
 	printf("%-7s %5zu %10s %10s %10s\n\n", "all", maps->n, out_size(size, s1),

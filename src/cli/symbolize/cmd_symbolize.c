@@ -53,11 +53,13 @@ static void usage(FILE *f)
 		"                        $LIFELINE_DEBUG_DIRS adds more (colon-separated)\n"
 		"  -j, --json            print JSON (an array of items)\n"
 		"  -h, --help            show this help\n\n"
+		"Large --exe batches use a second thread when a core is free\n"
+		"($LIFELINE_SYMBOLIZE_THREADS=1 or 2 decides instead).\n\n"
 		"Exit status: 0 every item answered, 1 some item failed (bad address, no\n"
 		"symbols, unreadable module; the others were still answered), 2 usage error.\n");
 }
 
-static void answer(FILE *out, struct symctx *ctx, struct sym_item *it, struct ll_sym_result *res,
+static void answer(struct sbuf *out, struct symctx *ctx, struct sym_item *it, struct ll_sym_result *res,
 		   char *msg, size_t msize)
 {
 	if (it->sym && ll_symbolize(it->sym, it->elf_addr, res) == 0) {
@@ -82,17 +84,39 @@ static void answer(FILE *out, struct symctx *ctx, struct sym_item *it, struct ll
 	sym_print_item(out, ctx, it, NULL);
 }
 
-static int parse_addr(const char *text, uint64_t *v)
+/* Hex address, 0x optional (what addr2line takes); strict, no overflow. */
+int sym_parse_addr(const char *text, uint64_t *v)
 {
-	return ll_parse_u64(text, 1, v);
+	const char *p = text;
+	uint64_t x = 0;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	if (!*p || strlen(p) > 16)
+		return -EINVAL;
+	for (; *p; p++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
+			d = (unsigned)((*p | 0x20) - 'a' + 10);
+		else
+			return -EINVAL;
+		x = x << 4 | d;
+	}
+	*v = x;
+	return 0;
 }
 
-static void item_exe(FILE *out, struct symctx *ctx, const char *text, struct ll_sym_result *res)
+/* One address of --exe; parsed is sym_parse_addr()'s result for text, addr its value. */
+static void item_exe(struct sbuf *out, struct symctx *ctx, const char *text, int parsed, uint64_t addr,
+		     struct ll_sym_result *res)
 {
-	struct sym_item it = { .input = text, .module = ctx->exe };
+	struct sym_item it = { .input = text, .module = ctx->exe, .elf_addr = addr };
 	char msg[600];
 
-	if (parse_addr(text, &it.elf_addr) < 0) {
+	if (parsed < 0) {
 		snprintf(msg, sizeof(msg), "'%.200s': not an address (give hex, e.g. 0x1139)", text);
 		it.module = NULL;
 		it.error = msg;
@@ -104,14 +128,16 @@ static void item_exe(FILE *out, struct symctx *ctx, const char *text, struct ll_
 	answer(out, ctx, &it, res, msg, sizeof(msg));
 }
 
-static void item_pid(FILE *out, struct symctx *ctx, const char *text, struct ll_sym_result *res)
+/* One address of --pid (see item_exe). */
+static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int parsed, uint64_t addr,
+		     struct ll_sym_result *res)
 {
-	struct sym_item it = { .input = text };
+	struct sym_item it = { .input = text, .runtime = addr };
 	struct ll_addr_info info;
 	char msg[600];
 	int r, fd = -1;
 
-	if (parse_addr(text, &it.runtime) < 0) {
+	if (parsed < 0) {
 		snprintf(msg, sizeof(msg), "'%.200s': not an address (give hex, e.g. 0x7f12345678)", text);
 		it.error = msg;
 		goto out;
@@ -179,74 +205,13 @@ static void each_report_line(struct symctx *ctx, FILE *f)
 	free(line);
 }
 
-struct batch_item {
-	const char *text;
-	uint64_t key;       /* parsed address, or 0 when it does not parse */
-	size_t idx;         /* position in the input */
-};
-
-static int cmp_batch(const void *a, const void *b)
-{
-	const struct batch_item *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static void one_item(FILE *out, struct symctx *ctx, const char *text, struct ll_sym_result *res)
+void sym_one_item(struct sbuf *out, struct symctx *ctx, const char *text, int parsed, uint64_t addr,
+		  struct ll_sym_result *res)
 {
 	if (ctx->exe)
-		item_exe(out, ctx, text, res);
+		item_exe(out, ctx, text, parsed, addr, res);
 	else
-		item_pid(out, ctx, text, res);
-}
-
-/* Answer a batch of address lines. Lookups are made in address order (the
- * index is then walked almost sequentially: far fewer cache misses), the
- * answers formatted into memory and printed in input order. */
-static void run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_sym_result *res)
-{
-	struct batch_item *v = NULL;
-	size_t *off = NULL;
-	char *buf = NULL;
-	size_t blen = 0;
-	FILE *mem = NULL;
-
-	if (ctx->fmt == FMT_JSON || n < 2)
-		goto plain;
-	v = malloc(n * sizeof(*v));
-	off = malloc(2 * n * sizeof(*off));
-	if (!v || !off || !(mem = open_memstream(&buf, &blen)))
-		goto plain;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = (struct batch_item){ .text = texts[i], .idx = i };
-		if (parse_addr(texts[i], &v[i].key) < 0)
-			v[i].key = 0;
-	}
-	qsort(v, n, sizeof(*v), cmp_batch);
-	for (size_t k = 0; k < n; k++) {
-		off[2 * v[k].idx] = (size_t)ftell(mem);
-		one_item(mem, ctx, v[k].text, res);
-		off[2 * v[k].idx + 1] = (size_t)ftell(mem);
-	}
-	if (fflush(mem) != 0) {
-		out_error(ctx->cmd, "out of memory formatting %zu answers", n);
-		ctx->failed++;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) /* item i is buf[off[2i], off[2i+1]) */
-		fwrite(buf + off[2 * i], 1, off[2 * i + 1] - off[2 * i], stdout);
-	goto out;
-plain:
-	for (size_t i = 0; i < n; i++)
-		one_item(stdout, ctx, texts[i], res);
-out:
-	if (mem)
-		fclose(mem);
-	free(buf);
-	free(off);
-	free(v);
+		item_pid(out, ctx, text, parsed, addr, res);
 }
 
 /* Split buf[0..len) into trimmed, non-empty lines and answer them. */
@@ -284,7 +249,7 @@ static void address_lines(struct symctx *ctx, char *buf, size_t len, struct ll_s
 		}
 		texts[n++] = s;
 	}
-	run_batch(ctx, texts, n, res);
+	sym_run_batch(ctx, texts, n, res);
 	free(texts);
 }
 
@@ -440,10 +405,6 @@ int cmd_symbolize(int argc, char **argv)
 		out_error(ctx.cmd, "--pid '%s': not a process id", pid_arg);
 		return LL_EXIT_USAGE;
 	}
-	/* A batch for one module: index it in the background, while the input
-	 * is read (lookups then wait only for their compile unit). */
-	if (ctx.exe && (optind == argc || argc - optind >= 256))
-		opts.flags |= LL_SYM_BACKGROUND_INDEX;
 	if (ll_symcache_new(&opts, &ctx.cache) < 0 || !(res = malloc(sizeof(*res))) ||
 	    (ctx.fmt == FMT_JSON && !(ctx.jarr = json_object_new_array()))) {
 		out_error(ctx.cmd, "out of memory");
@@ -453,12 +414,16 @@ int cmd_symbolize(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	if (ctx.exe || pid_arg) {
+		/* A batch for one module: a second symbolizer of it is opened
+		 * meanwhile, to answer half of a big batch on the other core. */
+		if (ctx.exe && (optind == argc || argc - optind >= 4096))
+			sym_helper_start(&ctx, &opts);
 		if ((ctx.exe ? open_exe(&ctx) : open_pid(&ctx)) < 0)
 			goto out;
 		if (ctx.exe && ctx.exe_info.nsymbols == 0 && !ctx.exe_info.has_dwarf)
 			ctx.failed++;
 		if (optind < argc)
-			run_batch(&ctx, (const char **)argv + optind, (size_t)(argc - optind), res);
+			sym_run_batch(&ctx, (const char **)argv + optind, (size_t)(argc - optind), res);
 		else
 			each_address_line(&ctx, STDIN_FILENO, res);
 	} else if (report && strcmp(report, "-")) {
@@ -483,6 +448,7 @@ out:
 		out_error(ctx.cmd, "writing the output: %s", strerror(errno));
 		rc = LL_EXIT_FAIL;
 	}
+	sym_helper_stop(&ctx);
 	if (ctx.jarr)
 		json_object_put(ctx.jarr);
 	ll_maps_free(ctx.maps);

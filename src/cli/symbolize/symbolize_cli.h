@@ -14,6 +14,22 @@
 
 enum sym_format { FMT_TEXT, FMT_ADDR2LINE, FMT_JSON };
 
+/* A growing output buffer (answers of a batch are formatted into memory
+ * and written in input order); cheaper than stdio for millions of small
+ * writes. On allocation failure it stops growing and sets failed. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+bool sb_reserve(struct sbuf *b, size_t more);
+void sb_write(struct sbuf *b, const char *s, size_t n);
+void sb_puts(struct sbuf *b, const char *s);
+void sb_putc(struct sbuf *b, char c);
+void sb_uint(struct sbuf *b, unsigned v);
+void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_free(struct sbuf *b);
+
 struct symctx {
 	const char *cmd;             /* "symbolize", for messages */
 	enum sym_format fmt;
@@ -27,6 +43,7 @@ struct symctx {
 	const char *exe;
 	struct ll_symbolizer *exe_sym;
 	struct ll_sym_info exe_info;
+	struct sym_helper *helper;   /* second symbolizer for big --exe batches */
 	/* --pid */
 	pid_t pid;
 	struct ll_maps *maps;
@@ -46,11 +63,27 @@ struct sym_item {
 	const char *error;           /* message for a failed item, or NULL */
 };
 
-/* symbolize_output.c: print one item to out in ctx->fmt (JSON items are
+/* symbolize_output.c: the sbuf functions above, and: print one item to out in ctx->fmt (JSON items are
  * appended to ctx->jarr instead). report_indent: in crash-report mode,
  * frames are printed under the echoed line with this indent and no header
  * line. */
-void sym_print_item(FILE *out, struct symctx *ctx, const struct sym_item *it, const char *report_indent);
+void sym_print_item(struct sbuf *out, struct symctx *ctx, const struct sym_item *it, const char *report_indent);
+
+/* cmd_symbolize.c: answer one address (parsed: sym_parse_addr()'s result
+ * for text, addr its value) of --exe or --pid into out. Safe to call from two
+ * threads with distinct ctx copies whose exe_sym differ. */
+void sym_one_item(struct sbuf *out, struct symctx *ctx, const char *text, int parsed, uint64_t addr,
+		  struct ll_sym_result *res);
+/* Parse a hex address (0x optional): 0 or -EINVAL. */
+int sym_parse_addr(const char *text, uint64_t *v);
+
+/* symbolize_batch.c: start opening a second symbolizer of ctx->exe in a
+ * thread (used to answer half of big batches); stop and free it. */
+struct sym_helper;
+void sym_helper_start(struct symctx *ctx, const struct ll_sym_opts *opts);
+void sym_helper_stop(struct symctx *ctx);
+/* Answer n address lines (sorted lookups, input-order output). */
+void sym_run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_sym_result *res);
 
 /* symbolize_report.c: find a `PATH+0xOFF`, `(PATH+0xOFF)`, `PATH(+0xOFF)` or
  * `PATH(func+0xOFF)` location in a line. On success path is copied into

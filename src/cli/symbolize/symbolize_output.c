@@ -7,12 +7,93 @@
  * item collected into an array printed at the end). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/output.h"
 #include "symbolize_cli.h"
+
+bool sb_reserve(struct sbuf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->failed)
+		return false;
+	if (b->len + more < b->cap)
+		return true;
+	cap = b->cap ? b->cap : 4096;
+	while (cap <= b->len + more)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->failed = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void sb_write(struct sbuf *b, const char *s, size_t n)
+{
+	if (!sb_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_write(b, s, strlen(s));
+}
+
+void sb_putc(struct sbuf *b, char c)
+{
+	if (sb_reserve(b, 1))
+		b->p[b->len++] = c;
+}
+
+void sb_uint(struct sbuf *b, unsigned v)
+{
+	char d[12];
+	size_t i = sizeof(d);
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	sb_write(b, d + i, sizeof(d) - i);
+}
+
+void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!sb_reserve(b, 256))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		if (!sb_reserve(b, (size_t)n + 1))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+void sb_free(struct sbuf *b)
+{
+	free(b->p);
+	*b = (struct sbuf){ 0 };
+}
 
 static void hex_bytes(const uint8_t *b, size_t n, char *out, size_t size)
 {
@@ -62,7 +143,7 @@ static struct ll_insn *item_disasm(struct symctx *ctx, const struct sym_item *it
 	return v;
 }
 
-static void print_text(FILE *out, struct symctx *ctx, const struct sym_item *it, const char *indent)
+static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_item *it, const char *indent)
 {
 	const struct ll_sym_result *res = it->res;
 	struct ll_insn *insn;
@@ -70,14 +151,14 @@ static void print_text(FILE *out, struct symctx *ctx, const struct sym_item *it,
 	size_t n;
 
 	if (!indent) {
-		fprintf(out, "%s%s%s", OUT_BOLD, it->input, OUT_RESET);
+		sb_printf(out, "%s%s%s", OUT_BOLD, it->input, OUT_RESET);
 		if (it->module)
-			fprintf(out, " %s+0x%" PRIx64, it->module, it->elf_addr);
+			sb_printf(out, " %s+0x%" PRIx64, it->module, it->elf_addr);
 		if (res && res->symbol)
-			fprintf(out, " %s+0x%" PRIx64, res->symbol, res->symbol_offset);
+			sb_printf(out, " %s+0x%" PRIx64, res->symbol, res->symbol_offset);
 		else if (res)
-			fprintf(out, " ??");
-		fputc('\n', out);
+			sb_printf(out, " ??");
+		sb_putc(out, '\n');
 		indent = "    ";
 	}
 	if (res) {
@@ -86,33 +167,33 @@ static void print_text(FILE *out, struct symctx *ctx, const struct sym_item *it,
 		for (size_t i = 0; i < nf; i++) {
 			const struct ll_sym_frame *f = &res->frames[i];
 
-			fprintf(out, "%s%s at %s", indent, f->function ? f->function : "??",
+			sb_printf(out, "%s%s at %s", indent, f->function ? f->function : "??",
 			       f->file ? f->file : "??");
 			if (f->line)
-				fprintf(out, ":%u", f->line);
+				sb_printf(out, ":%u", f->line);
 			if (f->line && f->column)
-				fprintf(out, ":%u", f->column);
+				sb_printf(out, ":%u", f->column);
 			if (i == 0 && f->discriminator)
-				fprintf(out, " (discriminator %u)", f->discriminator);
+				sb_printf(out, " (discriminator %u)", f->discriminator);
 			if (f->inlined)
-				fprintf(out, " %s(inlined)%s", OUT_DIM, OUT_RESET);
-			fputc('\n', out);
+				sb_printf(out, " %s(inlined)%s", OUT_DIM, OUT_RESET);
+			sb_putc(out, '\n');
 		}
 		if (nf == 0 && res->symbol)
-			fprintf(out, "%s%s+0x%" PRIx64 " %s(no line information: install the module's debug info)%s\n",
+			sb_printf(out, "%s%s+0x%" PRIx64 " %s(no line information: install the module's debug info)%s\n",
 			       indent, res->symbol, res->symbol_offset, OUT_DIM, OUT_RESET);
 		if (res->truncated)
-			fprintf(out, "%s... (inline chain cut at %d frames)\n", indent, LL_SYM_MAX_FRAMES);
+			sb_printf(out, "%s... (inline chain cut at %d frames)\n", indent, LL_SYM_MAX_FRAMES);
 	}
 	insn = item_disasm(ctx, it, &n, &why);
 	if (why)
-		fprintf(out, "%s%sdisassembly: %s%s\n", indent, OUT_YELLOW, why, OUT_RESET);
+		sb_printf(out, "%s%sdisassembly: %s%s\n", indent, OUT_YELLOW, why, OUT_RESET);
 	for (size_t i = 0; i < n; i++) {
 		char bytes[3 * sizeof(insn[i].bytes) + 1];
 
 		hex_bytes(insn[i].bytes, insn[i].size < sizeof(insn[i].bytes) ? insn[i].size : sizeof(insn[i].bytes),
 			  bytes, sizeof(bytes));
-		fprintf(out, "%s%s%s0x%016" PRIx64 "  %-24s %s %s%s\n", indent, insn[i].marked ? "=> " : "   ",
+		sb_printf(out, "%s%s%s0x%016" PRIx64 "  %-24s %s %s%s\n", indent, insn[i].marked ? "=> " : "   ",
 		       insn[i].marked ? OUT_BOLD : "", insn[i].addr, bytes, insn[i].mnemonic, insn[i].op_str,
 		       insn[i].marked ? OUT_RESET : "");
 	}
@@ -120,7 +201,7 @@ static void print_text(FILE *out, struct symctx *ctx, const struct sym_item *it,
 }
 
 /* addr2line -f -i: "function\nfile:line" per frame. */
-static void print_addr2line(FILE *out, struct symctx *ctx, const struct sym_item *it)
+static void print_addr2line(struct sbuf *out, struct symctx *ctx, const struct sym_item *it)
 {
 	const struct ll_sym_result *res = it->res;
 	size_t nf = res ? frames_shown(ctx, res) : 0;
@@ -131,14 +212,14 @@ static void print_addr2line(FILE *out, struct symctx *ctx, const struct sym_item
 
 		if (it->sym)
 			ll_symbolizer_info(it->sym, &info);
-		fprintf(out, info.is64 ? "0x%016" PRIx64 "\n" : "0x%08" PRIx64 "\n", a);
+		sb_printf(out, info.is64 ? "0x%016" PRIx64 "\n" : "0x%08" PRIx64 "\n", a);
 	}
 
 	if (nf == 0) { /* addr2line names the nearest symbol, with no line */
 		if (res && res->nearest)
-			fprintf(out, "%s\n%s:?\n", res->nearest, res->nearest_file ? res->nearest_file : "??");
+			sb_printf(out, "%s\n%s:?\n", res->nearest, res->nearest_file ? res->nearest_file : "??");
 		else
-			fprintf(out, "??\n??:0\n");
+			sb_printf(out, "??\n??:0\n");
 		return;
 	}
 	for (size_t i = 0; i < nf; i++) {
@@ -148,15 +229,18 @@ static void print_addr2line(FILE *out, struct symctx *ctx, const struct sym_item
 
 		if (!fn && i + 1 == nf)
 			fn = res->nearest; /* addr2line falls back on the nearest symbol */
-		fprintf(out, "%s\n%s:", fn ? fn : "??", f->file ? f->file : "??");
+		sb_puts(out, fn ? fn : "??");
+		sb_putc(out, '\n');
+		sb_puts(out, f->file ? f->file : "??");
+		sb_putc(out, ':');
 		if (f->line)
-			fprintf(out, "%u", f->line);
+			sb_uint(out, f->line);
 		else
-			fputc(f->file ? '?' : '0', out);
+			sb_putc(out, f->file ? '?' : '0');
 		/* addr2line repeats the address's discriminator on every frame. */
 		if (res->frames[0].discriminator)
-			fprintf(out, " (discriminator %u)", res->frames[0].discriminator);
-		fputc('\n', out);
+			sb_printf(out, " (discriminator %u)", res->frames[0].discriminator);
+		sb_putc(out, '\n');
 	}
 }
 
@@ -252,7 +336,7 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 	json_object_array_add(ctx->jarr, o);
 }
 
-void sym_print_item(FILE *out, struct symctx *ctx, const struct sym_item *it, const char *report_indent)
+void sym_print_item(struct sbuf *out, struct symctx *ctx, const struct sym_item *it, const char *report_indent)
 {
 	if (ctx->fmt == FMT_JSON)
 		print_json(ctx, it);

@@ -116,6 +116,16 @@ static void passthrough(struct symctx *ctx, const char *line)
 	}
 }
 
+static void print_frames(struct symctx *ctx, const struct sym_item *it)
+{
+	struct sbuf b = { 0 };
+
+	sym_print_item(&b, ctx, it, FRAME_INDENT);
+	if (b.len)
+		fwrite(b.p, 1, b.len, stdout);
+	sb_free(&b);
+}
+
 void sym_report_line(struct symctx *ctx, const char *line)
 {
 	char path[4096], fname[512], msg[4800];
@@ -168,7 +178,7 @@ void sym_report_line(struct symctx *ctx, const char *line)
 	it.res = res;
 	if (ctx->fmt != FMT_JSON)
 		puts(line);
-	sym_print_item(stdout, ctx, &it, FRAME_INDENT);
+	print_frames(ctx, &it);
 	free(res);
 	return;
 fail:
@@ -177,7 +187,7 @@ fail:
 	out_error(ctx->cmd, "%s", msg);
 	it.error = msg;
 	if (ctx->fmt == FMT_JSON)
-		sym_print_item(stdout, ctx, &it, FRAME_INDENT);
+		print_frames(ctx, &it);
 	else
 		puts(line);
 }

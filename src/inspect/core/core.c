@@ -211,6 +211,7 @@ int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 	*out = c.a;
 	c.a = NULL;
 out:
+	core_symbolize_end(&c);
 	if (c.dwfl)
 		dwfl_end(c.dwfl);
 	core_file_close(&c);

@@ -444,7 +444,8 @@ uint64_t core_auxv(const struct core_ctx *c, uint64_t type)
 	return 0;
 }
 
-bool core_regs_pc_sp(const struct core_ctx *c, const struct core_prstatus *p, uint64_t *pc, uint64_t *sp)
+bool core_regs_pc_sp(const struct core_ctx *c, const struct core_prstatus *p, uint64_t *pc,
+		     uint64_t *sp)
 {
 	const struct arch_regs *ar = arch_of(c->a->machine, c->a->elfclass);
 
@@ -480,6 +481,7 @@ void core_file_close(struct core_ctx *c)
 	free(c->debug_dir);
 	free(c->debuginfo_path);
 	core_strv_free(&c->tainted);
+	core_strv_free(&c->unverified);
 	c->debug_dir = NULL;
 	c->debuginfo_path = NULL;
 	if (c->elf)

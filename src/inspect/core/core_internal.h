@@ -3,12 +3,13 @@
  * The analysis runs in stages, each in its own file:
  *   core_file.c      the ELF core itself: program headers, notes (threads,
  *                    siginfo, NT_FILE, auxv, psinfo), memory reads, truncation
- *   core_unwind.c    libdwfl: modules matched by build-id, threads, frames
+ *   core_modules.c   libdwfl: modules matched by build-id
+ *   core_unwind.c    libdwfl: threads and frames
  *   core_symbolize.c function, file:line, inline chain, disassembly (capstone);
  *                    the one file to swap for the shared symbolizer
  *   core_regions.c   the address map at crash time (core + metadata)
- *   core_cause.c     the signal explained, the fault address classified,
- *                    the causes named (abort message, overwritten module...)
+ *   core_fault.c     the signal explained, the fault address classified
+ *   core_cause.c     the causes named (abort message, overwritten module...)
  *   core_output.c    the human and the JSON renderings
  *   core.c           ll_core_analyze() driving the stages
  * Every string here is malloc'ed and owned by the struct holding it. */
@@ -191,6 +192,9 @@ struct core_ctx {
 	char *debuginfo_path;
 	char *debug_dir;
 	struct core_strv tainted;  /* files modified in place while mapped */
+	struct core_strv unverified; /* files reported without a build-id check */
+	struct ll_symcache *symcache; /* the shared symbolizer's modules */
+	const char *sym_dirs[2];   /* its debug roots */
 	size_t thread_index;       /* while unwinding */
 	size_t phys_frames;
 	bool stopped;              /* the frame callback ended the walk itself */
@@ -200,7 +204,8 @@ struct core_ctx {
 char *core_strdup(const char *s);
 char *core_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int core_strv_push(struct core_strv *sv, char *s);  /* takes s */
-int core_strv_pushf(struct core_strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int core_strv_pushf(struct core_strv *sv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void core_strv_free(struct core_strv *sv);
 void core_set_error(const struct ll_core_options *opts, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -217,7 +222,8 @@ char *core_read_string(const struct core_ctx *c, uint64_t addr, size_t max);
 /* An auxv value, or 0. */
 uint64_t core_auxv(const struct core_ctx *c, uint64_t type);
 /* The pc and sp register values of a prstatus (false when unknown). */
-bool core_regs_pc_sp(const struct core_ctx *c, const struct core_prstatus *p, uint64_t *pc, uint64_t *sp);
+bool core_regs_pc_sp(const struct core_ctx *c, const struct core_prstatus *p, uint64_t *pc,
+		     uint64_t *sp);
 /* Fill a->regs from the crashing thread's prstatus. */
 void core_regs_fill(struct core_ctx *c);
 void core_file_close(struct core_ctx *c);
@@ -230,22 +236,44 @@ const struct core_region *core_region_find(const struct ll_core_analysis *a, uin
 /* The nearest region starting at or above addr, or NULL. */
 const struct core_region *core_region_above(const struct ll_core_analysis *a, uint64_t addr);
 
-/* ---- core_unwind.c ---- */
-/* Report modules (build-id matched) and unwind every thread. */
-int core_unwind(struct core_ctx *c);
+/* ---- core_modules.c ---- */
+/* Start libdwfl on the core, report its modules (build-id matched) and fill
+ * a->modules. */
+int core_modules_report(struct core_ctx *c);
 /* The module record containing addr, or NULL. */
 struct core_module *core_module_at(const struct ll_core_analysis *a, uint64_t addr);
 
+/* ---- core_unwind.c ---- */
+/* Report the modules, then unwind every thread into a->threads. */
+int core_unwind(struct core_ctx *c);
+
 /* ---- core_symbolize.c ---- */
-/* Symbolize pc (already adjusted: pc - 1 for return addresses) in mod,
- * appending the frames (innermost inline first) to t. */
-int core_symbolize_frames(Dwfl_Module *mod, uint64_t lookup_pc, uint64_t pc, bool activation,
-			  struct core_thread *t);
+/* Symbolize pc (lookup_pc is pc - 1 for return addresses) in module m,
+ * appending the frames (innermost inline first) to t: through the shared
+ * symbolizer (lifeline/inspect/symbolize.h) when the module's file is
+ * known, else libdwfl's own DWARF reading. */
+int core_symbolize_frames(struct core_ctx *c, struct core_module *m, uint64_t lookup_pc,
+			  uint64_t pc, bool activation, struct core_thread *t);
+/* Free what the symbolizer kept for this run. */
+void core_symbolize_end(struct core_ctx *c);
 /* The runtime address of a symbol in mod, or 0. */
 uint64_t core_symbol_address(Dwfl_Module *mod, const char *name);
 /* Disassemble around pc into a->insns, marking the instruction at pc, or
  * with return_address the call instruction that ends there. */
 int core_disassemble(struct core_ctx *c, uint64_t pc, bool return_address);
+
+/* ---- core_fault.c ---- */
+/* Add a cause (takes title, detail, fix; first: put it before the others). */
+int core_add_cause(struct ll_core_analysis *a, bool first, const char *kind, char *title,
+		   char *detail, char *fix, bool hint);
+/* "SEGV_MAPERR"-style name (*name, NULL if unknown) and meaning of si_code. */
+const char *core_code_meaning(int signo, int code, const char **name);
+/* " in FUNC (FILE:LINE)" for the crashing thread's top frame, or "". */
+const char *core_where(const struct ll_core_analysis *a);
+/* "PATH PERMS START-END" of a region (malloc'ed). */
+char *core_region_name(const struct core_region *r);
+/* SIGSEGV/SIGBUS: classify the fault address, name the cause it proves. */
+int core_classify_fault(struct core_ctx *c);
 
 /* ---- core_cause.c ---- */
 /* Explain the signal and the fault address; read the abort message; name the

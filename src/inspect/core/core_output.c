@@ -59,7 +59,8 @@ static void print_thread(FILE *f, const struct style *st, const struct ll_core_a
 			 const struct core_thread *t)
 {
 	fprintf(f, "%s%s %d%s%s%s:\n", st->bold, t->crashed ? "Crashing thread" : "Thread", t->tid,
-		t->crashed && a->signal_text ? " (" : "", t->crashed && a->signal_text ? core_signal_name(a->signo) : "",
+		t->crashed && a->signal_text ? " (" : "",
+		t->crashed && a->signal_text ? core_signal_name(a->signo) : "",
 		t->crashed && a->signal_text ? ")" : "");
 	fputs(st->reset, f);
 	for (size_t i = 0; i < t->nframes; i++) {
@@ -140,7 +141,7 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 	for (size_t i = 0; i < a->ncauses; i++) {
 		const struct core_cause *c = &a->causes[i];
 
-		fprintf(f, "+-- %s%s --\n", c->hint ? "Hint" : "Cause", a->ncauses > 1 ? (i ? " (also)" : "") : "");
+		fprintf(f, "+-- %s%s --\n", c->hint ? "Hint" : "Cause", i ? " (also)" : "");
 		fprintf(f, "| %s%s%s\n", c->hint ? st->yellow : st->red, c->title, st->reset);
 		print_wrapped(f, "|   ", c->detail, 96);
 		fprintf(f, "| %sFix:%s\n", st->bold, st->reset);
@@ -183,8 +184,10 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 	for (size_t i = 0; i < a->nmodules; i++) {
 		const struct core_module *m = &a->modules[i];
 
-		fprintf(f, "  0x%0*llx-0x%0*llx %s  build-id %s  [%s%s%s]\n", w, (unsigned long long)m->start,
-			w, (unsigned long long)m->end, m->name, m->build_id ? m->build_id : "-",
+		fprintf(f, "  0x%0*llx-0x%0*llx %s  build-id %s%s  [%s%s%s]\n", w, (unsigned long long)m->start,
+			w, (unsigned long long)m->end, m->name,
+			m->build_id ? m->build_id : m->disk_build_id ? m->disk_build_id : "-",
+			!m->build_id && m->disk_build_id ? " (the file's, not in the core)" : "",
 			m->status == CORE_MOD_REPLACED || m->status == CORE_MOD_MISSING ||
 			m->status == CORE_MOD_MODIFIED ? st->yellow : "",
 			mod_status(m->status), st->reset);
@@ -224,7 +227,8 @@ static json_object *frame_json(const struct core_frame *fr)
 			       fr->have_function_offset ? jhex(fr->function_offset) : NULL);
 	json_object_object_add(o, "file", jstr(fr->file));
 	json_object_object_add(o, "line", fr->file ? json_object_new_int(fr->line) : NULL);
-	json_object_object_add(o, "column", fr->file && fr->column ? json_object_new_int(fr->column) : NULL);
+	json_object_object_add(o, "column",
+			       fr->file && fr->column ? json_object_new_int(fr->column) : NULL);
 	json_object_object_add(o, "note", jstr(fr->note));
 	return o;
 }

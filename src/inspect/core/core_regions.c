@@ -129,6 +129,7 @@ static int from_core(struct core_ctx *c)
 				break;
 			}
 	}
+	qsort(a->regions, a->nregions, sizeof(*a->regions), cmp_region);
 	/* name the stacks: the mapping holding each thread's stack pointer */
 	for (size_t t = 0; t < c->nprs; t++) {
 		uint64_t pc, sp;
@@ -155,13 +156,11 @@ int core_regions_build(struct core_ctx *c)
 	if (c->opts->metadata && json_object_object_get_ex(c->opts->metadata, "maps", &maps) &&
 	    json_object_is_type(maps, json_type_array) && json_object_array_length(maps) > 0) {
 		r = from_metadata(c, maps);
-	} else {
-		r = from_core(c);
-	}
-	if (r < 0)
+		if (r == 0)
+			qsort(c->a->regions, c->a->nregions, sizeof(*c->a->regions), cmp_region);
 		return r;
-	qsort(c->a->regions, c->a->nregions, sizeof(*c->a->regions), cmp_region);
-	return 0;
+	}
+	return from_core(c);
 }
 
 const struct core_region *core_region_find(const struct ll_core_analysis *a, uint64_t addr)
@@ -178,10 +177,6 @@ const struct core_region *core_region_find(const struct ll_core_analysis *a, uin
 		else
 			return &a->regions[mid];
 	}
-	/* the list may be unsorted while it is built: fall back to a scan */
-	for (size_t i = 0; i < a->nregions; i++)
-		if (addr >= a->regions[i].start && addr < a->regions[i].end)
-			return &a->regions[i];
 	return NULL;
 }
 

@@ -1,16 +1,19 @@
 /* core_symbolize.c: frames of a core symbolized and the crashing code
- * disassembled, directly with libdwfl and capstone.
+ * disassembled.
  *
- * This is the one file to swap for the shared symbolizer
- * (lifeline/inspect/symbolize.h) once it is settled: it turns a pc in a
- * Dwfl_Module into frames (the innermost inlined function first: the line
- * table gives its file:line, each DW_TAG_inlined_subroutine's DW_AT_call_file
- * and DW_AT_call_line give the location in the function it was inlined
- * into), finds a symbol's runtime address, and disassembles around the
- * crashing pc. Code bytes come from the core when it holds them, else from
- * the module's file, which core_unwind.c only opened when its build-id
- * matched the core's. */
+ * A pc in a module whose file is known (build-id checked by core_unwind.c)
+ * is symbolized by the shared symbolizer (lifeline/inspect/symbolize.h, one
+ * ll_symcache per analysis), at its ELF address (pc - the module's load
+ * bias), so `lifeline cores info` names frames exactly like `lifeline
+ * symbolize`. Modules without a file (the vdso, read from the core) and any
+ * address the shared symbolizer cannot answer fall back to libdwfl's own
+ * DWARF reading: the line table gives the innermost file:line, each
+ * DW_TAG_inlined_subroutine's DW_AT_call_file/DW_AT_call_line the location in
+ * the function it was inlined into. The disassembly around the crashing pc
+ * uses capstone directly, with the code bytes from the core when it holds
+ * them, else from the module's (verified) file. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
@@ -18,6 +21,7 @@
 #include <elfutils/libdw.h>
 #include <capstone/capstone.h>
 
+#include "lifeline/inspect/symbolize.h"
 #include "core_internal.h"
 
 static int push(struct core_thread *t, struct core_frame *f)
@@ -80,8 +84,105 @@ static int new_frame(struct core_frame *f, Dwfl_Module *mod, uint64_t pc, bool a
 	return 0;
 }
 
-int core_symbolize_frames(Dwfl_Module *mod, uint64_t lookup, uint64_t pc, bool activation,
-			  struct core_thread *t)
+static int dwfl_frames(Dwfl_Module *mod, uint64_t lookup, uint64_t pc, bool activation,
+		       struct core_thread *t);
+
+static int hex_bytes(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = strlen(hex) / 2;
+
+	if (n > max)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return (int)n;
+}
+
+/* Through the shared symbolizer: 1 when it answered, 0 to fall back. */
+static int shared_frames(struct core_ctx *c, struct core_module *m, uint64_t lookup, uint64_t pc,
+			 bool activation, struct core_thread *t)
+{
+	struct ll_sym_opts o = { 0 };
+	struct ll_symbolizer *s = NULL;
+	struct ll_sym_result *res;
+	uint8_t bid[64];
+	int blen = 0, r = 0;
+	GElf_Addr bias;
+
+	if (!m->file || (m->status != CORE_MOD_OK && m->status != CORE_MOD_DEBUG_ONLY &&
+			 m->status != CORE_MOD_UNVERIFIED) || !dwfl_module_getelf(m->mod, &bias))
+		return 0;
+	if (m->build_id && (blen = hex_bytes(m->build_id, bid, sizeof(bid))) < 0)
+		return 0;
+	if (!c->symcache) {
+		c->sym_dirs[0] = c->debug_dir;
+		c->sym_dirs[1] = NULL;
+		o.debug_dirs = c->sym_dirs;
+		if (ll_symcache_new(&o, &c->symcache) < 0)
+			return 0;
+	}
+	if (ll_symcache_get(c->symcache, m->file, -1, blen > 0 ? bid : NULL, (size_t)blen, &s) < 0)
+		return 0;
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	if (ll_symbolize(s, lookup - bias, res) < 0 || (res->nframes == 0 && !res->symbol)) {
+		free(res);
+		return 0;
+	}
+	if (res->nframes == 0) {
+		struct core_frame f;
+
+		r = new_frame(&f, m->mod, pc, activation, res->symbol, NULL, 0, 0);
+		if (r == 0) {
+			f.function_offset = res->symbol_offset + (pc - lookup);
+			f.have_function_offset = true;
+			r = push(t, &f);
+		}
+	}
+	for (size_t i = 0; i < res->nframes && r == 0; i++) {
+		const struct ll_sym_frame *sf = &res->frames[i];
+		struct core_frame f;
+
+		r = new_frame(&f, m->mod, pc, activation, sf->function, sf->file, (int)sf->line,
+			      (int)sf->column);
+		if (r < 0)
+			break;
+		f.inlined = i + 1 < res->nframes;
+		if (!f.inlined && res->symbol && sf->function && strcmp(res->symbol, sf->function) == 0) {
+			f.function_offset = res->symbol_offset + (pc - lookup);
+			f.have_function_offset = true;
+		}
+		r = push(t, &f);
+	}
+	free(res);
+	return r < 0 ? r : 1;
+}
+
+void core_symbolize_end(struct core_ctx *c)
+{
+	ll_symcache_free(c->symcache);
+	c->symcache = NULL;
+}
+
+int core_symbolize_frames(struct core_ctx *c, struct core_module *m, uint64_t lookup, uint64_t pc,
+			  bool activation, struct core_thread *t)
+{
+	int shared = c->opts->dwfl_symbols ? 0 : shared_frames(c, m, lookup, pc, activation, t);
+
+	if (shared != 0)
+		return shared < 0 ? shared : 0;
+	return dwfl_frames(m->mod, lookup, pc, activation, t);
+}
+
+/* libdwfl's own answer for pc in mod. */
+static int dwfl_frames(Dwfl_Module *mod, uint64_t lookup, uint64_t pc, bool activation,
+		       struct core_thread *t)
 {
 	GElf_Off off = 0;
 	GElf_Sym sym;
@@ -200,7 +301,8 @@ static size_t read_code(struct core_ctx *c, uint64_t addr, unsigned char *buf, s
 	return read_module_code(c, addr, buf, n);
 }
 
-static bool cs_arch_of(const struct ll_core_analysis *a, cs_arch *arch, cs_mode *mode, unsigned *width)
+static bool cs_arch_of(const struct ll_core_analysis *a, cs_arch *arch, cs_mode *mode,
+		       unsigned *width)
 {
 	*width = 0;
 	switch (a->machine) {
@@ -306,7 +408,8 @@ int core_disassemble(struct core_ctx *c, uint64_t pc, bool return_address)
 		GElf_Sym sym;
 
 		if (m && m->status != CORE_MOD_REPLACED && m->status != CORE_MOD_MISSING &&
-		    m->status != CORE_MOD_MODIFIED && dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL, NULL) && off > 0 &&
+		    m->status != CORE_MOD_MODIFIED &&
+		    dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL, NULL) && off > 0 &&
 		    off <= BACK) {
 			got = read_code(c, pc - off, buf, off + AHEAD);
 			if (got > off)

@@ -1,15 +1,13 @@
-/* core_unwind.c: modules, threads and frames of a core through libdwfl.
+/* core_unwind.c: threads and frames of a core through libdwfl.
  *
- * dwfl_core_file_report() finds the modules from the core (link_map, NT_FILE,
- * the build-id notes in the dumped first pages). Our find_elf callback
- * matches every module by build-id: the file named in the core is used only
- * when its build-id equals the one the core recorded, then the exe the
- * caller gave (by build-id too), then <debug dir>/.build-id/xx/yyyy[.debug].
- * A file whose build-id differs is never used: the module is reported as
- * replaced since the crash and its frames stay unsymbolized. Threads come
- * from dwfl_getthreads() (the dumping thread first) and frames from
- * dwfl_thread_getframes() (CFI unwinding); return addresses are looked up at
- * pc - 1 so a call at the end of a function is attributed to it. */
+ * Threads come from dwfl_getthreads() (the dumping thread first) and frames
+ * from dwfl_thread_getframes() (CFI unwinding, libdwfl's frame-pointer
+ * fallback where a module has none). Return addresses are looked up at
+ * pc - 1 so a call at the end of a function is attributed to it; frames in
+ * a module whose file is not trusted (replaced, modified in place, missing)
+ * keep module+offset only. A call into a missing page (a NULL or stale
+ * function pointer) gets its caller back from the return address the call
+ * left. The modules themselves are found by core_modules.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,294 +22,6 @@
 #include "core_internal.h"
 
 #define MAX_THREADS 4096u
-
-/* libdwfl's callbacks get no user pointer; one analysis runs per thread. */
-static __thread struct core_ctx *cur_ctx;
-
-static int open_regular(const char *path)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The GNU build-id of the ELF file open at fd (length, 0 none, -1 not ELF). */
-static ssize_t fd_build_id(int fd, unsigned char *out, size_t max)
-{
-	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	const void *p;
-	ssize_t n = -1;
-
-	if (e && elf_kind(e) == ELF_K_ELF) {
-		n = dwelf_elf_gnu_build_id(e, &p);
-		if (n > 0 && (size_t)n <= max)
-			memcpy(out, p, (size_t)n);
-		else if (n > 0)
-			n = -1;
-	}
-	if (e)
-		elf_end(e);
-	return n;
-}
-
-static ssize_t path_build_id(const char *path, unsigned char *out, size_t max)
-{
-	int fd = open_regular(path);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = fd_build_id(fd, out, max);
-	close(fd);
-	return n;
-}
-
-/* Open path when its build-id is bid (any file when blen is 0). */
-static int open_matching(const char *path, const unsigned char *bid, int blen, char **file_name)
-{
-	unsigned char fb[64];
-	ssize_t fl;
-	int fd = open_regular(path);
-
-	if (fd < 0)
-		return -1;
-	fl = fd_build_id(fd, fb, sizeof(fb));
-	if (fl < 0 || (blen > 0 && (fl != blen || memcmp(fb, bid, (size_t)blen) != 0))) {
-		close(fd);
-		return -1;
-	}
-	*file_name = strdup(path);
-	if (!*file_name) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The NT_FILE path of the mapping holding addr (modules named by their
- * soname only get their real path this way), or NULL. */
-static const char *nt_file_path(const struct core_ctx *c, uint64_t addr)
-{
-	for (size_t i = 0; i < c->nfiles; i++)
-		if (addr >= c->files[i].start && addr < c->files[i].end)
-			return c->files[i].path;
-	return NULL;
-}
-
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-		    char **file_name, Elf **elfp)
-{
-	struct core_ctx *c = cur_ctx;
-	const unsigned char *bid = NULL;
-	GElf_Addr vaddr;
-	int blen, fd;
-
-	(void)userdata;
-	*elfp = NULL;
-	if (!c)
-		return -1;
-	if ((!modname || modname[0] != '/') && nt_file_path(c, base))
-		modname = nt_file_path(c, base);
-	blen = dwfl_module_build_id(mod, &bid, &vaddr);
-	if (blen < 0)
-		blen = 0;
-	if (modname && modname[0] == '/') {
-		fd = open_matching(modname, bid, blen, file_name);
-		if (fd >= 0)
-			return fd;
-	}
-	if (blen > 0 && c->opts->exe_hint && c->exe_hint_build_id_len == (size_t)blen &&
-	    memcmp(c->exe_hint_build_id, bid, (size_t)blen) == 0) {
-		fd = open_matching(c->opts->exe_hint, bid, blen, file_name);
-		if (fd >= 0)
-			return fd;
-	}
-	if (blen > 1) {
-		char *hex = core_hex(bid, (size_t)blen), *p;
-
-		if (!hex)
-			return -1;
-		for (int debug = 0; debug < 2; debug++) {
-			p = core_printf("%s/.build-id/%.2s/%s%s", c->debug_dir, hex, hex + 2,
-					debug ? ".debug" : "");
-			fd = p ? open_matching(p, bid, blen, file_name) : -1;
-			free(p);
-			if (fd >= 0) {
-				free(hex);
-				return fd;
-			}
-		}
-		free(hex);
-	}
-	return -1;
-}
-
-static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
-{
-	struct core_ctx *c = arg;
-	struct ll_core_analysis *a = c->a;
-	struct core_module *m, *v;
-	const unsigned char *bid;
-	GElf_Addr vaddr, low, high;
-	int blen;
-
-	(void)userdata;
-	(void)start;
-	v = realloc(a->modules, (a->nmodules + 1) * sizeof(*v));
-	if (!v)
-		return DWARF_CB_ABORT;
-	a->modules = v;
-	m = &v[a->nmodules++];
-	memset(m, 0, sizeof(*m));
-	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
-	m->mod = mod;
-	if ((!name || name[0] != '/') && nt_file_path(c, low))
-		name = nt_file_path(c, low);
-	m->name = core_strdup(name ? name : "?");
-	m->start = low;
-	m->end = high;
-	blen = dwfl_module_build_id(mod, &bid, &vaddr);
-	if (blen > 0)
-		m->build_id = core_hex(bid, (size_t)blen);
-	return DWARF_CB_OK;
-}
-
-static int cmp_module(const void *x, const void *y)
-{
-	const struct core_module *a = x, *b = y;
-
-	return a->start < b->start ? -1 : a->start > b->start;
-}
-
-/* Load each module's ELF through find_elf and record what was used. */
-static void check_module(struct core_ctx *c, struct core_module *m)
-{
-	GElf_Addr bias;
-	Elf *e = dwfl_module_getelf(m->mod, &bias);
-	const char *mainfile = NULL;
-	unsigned char db[64];
-	ssize_t dl;
-
-	dwfl_module_info(m->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
-	if (e && !mainfile && m->name[0] == '/' && m->build_id) {
-		/* libdwfl opened the file named in the core itself (it checks the
-		 * build-id too); confirm and name it */
-		dl = path_build_id(m->name, db, sizeof(db));
-		if (dl > 0) {
-			char *h = core_hex(db, (size_t)dl);
-
-			if (h && strcmp(h, m->build_id) == 0)
-				mainfile = m->name;
-			free(h);
-		}
-	}
-	if (!e)
-		m->status = CORE_MOD_MISSING;
-	else if (!mainfile)
-		m->status = CORE_MOD_IN_CORE;
-	else if (!m->build_id)
-		m->status = CORE_MOD_UNVERIFIED;
-	else if (strncmp(mainfile, c->debug_dir, strlen(c->debug_dir)) == 0)
-		m->status = CORE_MOD_DEBUG_ONLY;
-	else
-		m->status = CORE_MOD_OK;
-	if (mainfile)
-		m->file = core_strdup(mainfile);
-	for (size_t i = 0; i < c->tainted.n; i++)
-		if (strcmp(c->tainted.v[i], m->name) == 0) {
-			m->status = CORE_MOD_MODIFIED;
-			for (struct core_module *o = c->a->modules; o < m; o++)
-				if (strcmp(o->name, m->name) == 0)
-					return; /* said once */
-			core_strv_pushf(&c->a->notes,
-					"module %s was modified in place while mapped: the core's copy of its "
-					"headers and the file now hold other code than the process loaded; "
-					"frames in it are not symbolized", m->name);
-			return;
-		}
-	if (!m->build_id || m->name[0] != '/' || (mainfile && strcmp(mainfile, m->name) == 0))
-		return;
-	/* the file the core names was not used: say why */
-	dl = path_build_id(m->name, db, sizeof(db));
-	if (dl <= 0)
-		return;
-	m->disk_build_id = core_hex(db, (size_t)dl);
-	if (!m->disk_build_id || strcmp(m->disk_build_id, m->build_id) == 0) {
-		free(m->disk_build_id);
-		m->disk_build_id = NULL;
-		return;
-	}
-	if (m->status == CORE_MOD_MISSING) {
-		m->status = CORE_MOD_REPLACED;
-		core_strv_pushf(&c->a->notes,
-				"module %s was replaced since the crash (build-id differs: %s in the core, "
-				"%s on disk now); frames in it are not symbolized", m->name, m->build_id,
-				m->disk_build_id);
-	} else {
-		core_strv_pushf(&c->a->notes,
-				"module %s was replaced since the crash (build-id differs: %s in the core, "
-				"%s on disk now); symbolized from %s, found by build-id", m->name,
-				m->build_id, m->disk_build_id, mainfile ? mainfile : "?");
-	}
-}
-
-/* Modules whose headers are not in the core (a truncated core, or a
- * coredump_filter without ELF headers) are not found by libdwfl: report the
- * executable file mappings named by NT_FILE at their load address. Their
- * build-id cannot be checked against the core: they are marked unverified. */
-static void report_headerless(struct core_ctx *c)
-{
-	struct ll_core_analysis *a = c->a;
-	struct core_strv done = { 0 };
-	bool began = false;
-
-	for (size_t i = 0; i < c->nfiles; i++) {
-		const struct core_nt_file *f = &c->files[i];
-		bool exec = false, tainted = false, seen = false;
-		Dwfl_Module *m;
-
-		if (f->file_offset != 0 || f->path[0] != '/' || dwfl_addrmodule(c->dwfl, f->start))
-			continue;
-		for (size_t k = 0; k < c->nfiles && !exec; k++) {
-			const struct core_region *g = core_region_find(a, c->files[k].start);
-
-			exec = strcmp(c->files[k].path, f->path) == 0 && g && (g->perms & LL_PERM_EXEC);
-		}
-		for (size_t k = 0; k < c->tainted.n; k++)
-			tainted |= strcmp(c->tainted.v[k], f->path) == 0;
-		for (size_t k = 0; k < done.n; k++)
-			seen |= strcmp(done.v[k], f->path) == 0;
-		if (!exec || tainted || seen)
-			continue;
-		if (!began) {
-			dwfl_report_begin_add(c->dwfl);
-			began = true;
-		}
-		core_strv_pushf(&done, "%s", f->path);
-		m = dwfl_report_elf(c->dwfl, f->path, f->path, -1, f->start, false);
-		if (m)
-			core_strv_pushf(&a->notes, "module %s: its headers are not in the core; the file on "
-					"disk was used without a build-id check", f->path);
-	}
-	if (began)
-		dwfl_report_end(c->dwfl, NULL, NULL);
-	core_strv_free(&done);
-}
-
-struct core_module *core_module_at(const struct ll_core_analysis *a, uint64_t addr)
-{
-	for (size_t i = 0; i < a->nmodules; i++)
-		if (addr >= a->modules[i].start && addr < a->modules[i].end)
-			return &a->modules[i];
-	return NULL;
-}
 
 static int push_frame(struct core_thread *t, const struct core_frame *f)
 {
@@ -336,7 +46,7 @@ static int add_frame(struct core_ctx *c, struct core_thread *t, uint64_t pc, boo
 
 	if (m && m->status != CORE_MOD_REPLACED && m->status != CORE_MOD_MISSING &&
 	    m->status != CORE_MOD_MODIFIED) {
-		r = core_symbolize_frames(m->mod, lookup, pc, activation, t);
+		r = core_symbolize_frames(c, m, lookup, pc, activation, t);
 		if (r < 0)
 			return r;
 		if (t->nframes > before)
@@ -538,36 +248,10 @@ static int threads_from_notes(struct core_ctx *c, const char *why)
 int core_unwind(struct core_ctx *c)
 {
 	struct ll_core_analysis *a = c->a;
-	const char *dd = c->opts->debug_dir ? c->opts->debug_dir : "/usr/lib/debug";
-	int n, r = 0;
+	int r = core_modules_report(c);
 
-	c->debug_dir = core_strdup(dd);
-	c->debuginfo_path = core_printf(":.debug:%s", dd);
-	if (!c->debug_dir || !c->debuginfo_path)
-		return -ENOMEM;
-	c->callbacks.find_elf = find_elf;
-	c->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-	c->callbacks.debuginfo_path = &c->debuginfo_path;
-	if (c->opts->exe_hint) {
-		ssize_t l = path_build_id(c->opts->exe_hint, c->exe_hint_build_id,
-					  sizeof(c->exe_hint_build_id));
-		c->exe_hint_build_id_len = l > 0 ? (size_t)l : 0;
-	}
-	c->dwfl = dwfl_begin(&c->callbacks);
-	if (!c->dwfl)
-		return -ENOMEM;
-	cur_ctx = c;
-	dwfl_report_begin(c->dwfl);
-	n = dwfl_core_file_report(c->dwfl, c->elf, NULL);
-	dwfl_report_end(c->dwfl, NULL, NULL);
-	if (n < 0)
-		core_strv_pushf(&a->notes, "no module could be found in the core: %s", dwfl_errmsg(-1));
-	report_headerless(c);
-	dwfl_getmodules(c->dwfl, module_cb, c, 0);
-	if (a->nmodules > 1)
-		qsort(a->modules, a->nmodules, sizeof(*a->modules), cmp_module);
-	for (size_t i = 0; i < a->nmodules; i++)
-		check_module(c, &a->modules[i]);
+	if (r < 0)
+		return r;
 	if (dwfl_core_file_attach(c->dwfl, c->elf) < 0) {
 		char *why = core_strdup(dwfl_errmsg(-1));
 
@@ -577,8 +261,5 @@ int core_unwind(struct core_ctx *c)
 		core_strv_pushf(&a->notes, "threads cannot be read: %s", dwfl_errmsg(-1));
 		r = threads_from_notes(c, "libdwfl cannot read the threads");
 	}
-	cur_ctx = NULL;
-	/* debug_dir and debuginfo_path are used while the Dwfl lives: freed by
-	 * core_file_close() after dwfl_end() */
 	return r;
 }

@@ -1,17 +1,19 @@
 /* fd_read.c: ll_fds_read(), one process's descriptors.
  *
  * How it works: /proc/PID is opened once as a directory; fd/ and fdinfo/
- * are opened relative to it. For each entry of fd/ (listed with getdents64,
- * in ascending order): readlinkat gives the target and
- * most types ("socket:[ino]", "pipe:[ino]", "anon_inode:[eventfd]",
- * "/memfd:name"); fdinfo/N gives flags (close-on-exec among them), offset,
- * mount id and inode; only file targets need an fstatat for their mode, and
- * its result is reused while consecutive descriptors name the same (mount,
- * inode). Sockets are looked up in the namespace's socket table (socktab.c),
- * read on the first socket met. The kernel's work per descriptor dominates
- * (about 5 us, most of it fdinfo), so a large table is split among up to
- * one thread per CPU after the directory has been listed. No symlink is followed except the
- * /proc/PID/fd/N magic links by fstatat, which opens nothing. */
+ * are opened relative to it. The numbers come from getdents64 over fd/
+ * (ascending, one large buffer). For each descriptor, fdinfo/N gives flags
+ * (close-on-exec among them), offset, mount id and inode, and readlinkat
+ * the target, which tells most types ("socket:[ino]", "pipe:[ino]",
+ * "anon_inode:[eventfd]", "/memfd:name"). Sockets and pipes need no
+ * readlink once their file system's mount id is known (their names are
+ * "socket:[ino]" and "pipe:[ino]"). Only file targets need an fstatat for
+ * their mode, reused while consecutive descriptors name the same (mount,
+ * inode). Sockets are then looked up in the namespace's socket table
+ * (socktab.c), read once. The kernel's work per descriptor dominates (a few
+ * microseconds, most of it fdinfo), so a large table is split among up to
+ * one thread per CPU. No symlink is followed, except the /proc/PID/fd/N
+ * magic links by fstatat, which opens nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -193,40 +195,54 @@ struct reader {
 	size_t unreadable;
 };
 
-/* readlink, fdinfo and (for paths) the mode of one descriptor; a
+/* fdinfo, readlink and (for paths) the mode of each descriptor; a
  * descriptor closed meanwhile gets fd = -1. */
 static void *read_range(void *arg)
 {
 	struct reader *rd = arg;
 	uint64_t last_ino = 0;
-	int last_mnt = -1;
+	int last_mnt = -1, sock_mnt = -1, pipe_mnt = -1;
 	enum ll_fd_type last_type = LL_FD_UNKNOWN;
 
 	for (size_t i = rd->from; i < rd->to && !rd->err; i++) {
 		struct ll_fd *f = &rd->v[i];
 		char name[16], target[4096];
+		int have_info;
 		ssize_t n;
 
 		snprintf(name, sizeof(name), "%d", f->fd);
-		n = readlinkat(rd->fddir, name, target, sizeof(target) - 1);
-		if (n < 0) {
-			if (errno == EACCES || errno == EPERM)
-				rd->err = -EACCES; /* the process is not ours to look at */
-			rd->unreadable++;  /* closed meanwhile */
-			f->fd = -1;
-			continue;
+		have_info = rd->infodir >= 0 && read_fdinfo(rd->infodir, name, f) == 0;
+		if (!have_info)
+			f->mnt_id = -1;
+		if (have_info && f->ino && (f->mnt_id == sock_mnt || f->mnt_id == pipe_mnt)) {
+			/* sockfs and pipefs name every file "socket:[ino]" and
+			 * "pipe:[ino]": the readlink would tell nothing new */
+			snprintf(target, sizeof(target), "%s:[%llu]", f->mnt_id == sock_mnt ? "socket" : "pipe",
+				 (unsigned long long)f->ino);
+		} else {
+			n = readlinkat(rd->fddir, name, target, sizeof(target) - 1);
+			if (n < 0) {
+				if (errno == EACCES || errno == EPERM)
+					rd->err = -EACCES; /* the process is not ours to look at */
+				rd->unreadable++;  /* closed meanwhile */
+				f->fd = -1;
+				continue;
+			}
+			target[n] = '\0';
 		}
-		target[n] = '\0';
 		f->target = strdup(target);
 		if (!f->target) {
 			rd->err = -ENOMEM;
 			break;
 		}
 		f->type = type_of_target(target);
-		if (f->type == LL_FD_SOCKET || f->type == LL_FD_PIPE)
+		if (f->type == LL_FD_SOCKET || f->type == LL_FD_PIPE) {
 			f->ino = bracket_ino(target);
-		if (rd->infodir >= 0 && read_fdinfo(rd->infodir, name, f) < 0)
-			f->mnt_id = -1; /* closed meanwhile: keep what readlink said */
+			if (have_info && f->type == LL_FD_SOCKET)
+				sock_mnt = f->mnt_id;
+			else if (have_info)
+				pipe_mnt = f->mnt_id;
+		}
 		if (f->type == LL_FD_UNKNOWN && target[0] == '/') {
 			struct stat st;
 

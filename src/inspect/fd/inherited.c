@@ -25,28 +25,28 @@ struct ent {
 	size_t child_idx; /* index in the child's list, or SIZE_MAX for the parent */
 };
 
-static int kcmp_err;
-
-static int kcmp_file(pid_t p1, int fd1, pid_t p2, int fd2)
+/* kcmp(KCMP_FILE): 0 same, 1 less, 2 greater, -1 error (first error
+ * other than EBADF, a descriptor closed meanwhile, kept in *err). */
+static int kcmp_file(pid_t p1, int fd1, pid_t p2, int fd2, int *err)
 {
 	long r = syscall(SYS_kcmp, p1, p2, KCMP_FILE, fd1, fd2);
 
 	if (r < 0) {
-		if (!kcmp_err)
-			kcmp_err = -errno;
+		if (!*err && errno != EBADF)
+			*err = -errno;
 		return -1;
 	}
 	return (int)r;
 }
 
-static int cmp_ent(const void *a, const void *b)
+static int cmp_ent(const void *a, const void *b, void *err)
 {
 	const struct ent *x = a, *y = b;
 	int k;
 
 	if (x->ino != y->ino)
 		return x->ino < y->ino ? -1 : 1;
-	k = kcmp_file(x->pid, x->fd, y->pid, y->fd);
+	k = kcmp_file(x->pid, x->fd, y->pid, y->fd, err);
 	if (k == 1)
 		return -1;
 	if (k == 2)
@@ -64,7 +64,7 @@ int ll_fds_mark_inherited(struct ll_fds *fds, pid_t ppid)
 	struct ll_fds *parent = NULL;
 	struct ent *e = NULL;
 	size_t n = 0;
-	int r, shared = 0;
+	int r, shared = 0, err = 0;
 
 	if (!fds)
 		return -EINVAL;
@@ -92,14 +92,13 @@ int ll_fds_mark_inherited(struct ll_fds *fds, pid_t ppid)
 	for (size_t i = 0; i < parent->n; i++)
 		if (parent->v[i].ino)
 			e[n++] = (struct ent){ ppid, parent->v[i].fd, parent->v[i].ino, SIZE_MAX };
-	kcmp_err = 0;
-	qsort(e, n, sizeof(*e), cmp_ent);
+	qsort_r(e, n, sizeof(*e), cmp_ent, &err);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 		int pfd = e[i].child_idx == SIZE_MAX ? e[i].fd : -1;
 
 		while (j < n && e[j].ino == e[i].ino &&
-		       kcmp_file(e[i].pid, e[i].fd, e[j].pid, e[j].fd) == 0) {
+		       kcmp_file(e[i].pid, e[i].fd, e[j].pid, e[j].fd, &err) == 0) {
 			if (pfd < 0 && e[j].child_idx == SIZE_MAX)
 				pfd = e[j].fd;
 			j++;
@@ -112,7 +111,9 @@ int ll_fds_mark_inherited(struct ll_fds *fds, pid_t ppid)
 				}
 		i = j;
 	}
-	r = shared;
+	/* kcmp refused (another user namespace, no permission): say so
+	 * rather than report "nothing shared". */
+	r = err ? err : shared;
 out:
 	free(e);
 	ll_fds_free(parent);

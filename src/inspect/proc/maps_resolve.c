@@ -282,7 +282,7 @@ static int find_bias(const struct ll_maps *maps, const struct ll_map *mm,
 	const struct ll_load_seg *first = &mod->load[0];
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	const struct ll_map *base = NULL;
-	uint64_t want;
+	uint64_t want, last_offset = UINT64_MAX;
 	unsigned foreign = 0;
 
 	for (size_t i = 0; i < mod->nload; i++)
@@ -292,9 +292,15 @@ static int find_bias(const struct ll_maps *maps, const struct ll_map *mm,
 	/* A module's mappings lie together; a few foreign ones (a .bss, a
 	 * hole filled by another mapping) are stepped over.
 	 * Several mappings may map the first page (segments sharing a file
-	 * page, e.g. -z noseparate-code): the lowest one is the base. */
+	 * page, e.g. -z noseparate-code): the lowest one is the base.
+	 * File offsets only fall going down through one loaded instance: a
+	 * rise means another instance of the same file (dlmopen), where the
+	 * walk stops. */
 	for (const struct ll_map *m = mm; foreign <= 8; m--) {
 		if (same_file(m, mm)) {
+			if (m->offset > last_offset)
+				break;
+			last_offset = m->offset;
 			if (m->offset == want)
 				base = m;
 			foreign = 0;

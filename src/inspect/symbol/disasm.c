@@ -148,10 +148,6 @@ int ll_disasm(struct ll_symbolizer *s, uint64_t addr, unsigned before, unsigned 
 
 	*out = NULL;
 	*n = 0;
-	/* libelf is not thread-safe: with the DWARF in the module itself, let a
-	 * background loader finish before reading the module's sections. */
-	if (s->bg && s->debug_how && !strcmp(s->debug_how, "embedded"))
-		dwarf_index_join(s, false);
 	if (before > MAX_CONTEXT)
 		before = MAX_CONTEXT;
 	if (after > MAX_CONTEXT)

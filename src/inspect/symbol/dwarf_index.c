@@ -117,7 +117,6 @@ int dwarf_index_open(struct ll_symbolizer *s)
 
 void dwarf_index_free(struct ll_symbolizer *s)
 {
-	dwarf_index_join(s, true);
 	for (size_t i = 0; i < s->ncus; i++) {
 		free(s->cus[i].rows);
 		free(s->cus[i].scopes);
@@ -459,89 +458,6 @@ static int load_cu(struct ll_symbolizer *s, struct cu *c)
 	return r;
 }
 
-/* ---------- background loader ---------- */
-
-static void wait_flag(struct ll_symbolizer *s, atomic_bool *flag)
-{
-	if (atomic_load_explicit(flag, memory_order_acquire))
-		return;
-	pthread_mutex_lock(&s->lk);
-	s->waiting++;
-	while (!atomic_load_explicit(flag, memory_order_acquire))
-		pthread_cond_wait(&s->cv, &s->lk);
-	s->waiting--;
-	pthread_mutex_unlock(&s->lk);
-}
-
-static void publish(struct ll_symbolizer *s, atomic_bool *flag)
-{
-	atomic_store_explicit(flag, true, memory_order_release);
-	pthread_mutex_lock(&s->lk);
-	if (s->waiting)
-		pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->lk);
-}
-
-static void *loader_main(void *arg)
-{
-	struct ll_symbolizer *s = arg;
-
-	if (dwarf_index_open(s) < 0) { /* out of memory: answer without DWARF */
-		if (s->dwarf)
-			dwarf_end(s->dwarf);
-		s->dwarf = NULL;
-		s->ncus = s->ncu_ranges = 0;
-	}
-	publish(s, &s->index_ready);
-	/* In address order: the order a sorted batch asks in. */
-	for (size_t i = 0; i < s->ncu_ranges && !atomic_load(&s->stop); i++) {
-		struct cu *c = &s->cus[s->cu_ranges[i].cu];
-
-		if (c->loaded)
-			continue;
-		load_cu(s, c);
-		publish(s, &c->ready);
-	}
-	/* Whatever is left (stopped early, or CUs without ranges) is final. */
-	for (size_t i = 0; i < s->ncus; i++)
-		if (!atomic_load(&s->cus[i].ready)) {
-			if (!s->cus[i].loaded)
-				s->cus[i].failed = s->cus[i].loaded = true;
-			publish(s, &s->cus[i].ready);
-		}
-	atomic_store(&s->loader_done, true);
-	return NULL;
-}
-
-int dwarf_index_start_background(struct ll_symbolizer *s)
-{
-	int r;
-
-	pthread_mutex_init(&s->lk, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	s->bg = true;
-	r = pthread_create(&s->loader, NULL, loader_main, s);
-	if (r != 0) {
-		s->bg = false;
-		pthread_cond_destroy(&s->cv);
-		pthread_mutex_destroy(&s->lk);
-		return -r;
-	}
-	return 0;
-}
-
-void dwarf_index_join(struct ll_symbolizer *s, bool cancel)
-{
-	if (!s->bg)
-		return;
-	if (cancel)
-		atomic_store(&s->stop, true);
-	pthread_join(s->loader, NULL);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->lk);
-	s->bg = false; /* everything is loaded or final: plain lookups from now */
-}
-
 /* ---------- lookup ---------- */
 
 static struct cu *find_cu(struct ll_symbolizer *s, uint64_t addr)
@@ -605,13 +521,9 @@ size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_
 	int32_t sc;
 	size_t n = 0;
 
-	if (s->bg)
-		wait_flag(s, &s->index_ready);
 	if (!s->dwarf || !(c = find_cu(s, addr)))
 		return 0;
-	if (s->bg)
-		wait_flag(s, &c->ready);
-	else if (!c->loaded)
+	if (!c->loaded)
 		load_cu(s, c);
 	if (c->failed)
 		return 0;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,15 @@ static int find_by_debuglink(struct ll_symbolizer *s, const char **roots, size_t
 	return -ENOENT;
 }
 
+/* elf_version() sets libelf's global state: once, whatever thread opens. */
+static pthread_once_t version_once = PTHREAD_ONCE_INIT;
+static bool version_ok;
+
+static void init_version(void)
+{
+	version_ok = elf_version(EV_CURRENT) != EV_NONE;
+}
+
 int sym_open_elf(struct ll_symbolizer *s, int fd, const char *name, const struct ll_sym_opts *opts)
 {
 	const char *roots[MAX_ROOTS];
@@ -211,7 +221,8 @@ int sym_open_elf(struct ll_symbolizer *s, int fd, const char *name, const struct
 	s->path = strdup(name ? name : "(fd)");
 	if (!s->path)
 		return -ENOMEM;
-	if (elf_version(EV_CURRENT) == EV_NONE)
+	pthread_once(&version_once, init_version);
+	if (!version_ok)
 		return -ENOEXEC;
 	s->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!s->elf || elf_kind(s->elf) != ELF_K_ELF || !gelf_getehdr(s->elf, &s->ehdr))

@@ -9,8 +9,6 @@
 #ifndef LL_INSPECT_SYMBOL_INTERNAL_H
 #define LL_INSPECT_SYMBOL_INTERNAL_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,7 +57,6 @@ struct segment {
 /* One DWARF compile unit. */
 struct cu {
 	Dwarf_Off off;           /* offset of the CU DIE in .debug_info */
-	atomic_bool ready;       /* background index: loaded (release/acquire) */
 	bool loaded;
 	bool failed;
 	struct line_row *rows;
@@ -108,18 +105,6 @@ struct ll_symbolizer {
 	struct cu_range *cu_ranges;
 	size_t ncu_ranges;
 
-	/* Background indexing (LL_SYM_BACKGROUND_INDEX): a loader thread opens
-	 * the DWARF and loads every CU in address order; it alone calls libdw
-	 * while it runs. Lookups wait for index_ready, then for their CU. */
-	bool bg;
-	pthread_t loader;
-	pthread_mutex_t lk;
-	pthread_cond_t cv;
-	unsigned waiting;        /* lookups waiting (under lk) */
-	atomic_bool index_ready;
-	atomic_bool loader_done;
-	atomic_bool stop;
-
 	/* capstone handle, opened on first ll_disasm(). */
 	size_t cs_handle;
 	bool cs_open;
@@ -138,11 +123,6 @@ const struct sym_entry *symtab_nearest(const struct ll_symbolizer *s, uint64_t a
 /* dwarf_index.c */
 int dwarf_index_open(struct ll_symbolizer *s);
 void dwarf_index_free(struct ll_symbolizer *s);
-/* Start the background loader (s->bg set); 0 or -errno. */
-int dwarf_index_start_background(struct ll_symbolizer *s);
-/* Wait until the background loader has finished (or stop it first when
- * cancel is set); no-op without one. */
-void dwarf_index_join(struct ll_symbolizer *s, bool cancel);
 /* Fill out->frames for addr; returns the number of frames (0 when no DWARF
  * covers addr). */
 size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_result *out);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include "symbol_internal.h"
@@ -38,12 +37,8 @@ static int open_common(int fd, const char *name, const struct ll_sym_opts *opts,
 	r = sym_open_elf(s, fd, name, opts);
 	if (r == 0)
 		r = symtab_build(s);
-	if (r == 0 && opts && (opts->flags & LL_SYM_BACKGROUND_INDEX)) {
-		if (dwarf_index_start_background(s) < 0)
-			r = dwarf_index_open(s);
-	} else if (r == 0) {
+	if (r == 0)
 		r = dwarf_index_open(s);
-	}
 	if (r < 0) {
 		ll_symbolizer_free(s);
 		return r;
@@ -120,9 +115,7 @@ const char *ll_elf_arch_name(unsigned machine, bool is64, bool big_endian)
 
 void ll_symbolizer_info(const struct ll_symbolizer *s, struct ll_sym_info *out)
 {
-	if (s->bg) /* the DWARF part is known once the loader opened it */
-		while (!atomic_load_explicit(&((struct ll_symbolizer *)s)->index_ready, memory_order_acquire))
-			sched_yield();
+
 	bool is64 = s->ehdr.e_ident[EI_CLASS] == ELFCLASS64;
 	bool be = s->ehdr.e_ident[EI_DATA] == ELFDATA2MSB;
 

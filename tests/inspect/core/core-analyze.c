@@ -1,6 +1,6 @@
 /* core-analyze.c: a small driver of ll_core_analyze() for the tests and for
  * looking at an analysis by hand:
- *   core-analyze [--json] [--exe FILE] [--metadata FILE.json] CORE */
+ *   core-analyze [--json] [--dwfl] [--exe FILE] [--metadata FILE.json] CORE */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +19,8 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc - 1; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
+		else if (strcmp(argv[i], "--dwfl") == 0)
+			o.dwfl_symbols = true;
 		else if (strcmp(argv[i], "--exe") == 0 && i + 2 < argc)
 			o.exe_hint = argv[++i];
 		else if (strcmp(argv[i], "--metadata") == 0 && i + 2 < argc)
@@ -27,7 +29,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: core-analyze [--json] [--exe FILE] [--metadata FILE] CORE\n");
+		fprintf(stderr, "usage: core-analyze [--json] [--dwfl] [--exe FILE] [--metadata FILE] CORE\n");
 		return 2;
 	}
 	o.metadata = meta;

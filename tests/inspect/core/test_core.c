@@ -9,6 +9,7 @@
  * glibc's abort message; a plugin overwritten in place with cp while loaded
  * (with metadata built like the core_pattern helper builds it, and without);
  * a truncated core, non-core files. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -336,9 +337,14 @@ static void test_assert(void **state)
 static void test_double_free(void **state)
 {
 	json_object *j = check_crash("analysis-doublefree", NULL, SIGABRT, -6, NULL, "double-free", NULL, NULL);
+	json_object *causes;
 
 	(void)state;
 	assert_string_equal(jget_str(j, "abort_message"), "free(): double free detected in tcache 2");
+	assert_true(json_object_object_get_ex(j, "causes", &causes));
+	/* the program's own call is named, not only libc's internals */
+	assert_non_null(strstr(jget_str(json_object_array_get_idx(causes, 0), "detail"),
+			       "analysis-doublefree.c:"));
 	json_object_put(j);
 }
 
@@ -349,6 +355,48 @@ static void test_heap_corruption(void **state)
 	(void)state;
 	assert_string_equal(jget_str(j, "abort_message"), "malloc(): corrupted top size");
 	json_object_put(j);
+}
+
+/* The frames of our own program are named alike by the shared symbolizer
+ * and by libdwfl's DWARF reading (the two paths of core_symbolize.c). */
+static void compare_symbolizers(const char *core, const char *exe_name)
+{
+	struct ll_core_options o = { 0 };
+	struct ll_core_analysis *a1 = NULL, *a2 = NULL;
+	json_object *j1, *j2, *t1, *t2;
+	size_t same = 0;
+
+	assert_int_equal(ll_core_analyze(core, &o, &a1), 0);
+	o.dwfl_symbols = true;
+	assert_int_equal(ll_core_analyze(core, &o, &a2), 0);
+	j1 = ll_core_analysis_json(a1);
+	j2 = ll_core_analysis_json(a2);
+	assert_true(json_object_object_get_ex(j1, "threads", &t1));
+	assert_true(json_object_object_get_ex(j2, "threads", &t2));
+	assert_int_equal(json_object_array_length(t1), json_object_array_length(t2));
+	for (size_t i = 0; i < json_object_array_length(t1); i++) {
+		json_object *f1, *f2;
+
+		json_object_object_get_ex(json_object_array_get_idx(t1, i), "frames", &f1);
+		json_object_object_get_ex(json_object_array_get_idx(t2, i), "frames", &f2);
+		assert_int_equal(json_object_array_length(f1), json_object_array_length(f2));
+		for (size_t k = 0; k < json_object_array_length(f1); k++) {
+			json_object *x = json_object_array_get_idx(f1, k), *y = json_object_array_get_idx(f2, k);
+
+			if (!jget_str(x, "module") || strcmp(jget_str(x, "module"), exe_name) != 0)
+				continue;
+			assert_non_null(jget_str(x, "function"));
+			assert_non_null(jget_str(y, "function"));
+			assert_string_equal(jget_str(x, "function"), jget_str(y, "function"));
+			assert_int_equal(jget_int(x, "line"), jget_int(y, "line"));
+			same++;
+		}
+	}
+	assert_true(same >= 3);
+	json_object_put(j1);
+	json_object_put(j2);
+	ll_core_analysis_free(a1);
+	ll_core_analysis_free(a2);
 }
 
 static void test_threads(void **state)
@@ -379,6 +427,7 @@ static void test_threads(void **state)
 		}
 	}
 	assert_true(idle);
+	compare_symbolizers(jget_str(j, "core"), "analysis-threads");
 	json_object_put(j);
 }
 
@@ -797,6 +846,156 @@ static void test_build_id_lookup(void **state)
 	ll_core_analysis_free(a);
 }
 
+static bool in_path(const char *tool)
+{
+	char *const argv[] = { "sh", "-c", "command -v \"$0\" >/dev/null", (char *)tool, NULL };
+
+	return tu_run(argv, NULL, NULL, NULL) == 0;
+}
+
+/* A foreign architecture: an aarch64 program crashed under qemu-user (whose
+ * cores have no NT_FILE and no NT_SIGINFO), analysed on this x86_64 box with
+ * the executable named by the caller. */
+static void test_foreign_arch(void **state)
+{
+	char dir[600], exe[700], core[900] = "", pc[32];
+	char *cc[] = { "aarch64-linux-gnu-gcc", "-g", "-O2", "-static", "-o", exe,
+		       (char *)tu_source_path("examples/coredump/analysis-null.c"), NULL };
+	struct ll_core_analysis *a;
+	json_object *j, *f, *dis;
+	struct dirent *de;
+	pid_t pid;
+	DIR *d;
+	bool marked = false;
+
+	(void)state;
+	if (!in_path("aarch64-linux-gnu-gcc") || !in_path("qemu-aarch64")) {
+		printf("skipped: needs aarch64-linux-gnu-gcc and qemu-aarch64 (scripts/packages.txt)\n");
+		skip();
+	}
+	snprintf(dir, sizeof(dir), "%s/arm64", tmpdir);
+	mkdir(dir, 0755);
+	snprintf(exe, sizeof(exe), "%s/null-arm64", dir);
+	assert_int_equal(tu_run(cc, NULL, NULL, NULL), 0);
+	assert_int_equal(set_pattern(), 0); /* qemu itself dies of the signal too */
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+		int null = open("/dev/null", O_RDWR);
+
+		setrlimit(RLIMIT_CORE, &rl);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (chdir(dir) == 0)
+			execlp("qemu-aarch64", "qemu-aarch64", exe, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "qemu_", 5) == 0)
+			snprintf(core, sizeof(core), "%s/%s", dir, de->d_name);
+	closedir(d);
+	assert_true(core[0] != '\0');
+
+	a = analyze_with(core, exe, NULL);
+	j = ll_core_analysis_json(a);
+	assert_string_equal(jget_str(j, "arch"), "aarch64");
+	assert_int_equal(jget_int(j, "signal.number"), SIGSEGV);
+	f = top_frame_json(j);
+	assert_string_equal(jget_str(f, "function"), "parse_record");
+	assert_non_null(strstr(jget_str(f, "file"), "analysis-null.c"));
+	assert_string_equal(jget_str(j, "registers.pc"), jget_str(f, "pc"));
+	assert_non_null(jget_str(j, "registers.x30"));
+	snprintf(pc, sizeof(pc), "%s", jget_str(f, "pc"));
+	assert_true(json_object_object_get_ex(j, "disassembly", &dis));
+	for (size_t i = 0; i < json_object_array_length(dis); i++) {
+		json_object *in = json_object_array_get_idx(dis, i), *cur;
+
+		if (json_object_object_get_ex(in, "current", &cur) && json_object_get_boolean(cur)) {
+			assert_string_equal(jget_str(in, "address"), pc);
+			assert_non_null(strstr(jget_str(in, "text"), "ldr")); /* an ARM64 load */
+			marked = true;
+		}
+	}
+	assert_true(marked);
+	assert_string_equal(jget_str(module_named(j, exe), "status"), "unverified");
+	json_object_put(j);
+	ll_core_analysis_free(a);
+
+	/* without the executable: still analysed, frames unsymbolized */
+	a = analyze_with(core, NULL, NULL);
+	j = ll_core_analysis_json(a);
+	assert_string_equal(jget_str(j, "arch"), "aarch64");
+	assert_null(jget_str(top_frame_json(j), "function"));
+	json_object_put(j);
+	ll_core_analysis_free(a);
+}
+
+/* The executable is unlinked while it runs (an upgrade renames a new file
+ * over it): the core names it "PATH (deleted)". */
+static void test_deleted_exe(void **state)
+{
+	char exe[600], core[512], line[16];
+	char *argv[] = { exe, (char *)prog("analysis-plugin.so"), "null", NULL };
+	char *cp[] = { "cp", (char *)prog("analysis-host"), exe, NULL };
+	struct ll_core_analysis *a;
+	json_object *j, *mods;
+	int io[2], r = -ENOENT;
+	bool seen = false;
+	char *text;
+
+	(void)state;
+	snprintf(exe, sizeof(exe), "%s/host-del", tmpdir);
+	for (int attempt = 0; attempt < 5 && r == -ENOENT; attempt++) {
+		pid_t pid;
+
+		unlink(exe);
+		assert_int_equal(tu_run(cp, NULL, NULL, NULL), 0);
+		assert_int_equal(set_pattern(), 0);
+		pid = spawn(argv, io);
+		assert_true(pid > 0);
+		assert_true(read(io[1], line, sizeof(line)) > 0);
+		assert_int_equal(unlink(exe), 0);
+		assert_int_equal(write(io[0], "go\n", 3), 3);
+		close(io[0]);
+		close(io[1]);
+		r = reap_core(pid, core, sizeof(core));
+	}
+	assert_int_equal(r, 0);
+
+	a = analyze(core, NULL);
+	j = ll_core_analysis_json(a);
+	assert_string_equal(ll_core_analysis_cause(a), "null-deref");
+	assert_true(json_object_object_get_ex(j, "modules", &mods));
+	for (size_t i = 0; i < json_object_array_length(mods); i++) {
+		json_object *m = json_object_array_get_idx(mods, i);
+
+		if (strstr(jget_str(m, "name"), "host-del (deleted)")) {
+			assert_string_equal(jget_str(m, "status"), "missing");
+			seen = true;
+		}
+	}
+	assert_true(seen);
+	assert_null(jget_str(top_frame_json(j), "function"));
+	text = print_text(a);
+	assert_non_null(strstr(text, "had been deleted"));
+	free(text);
+	json_object_put(j);
+	ll_core_analysis_free(a);
+
+	/* the same build re-installed at the path: found, checked by build-id */
+	assert_int_equal(tu_run(cp, NULL, NULL, NULL), 0);
+	a = analyze(core, NULL);
+	j = ll_core_analysis_json(a);
+	assert_string_equal(jget_str(top_frame_json(j), "function"), "host_step");
+	json_object_put(j);
+	ll_core_analysis_free(a);
+}
+
 /* ---- bad input ---- */
 
 static int copy_prefix(const char *from, const char *to, off_t len)
@@ -915,6 +1114,44 @@ static void test_corrupted(void **state)
 	assert_true(analysed > 0);
 }
 
+/* Metadata with wrong types and missing keys: ignored where it makes no
+ * sense, never a crash; the core alone still gives the analysis. */
+static void test_bad_metadata(void **state)
+{
+	char *const argv[] = { (char *)prog("analysis-null"), NULL };
+	static const char *const bad[] = {
+		"{}",
+		"{\"maps\": 7, \"process_start_time\": \"yesterday\", \"exe\": 3}",
+		"{\"maps\": [1, \"x\", null, {\"start\": \"zz\", \"end\": \"0x10\"}], \"exe\": null}",
+		"{\"maps\": [{\"start\": \"0x1000\", \"end\": \"0x0\"}, {\"start\": 4096, \"end\": 8192, "
+		"\"perms\": 5, \"path\": 9, \"file\": {\"inode\": \"a\", \"size\": -1, \"mtime\": null}}]}",
+		"{\"maps\": [{\"start\": \"0x0\", \"end\": \"0xffffffffffffffff\", \"perms\": \"r\", "
+		"\"path\": \"/\", \"inode\": 1, \"file\": {\"inode\": 1, \"size\": 0, \"mtime\": 1e300}}], "
+		"\"process_start_time\": -5}",
+	};
+	char core[512];
+
+	(void)state;
+	assert_int_equal(crash(argv, core, sizeof(core)), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_object *meta = json_tokener_parse(bad[i]);
+		struct ll_core_analysis *a;
+		json_object *j;
+		char *text;
+
+		assert_non_null(meta);
+		a = analyze(core, meta);
+		j = ll_core_analysis_json(a);
+		assert_int_equal(jget_int(j, "signal.number"), SIGSEGV);
+		text = print_text(a);
+		assert_non_null(strstr(text, "parse_record"));
+		free(text);
+		json_object_put(j);
+		ll_core_analysis_free(a);
+		json_object_put(meta);
+	}
+}
+
 static void test_not_a_core(void **state)
 {
 	struct ll_core_options o = { 0 };
@@ -976,8 +1213,11 @@ int main(void)
 		cmocka_unit_test(test_modified_elsewhere),
 		cmocka_unit_test(test_modified_hint_only),
 		cmocka_unit_test(test_build_id_lookup),
+		cmocka_unit_test(test_foreign_arch),
+		cmocka_unit_test(test_deleted_exe),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupted),
+		cmocka_unit_test(test_bad_metadata),
 		cmocka_unit_test(test_not_a_core),
 	};
 

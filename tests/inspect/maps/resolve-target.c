@@ -1,6 +1,7 @@
 /* resolve-target.c: prints the runtime addresses of its own function and
  * data and of those of each library named on its command line (dlopen'ed,
- * so at a random base), then "ready", and waits for end of file on stdin.
+ * so at a random base; "+PATH" loads PATH once more with dlmopen), then
+ * "ready", and waits for end of file on stdin.
  * Built both PIE and non-PIE by the tests. */
 #include <dlfcn.h>
 #include <signal.h>
@@ -24,7 +25,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		static const char *const syms[] = { "resolve_lib_a", "resolve_lib_b",
 						    "resolve_lib_data", "resolve_lib_bss" };
-		void *h = dlopen(argv[i], RTLD_NOW | RTLD_LOCAL);
+		/* "+PATH": a second copy in a new link namespace (dlmopen) */
+		void *h = argv[i][0] == '+' ? dlmopen(LM_ID_NEWLM, argv[i] + 1, RTLD_NOW)
+					    : dlopen(argv[i], RTLD_NOW | RTLD_LOCAL);
 
 		if (!h) {
 			fprintf(stderr, "resolve-target: %s\n", dlerror());

@@ -3,12 +3,14 @@
  * errors; with several pids the good ones are still answered and the exit
  * status is 1. */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,12 +149,41 @@ static void test_usage(void **state)
 	free(err);
 }
 
+/* A mapped file whose name holds a terminal escape sequence is shown
+ * escaped, never raw. */
+static void test_control_bytes(void **state)
+{
+	char dir[256], path[300], pid[16], *out = NULL, *err = NULL;
+	char *argv[] = { (char *)tu_lifeline(), "maps", "--no-smaps", pid, NULL };
+	void *p;
+	int fd;
+
+	(void)state;
+	assert_int_equal(tu_mkdtemp(dir, sizeof(dir)), 0);
+	snprintf(path, sizeof(path), "%s/evil\033[31mred", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	close(fd);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	assert_int_equal(run(argv, &out, &err), 0);
+	assert_non_null(strstr(out, "/evil\\x1b[31mred"));
+	assert_null(strchr(out, '\033'));
+	munmap(p, 4096);
+	unlink(path);
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_garbage_pid),    cmocka_unit_test(test_no_such_pid),
 		cmocka_unit_test(test_permission_denied), cmocka_unit_test(test_several_pids),
 		cmocka_unit_test(test_kernel_thread),  cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_control_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

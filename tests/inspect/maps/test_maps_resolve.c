@@ -213,6 +213,43 @@ static void test_replaced_library(void **state)
 	free(orig);
 }
 
+/* The same library loaded twice (dlopen, then dlmopen in a new namespace):
+ * two instances of one file, each with its own bias. */
+static void test_two_instances(void **state)
+{
+	char *lib, plus[4200], *argv[4];
+	struct lt_proc p;
+	struct ll_maps *m = NULL;
+	struct ll_addr_info a1, a2;
+
+	(void)state;
+	if (tu_sanitized()) {
+		/* a dlmopen namespace loads without the sanitizer runtime first:
+		 * ASan aborts the program ("runtime does not come first") */
+		print_message("skipped under ASan: dlmopen is not supported there\n");
+		skip();
+	}
+	lib = lib_path("sectionstart");
+	argv[0] = strdup(tu_build_path("tests/inspect/maps/resolve-target-pie"));
+	argv[1] = lib;
+	argv[2] = plus;
+	argv[3] = NULL;
+	snprintf(plus, sizeof(plus), "+%s", lib);
+	assert_int_equal(lt_start(argv, &p), 0);
+	assert_int_equal(ll_maps_read(p.pid, 0, &m), 0);
+	check_func(m, lt_addr(&p, "L1 resolve_lib_a"), lib, "resolve_lib_a");
+	check_func(m, lt_addr(&p, "L2 resolve_lib_a"), lib, "resolve_lib_a");
+	check_data(m, lt_addr(&p, "L1 resolve_lib_data"), lib, "resolve_lib_data", 0);
+	check_data(m, lt_addr(&p, "L2 resolve_lib_data"), lib, "resolve_lib_data", 0);
+	assert_int_equal(ll_maps_resolve(m, lt_addr(&p, "L1 resolve_lib_b"), &a1), 0);
+	assert_int_equal(ll_maps_resolve(m, lt_addr(&p, "L2 resolve_lib_b"), &a2), 0);
+	assert_true(a1.load_bias != a2.load_bias);
+	ll_maps_free(m);
+	lt_stop(&p);
+	free(argv[0]);
+	free(lib);
+}
+
 /* nm -D's value of a versioned dynamic symbol ("qsort@@GLIBC_2.2.5"). */
 static uint64_t nm_dyn_value(const char *file, const char *sym)
 {
@@ -267,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_non_pie),
 		cmocka_unit_test(test_replaced_library),
 		cmocka_unit_test(test_self_libc),
+		cmocka_unit_test(test_two_instances),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

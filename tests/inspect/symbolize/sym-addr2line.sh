@@ -34,3 +34,14 @@ compare "$T/pie" 1
 compare "$T/nopie" 2
 compare "$T/dwarf4" 3
 compare "$T/libsymtest.so" 1
+
+# A big batch (> 4096 addresses) answered by one thread, then split over
+# two (each half by its own symbolizer): both equal addr2line's, in order.
+for _ in 1 2 3; do text_addrs "$T/pie" 1; done | shuf --random-source=<(yes) > "$T/big"
+addr2line -a -f -i -e "$T/pie" < "$T/big" | basenames > "$T/want"
+for threads in 1 2; do
+	LIFELINE_SYMBOLIZE_THREADS=$threads "$LIFELINE" symbolize --addr2line --addresses --exe "$T/pie" \
+		< "$T/big" 2>/dev/null | basenames > "$T/got"
+	cmp -s "$T/want" "$T/got" || { diff "$T/want" "$T/got" | head >&2; fail "batch with $threads thread(s) differs"; }
+	echo "ok: batch of $(wc -l < "$T/big") shuffled addresses, $threads thread(s): equal to addr2line"
+done

@@ -76,8 +76,13 @@ static void test_function_and_line(void **state)
 	assert_true(info.has_dwarf);
 	assert_string_equal(info.arch, "x86_64");
 	assert_true(info.build_id_len > 0);
-	/* Every byte of the function names it, with file and line. */
-	for (uint64_t off = 0; off < 8; off++) {
+	/* Every byte of the function names it, with file and line, and some
+	 * byte is on the marked line. */
+	assert_int_equal(ll_symbolize(s, a, &r), 0);
+	uint64_t size = r.symbol_size;
+
+	assert_true(size > 0);
+	for (uint64_t off = 0; off < size; off++) {
 		assert_int_equal(ll_symbolize(s, a + off, &r), 0);
 		assert_non_null(r.symbol);
 		assert_string_equal(r.symbol, "symtest_target");

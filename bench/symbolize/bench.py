@@ -1,0 +1,171 @@
+# bench.py LIFELINE N: driven by run.sh (see there). Standard library only.
+import os, random, shutil, subprocess, sys, tempfile, time
+
+lifeline, n = sys.argv[1], int(sys.argv[2])
+work = tempfile.mkdtemp(prefix="ll-bench-sym.")
+
+def func_symbols(path, dynamic):
+    out = subprocess.run(["readelf", "-W", "--dyn-syms" if dynamic else "-s", path],
+                         capture_output=True, text=True, check=True).stdout
+    funcs = set()
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[3] == "FUNC" and f[6] != "UND":
+            size = int(f[2], 16) if f[2].startswith("0x") else int(f[2])
+            if size > 0:
+                funcs.add((int(f[1], 16), size))
+    return sorted(funcs)
+
+def addresses(path, dynamic, count, seed):
+    rnd = random.Random(seed)
+    funcs = func_symbols(path, dynamic)
+    lines = []
+    for _ in range(count):
+        addr, size = rnd.choice(funcs)
+        lines.append("0x%x" % (addr + rnd.randrange(size)))
+    name = os.path.join(work, os.path.basename(path) + ".addrs")
+    with open(name, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return name, len(funcs)
+
+def gen_big():
+    """200 compile units x 25 functions, each inlining static helpers."""
+    src = os.path.join(work, "big")
+    os.makedirs(src)
+    with open(os.path.join(src, "h.h"), "w") as f:
+        f.write("static inline unsigned mixh(unsigned x) { x ^= x >> 13; x *= 0x5bd1e995u; return x ^ (x >> 15); }\n"
+                "__attribute__((always_inline)) static inline unsigned rot(unsigned x, unsigned r)"
+                " { return (x << (r & 31)) | (x >> ((32 - r) & 31)); }\n")
+    files = []
+    for u in range(200):
+        body = ['#include "h.h"']
+        body.append("static inline unsigned step%d(unsigned a, unsigned b) { if (b & 1) return rot(a ^ mixh(b), %d); return mixh(a + b * %du); }" % (u, u % 31 + 1, 2654435761 % (u + 7)))
+        for k in range(25):
+            body.append("__attribute__((noinline)) unsigned f_%d_%d(const unsigned *v, unsigned n) {"
+                        " unsigned s = %du; for (unsigned i = 0; i < n; i++) { s = step%d(s, v[i]);"
+                        " if (s %% %d == 0) s += mixh(v[i] ^ %du); } return rot(s, %d); }" % (u, k, k + 1, u, k + 3, u * 31 + k, k))
+        name = os.path.join(src, "u%d.c" % u)
+        with open(name, "w") as f:
+            f.write("\n".join(body) + "\n")
+        files.append(name)
+    with open(os.path.join(src, "main.c"), "w") as f:
+        f.write("unsigned f_0_0(const unsigned *v, unsigned n);\nint main(void) { unsigned v[4] = {1, 2, 3, 4}; return (int)f_0_0(v, 4) & 1; }\n")
+    files.append(os.path.join(src, "main.c"))
+    objs = []
+    procs = []
+    for c in files:
+        o = c[:-2] + ".o"
+        objs.append(o)
+        procs.append(subprocess.Popen(["gcc", "-g", "-O2", "-c", "-o", o, c]))
+        if len(procs) >= 2:
+            procs.pop(0).wait()
+    for p in procs:
+        p.wait()
+    exe = os.path.join(work, "bigprog")
+    subprocess.run(["gcc", "-o", exe] + objs, check=True)
+    return exe
+
+# Each tool is started by a small runner process, so that its peak RSS
+# (ru_maxrss, which Linux carries over from the process image before exec)
+# is not this script's.
+RUNNER = r"""
+import os, sys, time
+fin = os.open(sys.argv[1], os.O_RDONLY)
+fout = os.open(os.devnull, os.O_WRONLY)
+t0 = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    os.dup2(fin, 0); os.dup2(fout, 1); os.dup2(fout, 2)
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+print(time.monotonic() - t0, ru.ru_maxrss, status)
+"""
+
+def run(cmd, infile):
+    out = subprocess.run([sys.executable, "-c", RUNNER, infile] + cmd,
+                         capture_output=True, text=True, check=True).stdout.split()
+    return float(out[0]), int(out[1]) / 1024.0, int(out[2])
+
+def basename_loc(line):
+    """'dir/file.c:12:3 (discriminator 2)' -> 'file.c:12'."""
+    line = line.split(" (discriminator")[0]
+    base = line.rsplit("/", 1)[-1]
+    parts = base.split(":")
+    return ":".join(parts[:2])
+
+def chains_addr2line_style(cmd, infile):
+    out = subprocess.run(cmd, stdin=open(infile), capture_output=True, text=True).stdout.splitlines()
+    items, cur = [], None
+    for i, line in enumerate(out):
+        if line.startswith("0x") and ":" not in line:
+            cur = []
+            items.append(cur)
+        elif cur is not None:
+            cur.append(basename_loc(line) if len(cur) % 2 else line)
+    return items
+
+def chains_llvm(path, infile):
+    cmd = ["llvm-symbolizer", "--obj=" + path, "--functions=linkage", "--inlines"]
+    out = subprocess.run(cmd, stdin=open(infile), capture_output=True, text=True).stdout
+    items = []
+    for block in out.split("\n\n"):
+        lines = block.strip("\n").splitlines()
+        if lines:
+            items.append([basename_loc(l) if i % 2 else l for i, l in enumerate(lines)])
+    return items
+
+def outputs_agree(path, infile):
+    """Addresses whose function + file basename:line chain equals each peer's."""
+    ours = chains_addr2line_style([lifeline, "symbolize", "--addr2line", "--addresses", "--exe", path], infile)
+    a2l = chains_addr2line_style(["addr2line", "-a", "-f", "-i", "-e", path], infile)
+    res = ["addr2line %d of %d" % (sum(1 for x, y in zip(ours, a2l) if x == y), len(a2l))]
+    if shutil.which("llvm-symbolizer"):
+        llvm = chains_llvm(path, infile)
+        # llvm-symbolizer names "??" where addr2line falls back on the symbol table; compare files:lines
+        same = sum(1 for x, y in zip(ours, llvm) if x[1::2] == y[1::2])
+        res.append("llvm-symbolizer (file:line chain) %d of %d" % (same, len(llvm)))
+    return ", ".join(res)
+
+def bench(label, path, infile, nfuncs):
+    print("\n== %s: %s (%d addresses in %d functions)" % (label, path, n, nfuncs))
+    tools = [
+        ("lifeline symbolize", [lifeline, "symbolize", "--addr2line", "--exe", path]),
+        ("addr2line -f -i", ["addr2line", "-f", "-i", "-e", path]),
+        ("llvm-symbolizer", ["llvm-symbolizer", "--obj=" + path, "--functions=linkage", "--inlines"]),
+        ("eu-addr2line -f -i", ["eu-addr2line", "-f", "-i", "-e", path]),
+    ]
+    results = {}
+    for rnd in range(3):
+        for name, cmd in tools:
+            if not shutil.which(cmd[0]):
+                continue
+            if name.startswith("eu-") and rnd > 0:
+                continue  # 10x slower: once is enough
+            wall, rss, status = run(cmd, infile)
+            if status != 0 and name.startswith("lifeline"):
+                print("  note: %s exit status %d" % (name, os.waitstatus_to_exitcode(status)))
+            results.setdefault(name, []).append((wall, rss))
+    ours = sorted(w for w, _ in results["lifeline symbolize"])[len(results["lifeline symbolize"]) // 2]
+    print("  %-22s %9s %10s %10s" % ("tool", "wall", "vs ours", "peak RSS"))
+    for name, _ in tools:
+        if name not in results:
+            print("  %-22s not installed" % name)
+            continue
+        r = sorted(results[name])
+        wall, rss = r[len(r) // 2]
+        ratio = wall / ours
+        print("  %-22s %8.3fs %9.2fx %7.1f MiB" % (name, wall, ratio, rss))
+    print("  same answers (function + file basename:line, whole inline chain): " + outputs_agree(path, infile))
+
+try:
+    libc = os.path.realpath("/lib/x86_64-linux-gnu/libc.so.6")
+    infile, nf = addresses(libc, True, n, 1)
+    load = os.getloadavg()
+    print("symbolize benchmark: %d addresses, one batch, inline chains on; load average %.1f %.1f %.1f on %d CPUs"
+          % (n, load[0], load[1], load[2], os.cpu_count()))
+    bench("glibc libc.so.6 (libc6-dbg DWARF by build-id)", libc, infile, nf)
+    big = gen_big()
+    infile, nf = addresses(big, False, n, 2)
+    bench("generated program, 201 CUs, -g -O2", big, infile, nf)
+finally:
+    shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,460 @@
+/* core_modules.c: the modules of a core, matched by build-id.
+ *
+ * dwfl_core_file_report() finds the modules from the core (link_map, NT_FILE,
+ * the build-id notes in the dumped first pages). Our find_elf callback
+ * matches every module by build-id: the file named in the core is used only
+ * when its build-id equals the one the core recorded, then the exe the
+ * caller gave (by build-id too), then <debug dir>/.build-id/xx/yyyy[.debug].
+ * A file whose build-id differs is never used: the module is reported as
+ * replaced since the crash and its frames stay unsymbolized; a file known to
+ * have been modified in place while mapped (core_cause.c) is not used
+ * either. Modules whose headers are not in the core (truncated, filtered,
+ * qemu-user cores) are placed from NT_FILE or the caller's exe, marked
+ * unverified. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dwarf.h>
+#include <elf.h>
+#include <elfutils/libdwelf.h>
+
+#include "lifeline/inspect/maps.h"
+#include "core_internal.h"
+
+/* libdwfl's callbacks get no user pointer; one analysis runs per thread. */
+static __thread struct core_ctx *cur_ctx;
+
+static int open_regular(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The GNU build-id of the ELF file open at fd (length, 0 none, -1 not ELF). */
+static ssize_t fd_build_id(int fd, unsigned char *out, size_t max)
+{
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	const void *p;
+	ssize_t n = -1;
+
+	if (e && elf_kind(e) == ELF_K_ELF) {
+		n = dwelf_elf_gnu_build_id(e, &p);
+		if (n > 0 && (size_t)n <= max)
+			memcpy(out, p, (size_t)n);
+		else if (n > 0)
+			n = -1;
+	}
+	if (e)
+		elf_end(e);
+	return n;
+}
+
+static ssize_t path_build_id(const char *path, unsigned char *out, size_t max)
+{
+	int fd = open_regular(path);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = fd_build_id(fd, out, max);
+	close(fd);
+	return n;
+}
+
+/* Open path when its build-id is bid (any file when blen is 0). */
+static int open_matching(const char *path, const unsigned char *bid, int blen, char **file_name)
+{
+	unsigned char fb[64];
+	ssize_t fl;
+	int fd = open_regular(path);
+
+	if (fd < 0)
+		return -1;
+	fl = fd_build_id(fd, fb, sizeof(fb));
+	if (fl < 0 || (blen > 0 && (fl != blen || memcmp(fb, bid, (size_t)blen) != 0))) {
+		close(fd);
+		return -1;
+	}
+	*file_name = strdup(path);
+	if (!*file_name) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The NT_FILE path of the mapping holding addr (modules named by their
+ * soname only get their real path this way), or NULL. */
+static const char *nt_file_path(const struct core_ctx *c, uint64_t addr)
+{
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (addr >= c->files[i].start && addr < c->files[i].end)
+			return c->files[i].path;
+	return NULL;
+}
+
+#define DELETED " (deleted)"
+#define DELETED_LEN (sizeof(DELETED) - 1)
+
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	struct core_ctx *c = cur_ctx;
+	const unsigned char *bid = NULL;
+	GElf_Addr vaddr;
+	int blen, fd;
+
+	(void)userdata;
+	*elfp = NULL;
+	if (!c)
+		return -1;
+	if ((!modname || modname[0] != '/') && nt_file_path(c, base))
+		modname = nt_file_path(c, base);
+	blen = dwfl_module_build_id(mod, &bid, &vaddr);
+	if (blen < 0)
+		blen = 0;
+	if (modname && modname[0] == '/') {
+		size_t l = strlen(modname);
+
+		fd = open_matching(modname, bid, blen, file_name);
+		if (fd >= 0)
+			return fd;
+		/* a file unlinked while mapped (an upgrade that renamed a new one
+		 * in): the path may hold a file with the same build-id again */
+		if (blen > 0 && l > DELETED_LEN && strcmp(modname + l - DELETED_LEN, DELETED) == 0) {
+			char *p = strndup(modname, l - DELETED_LEN);
+
+			fd = p ? open_matching(p, bid, blen, file_name) : -1;
+			free(p);
+			if (fd >= 0)
+				return fd;
+		}
+	}
+	if (blen > 0 && c->opts->exe_hint && c->exe_hint_build_id_len == (size_t)blen &&
+	    memcmp(c->exe_hint_build_id, bid, (size_t)blen) == 0) {
+		fd = open_matching(c->opts->exe_hint, bid, blen, file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	if (blen > 1) {
+		char *hex = core_hex(bid, (size_t)blen), *p;
+
+		if (!hex)
+			return -1;
+		for (int debug = 0; debug < 2; debug++) {
+			p = core_printf("%s/.build-id/%.2s/%s%s", c->debug_dir, hex, hex + 2,
+					debug ? ".debug" : "");
+			fd = p ? open_matching(p, bid, blen, file_name) : -1;
+			free(p);
+			if (fd >= 0) {
+				free(hex);
+				return fd;
+			}
+		}
+		free(hex);
+	}
+	return -1;
+}
+
+static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		     void *arg)
+{
+	struct core_ctx *c = arg;
+	struct ll_core_analysis *a = c->a;
+	struct core_module *m, *v;
+	const unsigned char *bid;
+	GElf_Addr vaddr, low, high;
+	int blen;
+
+	(void)userdata;
+	(void)start;
+	v = realloc(a->modules, (a->nmodules + 1) * sizeof(*v));
+	if (!v)
+		return DWARF_CB_ABORT;
+	a->modules = v;
+	m = &v[a->nmodules++];
+	memset(m, 0, sizeof(*m));
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	m->mod = mod;
+	if ((!name || name[0] != '/') && nt_file_path(c, low))
+		name = nt_file_path(c, low);
+	m->name = core_strdup(name ? name : "?");
+	m->start = low;
+	m->end = high;
+	blen = dwfl_module_build_id(mod, &bid, &vaddr);
+	if (blen > 0)
+		m->build_id = core_hex(bid, (size_t)blen);
+	return DWARF_CB_OK;
+}
+
+static int cmp_module(const void *x, const void *y)
+{
+	const struct core_module *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* Load each module's ELF through find_elf and record what was used. */
+static void check_module(struct core_ctx *c, struct core_module *m)
+{
+	GElf_Addr bias;
+	Elf *e = dwfl_module_getelf(m->mod, &bias);
+	const char *mainfile = NULL;
+	unsigned char db[64];
+	bool unverified = false;
+	ssize_t dl;
+
+	dwfl_module_info(m->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	if (e && !mainfile && m->name[0] == '/' && m->build_id) {
+		/* libdwfl opened the file named in the core itself (it checks the
+		 * build-id too); confirm and name it */
+		dl = path_build_id(m->name, db, sizeof(db));
+		if (dl > 0) {
+			char *h = core_hex(db, (size_t)dl);
+
+			if (h && strcmp(h, m->build_id) == 0)
+				mainfile = m->name;
+			free(h);
+		}
+	}
+	for (size_t i = 0; i < c->unverified.n; i++)
+		if (strcmp(c->unverified.v[i], m->name) == 0)
+			unverified = true;
+	if (!e)
+		m->status = CORE_MOD_MISSING;
+	else if (!mainfile)
+		m->status = CORE_MOD_IN_CORE;
+	else if (!m->build_id || unverified)
+		m->status = CORE_MOD_UNVERIFIED;
+	else if (strncmp(mainfile, c->debug_dir, strlen(c->debug_dir)) == 0)
+		m->status = CORE_MOD_DEBUG_ONLY;
+	else
+		m->status = CORE_MOD_OK;
+	if (unverified && m->build_id) { /* it is the file's, not the core's */
+		free(m->disk_build_id);
+		m->disk_build_id = m->build_id;
+		m->build_id = NULL;
+	}
+	if (mainfile)
+		m->file = core_strdup(mainfile);
+	if (m->status == CORE_MOD_MISSING && strlen(m->name) > DELETED_LEN &&
+	    strcmp(m->name + strlen(m->name) - DELETED_LEN, DELETED) == 0)
+		core_strv_pushf(&c->a->notes,
+				"module %s had been deleted (replaced by a rename, e.g. an upgrade) "
+				"while the process ran, and no file with its build-id %s was found: "
+				"name it with the exe option or install its debug file under "
+				"/usr/lib/debug/.build-id", m->name, m->build_id ? m->build_id : "(none)");
+	for (size_t i = 0; i < c->tainted.n; i++)
+		if (strcmp(c->tainted.v[i], m->name) == 0) {
+			m->status = CORE_MOD_MODIFIED;
+			for (struct core_module *o = c->a->modules; o < m; o++)
+				if (strcmp(o->name, m->name) == 0)
+					return; /* said once */
+			core_strv_pushf(&c->a->notes,
+					"module %s was modified in place while mapped: the core's copy of its "
+					"headers and the file now hold other code than the process loaded; "
+					"frames in it are not symbolized", m->name);
+			return;
+		}
+	if (!m->build_id || m->name[0] != '/' || (mainfile && strcmp(mainfile, m->name) == 0))
+		return;
+	/* the file the core names was not used: say why */
+	dl = path_build_id(m->name, db, sizeof(db));
+	if (dl <= 0)
+		return;
+	m->disk_build_id = core_hex(db, (size_t)dl);
+	if (!m->disk_build_id || strcmp(m->disk_build_id, m->build_id) == 0) {
+		free(m->disk_build_id);
+		m->disk_build_id = NULL;
+		return;
+	}
+	if (m->status == CORE_MOD_MISSING) {
+		m->status = CORE_MOD_REPLACED;
+		core_strv_pushf(&c->a->notes,
+				"module %s was replaced since the crash (build-id differs: %s in the core, "
+				"%s on disk now); frames in it are not symbolized", m->name, m->build_id,
+				m->disk_build_id);
+	} else {
+		core_strv_pushf(&c->a->notes,
+				"module %s was replaced since the crash (build-id differs: %s in the core, "
+				"%s on disk now); symbolized from %s, found by build-id", m->name,
+				m->build_id, m->disk_build_id, mainfile ? mainfile : "?");
+	}
+}
+
+/* Modules whose headers are not in the core (a truncated core, or a
+ * coredump_filter without ELF headers) are not found by libdwfl: report the
+ * executable file mappings named by NT_FILE at their load address. Their
+ * build-id cannot be checked against the core: they are marked unverified. */
+static void report_headerless(struct core_ctx *c)
+{
+	struct ll_core_analysis *a = c->a;
+	struct core_strv done = { 0 };
+	bool began = false;
+
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const struct core_nt_file *f = &c->files[i];
+		bool exec = false, tainted = false, seen = false;
+		Dwfl_Module *m;
+
+		if (f->file_offset != 0 || f->path[0] != '/' || dwfl_addrmodule(c->dwfl, f->start))
+			continue;
+		for (size_t k = 0; k < c->nfiles && !exec; k++) {
+			const struct core_region *g = core_region_find(a, c->files[k].start);
+
+			exec = strcmp(c->files[k].path, f->path) == 0 && g && (g->perms & LL_PERM_EXEC);
+		}
+		for (size_t k = 0; k < c->tainted.n; k++)
+			tainted |= strcmp(c->tainted.v[k], f->path) == 0;
+		for (size_t k = 0; k < done.n; k++)
+			seen |= strcmp(done.v[k], f->path) == 0;
+		if (!exec || tainted || seen)
+			continue;
+		if (!began) {
+			dwfl_report_begin_add(c->dwfl);
+			began = true;
+		}
+		core_strv_pushf(&done, "%s", f->path);
+		m = dwfl_report_elf(c->dwfl, f->path, f->path, -1, f->start, false);
+		if (m)
+			core_strv_pushf(&c->unverified, "%s", f->path);
+		if (m)
+			core_strv_pushf(&a->notes, "module %s: its headers are not in the core; the file on "
+					"disk was used without a build-id check", f->path);
+	}
+	if (began)
+		dwfl_report_end(c->dwfl, NULL, NULL);
+	core_strv_free(&done);
+}
+
+/* The vaddr of the GNU build-id note's descriptor in an ELF file, or 0. */
+static uint64_t build_id_vaddr(Elf *e)
+{
+	size_t phnum;
+
+	if (elf_getphdrnum(e, &phnum) < 0)
+		return 0;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
+		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0)
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    memcmp((const char *)d->d_buf + name_off, "GNU", 4) == 0)
+				return ph.p_vaddr + desc_off; /* offsets are relative to the segment */
+	}
+	return 0;
+}
+
+/* A core without file notes nor dumped headers (qemu-user's, a filtered
+ * core): place the executable the caller named at its load address, and
+ * check its build-id against the core's memory when that page was dumped. */
+static void report_exe_hint(struct core_ctx *c)
+{
+	struct ll_core_analysis *a = c->a;
+	const char *exe = c->opts->exe_hint;
+	uint64_t entry = core_auxv(c, AT_ENTRY), base = 0, note;
+	unsigned char mem[64];
+	GElf_Ehdr eh;
+	Elf *e = NULL;
+	int fd;
+
+	if (!exe || (entry && dwfl_addrmodule(c->dwfl, entry)) || (!entry && a->nmodules))
+		return;
+	fd = open_regular(exe);
+	if (fd < 0)
+		return;
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e || !gelf_getehdr(e, &eh) || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
+	    eh.e_machine != a->machine)
+		goto out;
+	if (eh.e_type == ET_DYN) {
+		if (!entry)
+			goto out;
+		base = entry - eh.e_entry;
+	}
+	note = build_id_vaddr(e);
+	if (c->exe_hint_build_id_len && note &&
+	    core_read_mem(c, base + note, mem, c->exe_hint_build_id_len) == c->exe_hint_build_id_len) {
+		if (memcmp(mem, c->exe_hint_build_id, c->exe_hint_build_id_len) != 0) {
+			core_strv_pushf(&a->notes, "%s is not the executable of this core (build-id differs "
+					"from the one in the core's memory): not used", exe);
+			goto out;
+		}
+	} else {
+		core_strv_pushf(&a->notes, "%s: the core holds no file notes nor its build-id; it was used "
+				"as the executable without a build-id check", exe);
+		core_strv_pushf(&c->unverified, "%s", exe);
+	}
+	dwfl_report_begin_add(c->dwfl);
+	dwfl_report_elf(c->dwfl, exe, exe, -1, base, false);
+	dwfl_report_end(c->dwfl, NULL, NULL);
+out:
+	if (e)
+		elf_end(e);
+	close(fd);
+}
+
+struct core_module *core_module_at(const struct ll_core_analysis *a, uint64_t addr)
+{
+	for (size_t i = 0; i < a->nmodules; i++)
+		if (addr >= a->modules[i].start && addr < a->modules[i].end)
+			return &a->modules[i];
+	return NULL;
+}
+
+int core_modules_report(struct core_ctx *c)
+{
+	struct ll_core_analysis *a = c->a;
+	const char *dd = c->opts->debug_dir ? c->opts->debug_dir : "/usr/lib/debug";
+	int n;
+
+	c->debug_dir = core_strdup(dd);
+	c->debuginfo_path = core_printf(":.debug:%s", dd);
+	if (!c->debug_dir || !c->debuginfo_path)
+		return -ENOMEM;
+	c->callbacks.find_elf = find_elf;
+	c->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	c->callbacks.debuginfo_path = &c->debuginfo_path;
+	if (c->opts->exe_hint) {
+		ssize_t l = path_build_id(c->opts->exe_hint, c->exe_hint_build_id,
+					  sizeof(c->exe_hint_build_id));
+		c->exe_hint_build_id_len = l > 0 ? (size_t)l : 0;
+	}
+	c->dwfl = dwfl_begin(&c->callbacks);
+	if (!c->dwfl)
+		return -ENOMEM;
+	cur_ctx = c;
+	dwfl_report_begin(c->dwfl);
+	n = dwfl_core_file_report(c->dwfl, c->elf, NULL);
+	dwfl_report_end(c->dwfl, NULL, NULL);
+	if (n < 0)
+		core_strv_pushf(&a->notes, "no module could be found in the core: %s", dwfl_errmsg(-1));
+	report_headerless(c);
+	report_exe_hint(c);
+	dwfl_getmodules(c->dwfl, module_cb, c, 0);
+	if (a->nmodules > 1)
+		qsort(a->modules, a->nmodules, sizeof(*a->modules), cmp_module);
+	for (size_t i = 0; i < a->nmodules; i++)
+		check_module(c, &a->modules[i]);
+	cur_ctx = NULL;
+	/* debug_dir and debuginfo_path are used while the Dwfl lives: freed by
+	 * core_file_close() after dwfl_end() */
+	return 0;
+}
