@@ -825,6 +825,20 @@ static void test_bounded_memory(void **state)
 	free(buf);
 }
 
+/* A failed tmpfs case must not leave its mount behind. */
+static int unmount_all(void **state)
+{
+	const char *tags[] = { "keepfree", "enospc", "noroom" };
+	char mnt[512];
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(mnt, sizeof(mnt), "%s/%s-mnt", root, tags[i]);
+		umount2(mnt, MNT_DETACH);
+	}
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -855,5 +869,5 @@ int main(void)
 	if (tu_mkdtemp(root, sizeof(root)) < 0)
 		return 1;
 	chmod(root, 0755);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, unmount_all);
 }

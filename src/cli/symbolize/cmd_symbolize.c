@@ -5,9 +5,12 @@
  *   --pid PID ADDR...    runtime addresses of a live process (its maps give
  *                        module, build-id and ELF address: ll_maps_resolve)
  *   (no --exe/--pid)     a crash report or backtrace on stdin or --report
- * Without ADDR arguments, addresses are read from stdin, one per line. Each
- * item is answered or gets one message naming it; the exit status is 1 when
- * any item failed. Modules are opened once through an ll_symcache. */
+ * Without ADDR arguments, addresses are read from stdin, one per line, in
+ * batches of whatever is available (symbolize_batch.c answers a batch in
+ * address order). Each item is answered or gets one message naming it; the
+ * exit status is 1 when any item failed. Modules are opened once through an
+ * ll_symcache. Printing is symbolize_output.c's, reports
+ * symbolize_report.c's. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -140,6 +140,10 @@ static struct ll_insn *item_disasm(struct symctx *ctx, const struct sym_item *it
 	} else if (r < 0) {
 		*why = "no code bytes at this address in the file (a debug-only file, or not in any section)";
 	}
+	if (*why) { /* asked for and not given: the item failed */
+		out_error(ctx->cmd, "%s: disassembly: %s", it->input, *why);
+		ctx->failed++;
+	}
 	return v;
 }
 

@@ -8,6 +8,7 @@
  * form (json-c) carries the same data with stable keys. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core_internal.h"
@@ -81,6 +82,45 @@ static void print_thread(FILE *f, const struct style *st, const struct ll_core_a
 		fprintf(f, "  (no frames)\n");
 	if (t->unwind_error)
 		fprintf(f, "  %s(%s)%s\n", st->dim, t->unwind_error, st->reset);
+}
+
+static bool same_stack(const struct core_thread *x, const struct core_thread *y)
+{
+	if (x->nframes != y->nframes || x->nframes == 0)
+		return false;
+	for (size_t i = 0; i < x->nframes; i++)
+		if (x->frames[i].pc != y->frames[i].pc)
+			return false;
+	return true;
+}
+
+/* The other threads; those with the same stack (a pool of idle workers)
+ * are printed once, with their ids. */
+static void print_other_threads(FILE *f, const struct style *st, const struct ll_core_analysis *a)
+{
+	bool *done = a->nthreads ? calloc(a->nthreads, sizeof(*done)) : NULL;
+
+	for (size_t i = 1; i < a->nthreads; i++) {
+		size_t same = 0;
+
+		if (done && done[i])
+			continue;
+		for (size_t k = i + 1; done && k < a->nthreads; k++)
+			if (!done[k] && same_stack(&a->threads[i], &a->threads[k]))
+				same++;
+		print_thread(f, st, a, &a->threads[i]);
+		if (same) {
+			fprintf(f, "  %s(the same stack in %zu more thread%s:", st->dim, same, same > 1 ? "s" : "");
+			for (size_t k = i + 1; k < a->nthreads; k++)
+				if (!done[k] && same_stack(&a->threads[i], &a->threads[k])) {
+					fprintf(f, " %d", a->threads[k].tid);
+					done[k] = true;
+				}
+			fprintf(f, ")%s\n", st->reset);
+		}
+		fputc('\n', f);
+	}
+	free(done);
 }
 
 static void print_wrapped(FILE *f, const char *prefix, const char *text, size_t width)
@@ -176,10 +216,7 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 		fprintf(f, "  (%s)\n", a->disasm_note);
 	fputc('\n', f);
 
-	for (size_t i = 1; i < a->nthreads; i++) {
-		print_thread(f, st, a, &a->threads[i]);
-		fputc('\n', f);
-	}
+	print_other_threads(f, st, a);
 	fprintf(f, "%sModules:%s\n", st->bold, st->reset);
 	for (size_t i = 0; i < a->nmodules; i++) {
 		const struct core_module *m = &a->modules[i];

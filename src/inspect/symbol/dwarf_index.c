@@ -39,7 +39,6 @@ struct walk {
 	size_t nraws, rcap;
 	Dwarf_Files *files;
 	size_t nfiles;
-	int err;
 };
 
 /* ---------- open: CU ranges ---------- */

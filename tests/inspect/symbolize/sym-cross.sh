@@ -35,4 +35,17 @@ cross() { # LABEL COMPILER ARCH MNEMONIC-REGEX
 
 cross aarch64 aarch64-linux-gnu-gcc aarch64 'ldr|ldp|add|adrp|ret|cmp|madd|asr|mov|str|stp|ldrsw|b\.[a-z]+|cbz|cbnz'
 cross mipsel mipsel-linux-gnu-gcc mips32el 'lw|addu|addiu|sll|sra|jr|beqz|bnez|move|lui|nop|sw|slt|subu|bne|beq'
+# An architecture capstone 4 cannot decode (RISC-V): symbolized, and the
+# disassembly says why not, status 1. (e_machine patched to EM_RISCV.)
+build_prog host -fPIE -pie
+cp "$T/host" "$T/riscv"
+printf '\xf3\x00' | dd of="$T/riscv" bs=1 seek=18 conv=notrunc status=none
+a=$(readelf -sW "$T/host" | awk '$8 == "st_checksum" {print "0x" $2; exit}')
+rc=0
+"$LIFELINE" symbolize --disasm 5 --exe "$T/riscv" "$a" > "$T/out" 2>"$T/err" || rc=$?
+[ $rc -eq 1 ] || fail "riscv: status $rc, want 1"
+grep -q "st_checksum+0x0" "$T/out" || fail "riscv: not symbolized: $(cat "$T/out")"
+grep -q "capstone 4 has no RISC-V support" "$T/err" || fail "riscv: no clear message: $(cat "$T/err")"
+echo "ok: RISC-V: $(cat "$T/err")"
+
 [ $ran -gt 0 ] || skip "no cross compiler (gcc-aarch64-linux-gnu, gcc-mipsel-linux-gnu) installed"
