@@ -488,6 +488,7 @@ static void test_rejects_keep_old(void **state)
 		assert_int_equal(st.version, 1);
 		assert_int_equal(serving(p), 1);
 	}
+	assert_true(callers_saw(&c, 1));
 	callers_stop(&c);
 	assert_int_equal(atomic_load(&c.bad), 0);
 	assert_int_equal(atomic_load(&c.seen), 1u << 1);

@@ -80,7 +80,7 @@ int ll_core_analysis_signal(const struct ll_core_analysis *a);
 
 /** The first cause named by the analysis as a short kind ("null-deref",
  *  "null-call", "stack-overflow", "abort", "assertion", "double-free",
- *  "heap-corruption", "stack-smashing", "buffer-overflow", "killed",
+ *  "heap-corruption", "stack-smashing", "buffer-overflow", "killed", "raised",
  *  "modified-in-place", "write-read-only", "bad-jump", "bad-pointer",
  *  "overflow", "divide-error", "illegal-instruction"), or NULL when no
  *  cause could be named. */

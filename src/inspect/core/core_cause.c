@@ -94,6 +94,14 @@ static int abort_cause(struct core_ctx *c)
 					     core_signal_name(a->signo)),
 				 core_printf("find out why process %d sent it (a watchdog, a supervisor "
 					     "timeout, an operator)", a->sender_pid), false);
+	if (a->signo != SIGABRT)
+		return core_add_cause(a, false, "raised",
+				      core_printf("%s raised by the program itself", core_signal_name(a->signo)),
+				      core_printf("no fault: the program sent itself %s (raise(), kill(), "
+						  "pthread_kill())%s%s", core_signal_name(a->signo),
+						  *caller_outside(a) ? "; called from" : "", caller_outside(a)),
+				      core_printf("see why the caller raises it (a crash handler re-raising "
+						  "a signal, a deliberate abort path)"), false);
 	if (!m)
 		return core_add_cause(a, false, "abort", core_printf("the program called abort()"),
 				 core_printf("no message was recorded by glibc: the program (or a library) "

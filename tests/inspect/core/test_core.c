@@ -996,6 +996,39 @@ static void test_deleted_exe(void **state)
 	ll_core_analysis_free(a);
 }
 
+/* SIGQUIT sent by another process: not a bug of the program, and said so. */
+static void test_killed(void **state)
+{
+	char *argv[] = { (char *)prog("analysis-host"), (char *)prog("analysis-plugin.so"), NULL };
+	char core[512], line[16];
+	struct ll_core_analysis *a;
+	json_object *j;
+	int io[2], r = -ENOENT;
+
+	(void)state;
+	for (int attempt = 0; attempt < 5 && r == -ENOENT; attempt++) {
+		pid_t pid;
+
+		assert_int_equal(set_pattern(), 0);
+		pid = spawn(argv, io);
+		assert_true(pid > 0);
+		assert_true(read(io[1], line, sizeof(line)) > 0);
+		assert_int_equal(kill(pid, SIGQUIT), 0);
+		r = reap_core(pid, core, sizeof(core));
+		close(io[0]);
+		close(io[1]);
+	}
+	assert_int_equal(r, 0);
+	a = analyze(core, NULL);
+	j = ll_core_analysis_json(a);
+	assert_int_equal(jget_int(j, "signal.number"), SIGQUIT);
+	assert_int_equal(jget_int(j, "signal.code"), 0 /* SI_USER */);
+	assert_int_equal(jget_int(j, "signal.sender_pid"), getpid());
+	assert_string_equal(ll_core_analysis_cause(a), "killed");
+	json_object_put(j);
+	ll_core_analysis_free(a);
+}
+
 /* ---- bad input ---- */
 
 static int copy_prefix(const char *from, const char *to, off_t len)
@@ -1215,6 +1248,7 @@ int main(void)
 		cmocka_unit_test(test_build_id_lookup),
 		cmocka_unit_test(test_foreign_arch),
 		cmocka_unit_test(test_deleted_exe),
+		cmocka_unit_test(test_killed),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupted),
 		cmocka_unit_test(test_bad_metadata),
