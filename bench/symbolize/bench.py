@@ -78,13 +78,13 @@ if pid == 0:
     os.dup2(fin, 0); os.dup2(fout, 1); os.dup2(fout, 2)
     os.execvp(sys.argv[2], sys.argv[2:])
 _, status, ru = os.wait4(pid, 0)
-print(time.monotonic() - t0, ru.ru_maxrss, status)
+print(time.monotonic() - t0, ru.ru_maxrss, status, ru.ru_utime + ru.ru_stime)
 """
 
 def run(cmd, infile):
     out = subprocess.run([sys.executable, "-c", RUNNER, infile] + cmd,
                          capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0]), int(out[1]) / 1024.0, int(out[2])
+    return float(out[0]), int(out[1]) / 1024.0, int(out[2]), float(out[3])
 
 def basename_loc(line):
     """'dir/file.c:12:3 (discriminator 2)' -> 'file.c:12'."""
@@ -141,20 +141,24 @@ def bench(label, path, infile, nfuncs):
                 continue
             if name.startswith("eu-") and rnd > 0:
                 continue  # 10x slower: once is enough
-            wall, rss, status = run(cmd, infile)
+            wall, rss, status, cpu = run(cmd, infile)
             if status != 0 and name.startswith("lifeline"):
                 print("  note: %s exit status %d" % (name, os.waitstatus_to_exitcode(status)))
-            results.setdefault(name, []).append((wall, rss))
-    ours = sorted(w for w, _ in results["lifeline symbolize"])[len(results["lifeline symbolize"]) // 2]
-    print("  %-22s %9s %10s %10s" % ("tool", "wall", "vs ours", "peak RSS"))
+            results.setdefault(name, []).append((wall, rss, cpu))
+    def median(name, i):
+        vals = sorted(r[i] for r in results[name])
+        return vals[len(vals) // 2]
+    ours_wall, ours_cpu = median("lifeline symbolize", 0), median("lifeline symbolize", 2)
+    # CPU time (user + system) is shown too: on a shared, loaded machine the
+    # wall time of a 0.1 s run is mostly waiting for a core.
+    print("  %-22s %9s %9s %9s %9s %10s" % ("tool", "wall", "vs ours", "CPU", "vs ours", "peak RSS"))
     for name, _ in tools:
         if name not in results:
             print("  %-22s not installed" % name)
             continue
-        r = sorted(results[name])
-        wall, rss = r[len(r) // 2]
-        ratio = wall / ours
-        print("  %-22s %8.3fs %9.2fx %7.1f MiB" % (name, wall, ratio, rss))
+        wall, cpu = median(name, 0), median(name, 2)
+        print("  %-22s %8.3fs %8.2fx %8.3fs %8.2fx %7.1f MiB" % (
+            name, wall, wall / ours_wall, cpu, cpu / max(ours_cpu, 1e-3), median(name, 1)))
     print("  same answers (function + file basename:line, whole inline chain): " + outputs_agree(path, infile))
 
 try:
@@ -167,5 +171,7 @@ try:
     big = gen_big()
     infile, nf = addresses(big, False, n, 2)
     bench("generated program, 201 CUs, -g -O2", big, infile, nf)
+    load = os.getloadavg()
+    print("\nload average at the end: %.1f %.1f %.1f" % load)
 finally:
     shutil.rmtree(work, ignore_errors=True)

@@ -53,6 +53,10 @@
 #include <sys/types.h>
 #include <time.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---------------------------------------------------------------------- */
 /* The plugin side                                                        */
 /* ---------------------------------------------------------------------- */
@@ -88,10 +92,13 @@ struct ll_plugin_descriptor {
  *      static const struct my_api api = { .hello = hello };
  *      LL_PLUGIN(.name = "greeter", .abi = MY_API_ABI, .table = &api,
  *                .init = my_init, .save = my_save, .restore = my_restore);
- */
+ *
+ * In C++ (20), give the fields in declaration order; g++ -Wextra warns
+ * about the hooks left out (-Wmissing-field-initializers). */
 #define LL_PLUGIN(...)                                                        \
-	extern const struct ll_plugin_descriptor ll_plugin_descriptor;        \
-	__attribute__((visibility("default"), used))                          \
+	extern __attribute__((visibility("default")))                         \
+	const struct ll_plugin_descriptor ll_plugin_descriptor;               \
+	__attribute__((used))                                                 \
 	const struct ll_plugin_descriptor ll_plugin_descriptor = {            \
 		.magic = LL_PLUGIN_MAGIC,                                     \
 		.size = sizeof(struct ll_plugin_descriptor),                  \
@@ -333,5 +340,9 @@ void ll_stale_free(struct ll_stale_proc *sp);
 /** A one-line explanation of the risk of a stale item ("old code still
  *  running ..."), static storage. */
 const char *ll_stale_risk(const struct ll_stale_item *it);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -98,7 +98,7 @@ int ll_install(const char *src, const char *dst, const struct ll_install_opts *o
 	if (!opts)
 		opts = &none;
 	res->step = "open source";
-	sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block */
 	if (sfd < 0 || fstat(sfd, &sst) < 0) {
 		r = -errno;
 		goto out;

@@ -14,6 +14,9 @@
 
 #include "lifeline/plugin.h"
 
+/* Everything declared here stays inside liblifeline. */
+#pragma GCC visibility push(hidden)
+
 /* A private, sealed copy of the plugin file. */
 struct ll_snapshot {
 	int fd;          /* the memfd (sealed), or -1 */
@@ -82,5 +85,7 @@ int ll_proc_comm(pid_t pid, char comm[32]);
 int ll_watch_prepare(struct ll_plugin *p);
 int ll_watch_start(struct ll_plugin *p);
 void ll_watch_stop(struct ll_plugin *p);
+
+#pragma GCC visibility pop
 
 #endif

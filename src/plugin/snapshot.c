@@ -105,7 +105,7 @@ int ll_snapshot_take(const char *path, size_t max, struct ll_snapshot *out, char
 
 	out->fd = -1;
 	why[0] = '\0';
-	src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block us */
 	if (src < 0) {
 		r = -errno;
 		snprintf(why, why_size, "cannot open: %s", strerror(-r));

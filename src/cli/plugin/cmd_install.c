@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "lifeline/plugin.h"
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -49,26 +49,21 @@ static bool looks_like_so(const char *path)
 	return (n > 3 && !strcmp(base + n - 3, ".so")) || strstr(base, ".so.");
 }
 
-/* "" when SRC is a complete ELF, else why not, in why. */
+/* "" when SRC is a complete ELF, else why not, in why. Read, not mapped:
+ * a file cut short under a mapping would raise SIGBUS here. */
 static void elf_check(const char *src, char *why, size_t size)
 {
 	struct stat st;
-	void *m;
-	int fd = open(src, O_RDONLY | O_CLOEXEC);
+	char *bytes = NULL;
+	size_t len = 0;
 
 	why[0] = '\0';
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0 && st.st_size > 0) {
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m != MAP_FAILED) {
-			ll_plugin_check_elf(m, (size_t)st.st_size, why, size);
-			munmap(m, (size_t)st.st_size);
-		}
-	} else if (fstat(fd, &st) == 0) {
-		snprintf(why, size, "the file is empty");
-	}
-	close(fd);
+	if (stat(src, &st) < 0 || !S_ISREG(st.st_mode))
+		return; /* not a file: ll_install() refuses it with its own message */
+	if (ll_read_file(src, (size_t)256 << 20, &bytes, &len) < 0)
+		return; /* too big or unreadable: no opinion */
+	ll_plugin_check_elf(bytes, len, why, size);
+	free(bytes);
 }
 
 static const char *advice(int err, const char *step)

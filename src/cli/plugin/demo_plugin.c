@@ -198,7 +198,7 @@ int demo_plugin(void)
 			goto out;
 		}
 	}
-	if (follow(&host, "answered by v1", 5000) != 1 || follow(&naive, "serving", 5000) != 1) {
+	if (follow(&host, "answered by v1", 15000) != 1 || follow(&naive, "serving", 15000) != 1) {
 		out_error("demo", "plugin: the example hosts did not start");
 		goto out;
 	}
@@ -230,7 +230,7 @@ int demo_plugin(void)
 	else
 		printf("  naive-host: survived this time (the new bytes happened to line up; the next cp may not be "
 		       "so kind)\n");
-	if (follow(&host, "answered by v2", 5000) != 1) {
+	if (follow(&host, "answered by v2", 15000) != 1) {
 		out_error("demo", "plugin: the host did not switch to version 2");
 		goto out;
 	}
@@ -241,7 +241,7 @@ int demo_plugin(void)
 	{
 		char *nargv[] = { assets[1], dst, NULL };
 
-		if (start(&naive2, nargv, false) < 0 || follow(&naive2, "serving", 5000) != 1) {
+		if (start(&naive2, nargv, false) < 0 || follow(&naive2, "serving", 15000) != 1) {
 			out_error("demo", "plugin: cannot start the second naive host");
 			goto out;
 		}
@@ -255,7 +255,7 @@ int demo_plugin(void)
 			goto out;
 		}
 	}
-	if (follow(&host, "answered by v3", 5000) != 1) {
+	if (follow(&host, "answered by v3", 15000) != 1) {
 		out_error("demo", "plugin: the host did not switch to version 3");
 		goto out;
 	}
@@ -285,7 +285,7 @@ int demo_plugin(void)
 			goto out;
 		}
 	}
-	if (follow(&host, "REJECTED", 5000) != 1) {
+	if (follow(&host, "REJECTED", 15000) != 1) {
 		out_error("demo", "plugin: the host did not report the broken version");
 		goto out;
 	}
@@ -294,7 +294,7 @@ int demo_plugin(void)
 	printf("\n%sStopping the host:%s\n", OUT_BOLD, OUT_RESET);
 	close(host.in);
 	host.in = -1;
-	follow(&host, NULL, 5000);
+	follow(&host, NULL, 15000);
 	while (waitpid(host.pid, &st, 0) < 0 && errno == EINTR)
 		;
 	host.pid = -1;

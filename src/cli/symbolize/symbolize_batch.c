@@ -36,20 +36,22 @@ struct sym_helper {
 	int err;
 };
 
+/* One address of a batch. Sorted by key; everything the answer loop and
+ * the output loop need is in here (one cache line, not several arrays). */
 struct batch_item {
 	uint64_t key;       /* parsed address, or 0 when it does not parse */
+	const char *text;
+	uint32_t start, len;/* its answer in its half's buffer */
 	uint32_t idx;       /* position in the input */
-	int32_t parsed;     /* sym_parse_addr() result */
+	int16_t parsed;     /* sym_parse_addr() result */
+	uint8_t who;        /* which half answered it */
 };
 
 /* One half of a batch being answered. */
 struct half {
 	struct symctx ctx;          /* a copy, with its own symbolizer and counter */
-	const char *const *texts;
-	const struct batch_item *v;
-	size_t from, to;            /* range of v */
-	size_t *off;                /* shared; this half writes only its items */
-	uint8_t *who;               /* which half's buffer holds item i */
+	struct batch_item *v;       /* shared; this half writes only [from, to) */
+	size_t from, to;
 	uint8_t id;
 	struct sbuf out;
 	struct sym_helper *helper;  /* worker: join the opener first */
@@ -153,12 +155,17 @@ static void *answer_half(void *arg)
 		goto out;
 	}
 	for (size_t k = h->from; k < h->to; k++) {
-		size_t i = h->v[k].idx;
+		struct batch_item *e = &h->v[k];
+		size_t start = h->out.len;
 
-		h->off[2 * i] = h->out.len;
-		sym_one_item(&h->out, &h->ctx, h->texts[i], h->v[k].parsed, h->v[k].key, res);
-		h->off[2 * i + 1] = h->out.len;
-		h->who[i] = h->id;
+		sym_one_item(&h->out, &h->ctx, e->text, e->parsed, e->key, res);
+		if (h->out.len > UINT32_MAX) { /* 4 GiB of answers in one batch: no */
+			h->err = -ENOMEM;
+			break;
+		}
+		e->start = (uint32_t)start;
+		e->len = (uint32_t)(h->out.len - start);
+		e->who = h->id;
 	}
 	if (h->out.failed)
 		h->err = -ENOMEM;
@@ -176,8 +183,7 @@ void sym_run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_s
 {
 	struct batch_item *v = NULL, *tmp = NULL;
 	struct half halves[2];
-	size_t *off = NULL;
-	uint8_t *who = NULL;
+	uint32_t *pos = NULL;
 	size_t split = n;
 	bool worker = false;
 	pthread_t th;
@@ -187,13 +193,12 @@ void sym_run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_s
 		goto plain;
 	v = malloc(n * sizeof(*v));
 	tmp = malloc(n * sizeof(*tmp));
-	off = malloc(2 * n * sizeof(*off));
-	who = malloc(n);
-	if (!v || !tmp || !off || !who)
+	pos = malloc(n * sizeof(*pos));
+	if (!v || !tmp || !pos)
 		goto plain;
 	for (size_t i = 0; i < n; i++) {
-		v[i] = (struct batch_item){ .idx = (uint32_t)i };
-		v[i].parsed = sym_parse_addr(texts[i], &v[i].key);
+		v[i] = (struct batch_item){ .idx = (uint32_t)i, .text = texts[i] };
+		v[i].parsed = (int16_t)sym_parse_addr(texts[i], &v[i].key);
 		if (v[i].parsed < 0)
 			v[i].key = 0;
 	}
@@ -203,7 +208,7 @@ void sym_run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_s
 		split = n / 2;
 	for (int h = 0; h < 2; h++) {
 		halves[h] = (struct half){
-			.ctx = *ctx, .texts = texts, .v = v, .off = off, .who = who, .id = (uint8_t)h,
+			.ctx = *ctx, .v = v, .id = (uint8_t)h,
 			.from = h ? split : 0, .to = h ? n : split,
 		};
 		halves[h].ctx.failed = 0;
@@ -233,8 +238,13 @@ void sym_run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_s
 		ctx->failed++;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) /* item i is buf[off[2i], off[2i+1]) of its half */
-		fwrite(halves[who[i]].out.p + off[2 * i], 1, off[2 * i + 1] - off[2 * i], stdout);
+	for (size_t k = 0; k < n; k++)
+		pos[v[k].idx] = (uint32_t)k;
+	for (size_t i = 0; i < n; i++) { /* input order */
+		const struct batch_item *e = &v[pos[i]];
+
+		fwrite_unlocked(halves[e->who].out.p + e->start, 1, e->len, stdout);
+	}
 	goto out;
 plain:
 	for (size_t i = 0; i < n; i++) {
@@ -250,8 +260,7 @@ plain:
 out:
 	free_half(&halves[0]);
 	free_half(&halves[1]);
-	free(who);
-	free(off);
+	free(pos);
 	free(tmp);
 	free(v);
 }

@@ -267,8 +267,10 @@ void ll_core_analysis_free(struct ll_core_analysis *a)
 		free(a->causes[i].fix);
 	}
 	free(a->causes);
-	for (size_t i = 0; i < a->nregions; i++)
+	for (size_t i = 0; i < a->nregions; i++) {
 		free(a->regions[i].path);
+		free(a->regions[i].file_build_id);
+	}
 	free(a->regions);
 	free(a->insns);
 	free(a->disasm_note);

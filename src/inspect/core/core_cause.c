@@ -412,7 +412,7 @@ int core_explain(struct core_ctx *c)
 		read_abort_msg(c);
 	if (a->have_fault_addr && (a->signo == SIGSEGV || a->signo == SIGBUS))
 		r = core_classify_fault(c);
-	else if (a->signo == SIGABRT || (a->have_siginfo && a->signo == SIGSEGV && a->si_code <= 0))
+	else if (a->signo == SIGABRT || (a->have_siginfo && a->si_code <= 0))
 		r = abort_cause(c);
 	if (r == 0)
 		r = signal_cause(c);

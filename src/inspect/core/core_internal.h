@@ -66,6 +66,7 @@ struct core_region {
 	bool have_stat;          /* metadata "file": the file's stat at crash time */
 	uint64_t file_inode, file_size;
 	double file_mtime;
+	char *file_build_id;     /* hex, the file's build-id at crash time, or NULL */
 };
 
 /* One frame of a backtrace; inline frames share the pc of their caller. */

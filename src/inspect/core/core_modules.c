@@ -205,6 +205,37 @@ static int cmp_module(const void *x, const void *y)
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
+/* A module the core holds no build-id for, checked against the build-id the
+ * core_pattern helper read from the mapped file at crash time (metadata). */
+static void verify_by_metadata(struct core_ctx *c, struct core_module *m)
+{
+	const char *recorded = NULL, *now = m->disk_build_id;
+	unsigned char db[64];
+	char *hex = NULL;
+	ssize_t dl;
+
+	for (size_t i = 0; i < c->a->nregions && !recorded; i++)
+		if (c->a->regions[i].path && c->a->regions[i].file_build_id &&
+		    strcmp(c->a->regions[i].path, m->name) == 0)
+			recorded = c->a->regions[i].file_build_id;
+	if (!recorded)
+		return;
+	if (!now && m->file && (dl = path_build_id(m->file, db, sizeof(db))) > 0)
+		now = hex = core_hex(db, (size_t)dl);
+	if (now && strcmp(now, recorded) == 0) {
+		m->status = CORE_MOD_OK;
+		free(m->build_id);
+		m->build_id = core_strdup(recorded);
+	} else if (now) {
+		m->status = CORE_MOD_REPLACED;
+		core_strv_pushf(&c->a->notes,
+				"module %s was replaced since the crash (build-id differs: %s recorded at "
+				"the crash, %s on disk now); frames in it are not symbolized", m->name,
+				recorded, now);
+	}
+	free(hex);
+}
+
 /* Load each module's ELF through find_elf and record what was used. */
 static void check_module(struct core_ctx *c, struct core_module *m)
 {
@@ -246,6 +277,8 @@ static void check_module(struct core_ctx *c, struct core_module *m)
 		m->disk_build_id = m->build_id;
 		m->build_id = NULL;
 	}
+	if (m->status == CORE_MOD_UNVERIFIED)
+		verify_by_metadata(c, m);
 	if (mainfile)
 		m->file = core_strdup(mainfile);
 	if (m->status == CORE_MOD_MISSING && strlen(m->name) > DELETED_LEN &&
@@ -330,8 +363,9 @@ static void report_headerless(struct core_ctx *c)
 		if (m)
 			core_strv_pushf(&c->unverified, "%s", f->path);
 		if (m)
-			core_strv_pushf(&a->notes, "module %s: its headers are not in the core; the file on "
-					"disk was used without a build-id check", f->path);
+			core_strv_pushf(&a->notes, "module %s: its headers are not in the core; placed from "
+					"the core's file notes (see its status for the build-id check)",
+					f->path);
 	}
 	if (began)
 		dwfl_report_end(c->dwfl, NULL, NULL);

@@ -95,6 +95,15 @@ static int from_metadata(struct core_ctx *c, json_object *maps)
 			r->deleted = json_object_get_boolean(v);
 		if (json_object_object_get_ex(m, "file", &f) && json_object_is_type(f, json_type_object)) {
 			r->have_stat = json_hex(f, "inode", &r->file_inode) && json_hex(f, "size", &r->file_size);
+			if (json_object_object_get_ex(f, "build_id", &v) &&
+			    json_object_is_type(v, json_type_string) &&
+			    strspn(json_object_get_string(v), "0123456789abcdef") ==
+				    strlen(json_object_get_string(v)) &&
+			    strlen(json_object_get_string(v)) >= 2 && strlen(json_object_get_string(v)) <= 128) {
+				r->file_build_id = core_strdup(json_object_get_string(v));
+				if (!r->file_build_id)
+					return -ENOMEM;
+			}
 			if (json_num(f, "mtime", &d))
 				r->file_mtime = d;
 			else

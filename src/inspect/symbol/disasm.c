@@ -134,7 +134,7 @@ static bool lands_on(csh h, cs_insn *in, const uint8_t *base, uint64_t lo, uint6
 int ll_disasm(struct ll_symbolizer *s, uint64_t addr, unsigned before, unsigned after,
 	      struct ll_insn **out, size_t *n)
 {
-	const struct sym_entry *sym = symtab_lookup(s, addr);
+	const struct sym_entry *sym = symtab_lookup(s, addr, NULL);
 	struct ll_insn *ring = NULL, *res = NULL;
 	const uint8_t *base, *code;
 	uint64_t lo, size, start, a;

@@ -24,7 +24,7 @@
 /* Nesting depth a DIE walk follows (corrupt input must not overflow the
  * stack) and the most scopes/rows one CU may hold (bounded memory). */
 #define MAX_WALK_DEPTH 128
-#define MAX_CU_ITEMS (64u << 20)
+#define MAX_CU_ITEMS (16u << 20)
 
 struct raw_range {
 	uint64_t lo, hi;

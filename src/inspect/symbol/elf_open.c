@@ -78,7 +78,9 @@ static int try_debug_file(struct ll_symbolizer *s, const char *path, const char 
 	Elf *elf = NULL;
 	int fd, r = -ENOENT;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (stat(path, &st_dbg) < 0 || !S_ISREG(st_dbg.st_mode))
+		return -ENOENT; /* only regular files are opened (see ll_symbolizer_open) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st_dbg) < 0 || !S_ISREG(st_dbg.st_mode))

@@ -116,9 +116,10 @@ int sym_read_build_id(Elf *elf, uint8_t *buf, size_t size, size_t *len);
 
 /* symtab.c */
 int symtab_build(struct ll_symbolizer *s);
-const struct sym_entry *symtab_lookup(const struct ll_symbolizer *s, uint64_t addr);
-/* The last symbol at or below addr, whatever its size. */
-const struct sym_entry *symtab_nearest(const struct ll_symbolizer *s, uint64_t addr);
+/* The symbol containing addr (or NULL); *nearest (when not NULL) gets the
+ * last symbol at or below addr, whatever its size. */
+const struct sym_entry *symtab_lookup(const struct ll_symbolizer *s, uint64_t addr,
+				     const struct sym_entry **nearest);
 
 /* dwarf_index.c */
 int dwarf_index_open(struct ll_symbolizer *s);

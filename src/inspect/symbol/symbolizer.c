@@ -49,12 +49,19 @@ static int open_common(int fd, const char *name, const struct ll_sym_opts *opts,
 
 int ll_symbolizer_open(const char *path, const struct ll_sym_opts *opts, struct ll_symbolizer **out)
 {
+	struct stat st;
 	int fd;
 
 	*out = NULL;
 	if (!path || !*path)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* Paths may come from an untrusted crash report: never open a device
+	 * or FIFO (opening one can have effects), only regular files. */
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	return open_common(fd, path, opts, out);
@@ -138,8 +145,8 @@ void ll_symbolizer_info(const struct ll_symbolizer *s, struct ll_sym_info *out)
 
 int ll_symbolize(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_result *out)
 {
-	const struct sym_entry *e = symtab_lookup(s, addr);
-	const struct sym_entry *near = symtab_nearest(s, addr);
+	const struct sym_entry *near;
+	const struct sym_entry *e = symtab_lookup(s, addr, &near);
 
 	out->addr = addr;
 	out->nearest = near ? near->name : NULL;

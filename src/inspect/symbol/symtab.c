@@ -146,22 +146,8 @@ int symtab_build(struct ll_symbolizer *s)
 	return 0;
 }
 
-const struct sym_entry *symtab_nearest(const struct ll_symbolizer *s, uint64_t addr)
-{
-	size_t lo = 0, hi = s->nsyms;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? &s->syms[lo - 1] : NULL;
-}
-
-const struct sym_entry *symtab_lookup(const struct ll_symbolizer *s, uint64_t addr)
+const struct sym_entry *symtab_lookup(const struct ll_symbolizer *s, uint64_t addr,
+				     const struct sym_entry **nearest)
 {
 	size_t lo = 0, hi = s->nsyms;
 
@@ -173,6 +159,8 @@ const struct sym_entry *symtab_lookup(const struct ll_symbolizer *s, uint64_t ad
 		else
 			hi = mid;
 	}
+	if (nearest)
+		*nearest = lo ? &s->syms[lo - 1] : NULL;
 	if (lo == 0)
 		return NULL;
 	for (size_t i = lo, k = 0; i-- > 0 && k < ENCLOSING_WALK; k++) {
