@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <urcu-bp.h>
 
 #include "plugin/plugin_private.h"
@@ -325,13 +326,30 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 		p->opts.max_size = DEFAULT_MAX_SIZE;
 	if (!p->opts.debounce_ms)
 		p->opts.debounce_ms = 1;
-	p->path = strdup(path);
-	slash = strrchr(path, '/');
-	p->dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-	p->base = strdup(slash ? slash + 1 : path);
+	/* A relative path is made absolute now (a later chdir must not move
+	 * it); symlinks are left alone, so that each reload follows them. */
+	if (path[0] != '/') {
+		char cwd[4096];
+
+		if (!getcwd(cwd, sizeof(cwd))) {
+			r = -errno;
+			goto fail;
+		}
+		if (asprintf(&p->path, "%s/%s", cwd, path) < 0)
+			p->path = NULL;
+	} else {
+		p->path = strdup(path);
+	}
+	if (!p->path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	slash = strrchr(p->path, '/');
+	p->dir = strndup(p->path, slash == p->path ? 1 : (size_t)(slash - p->path));
+	p->base = strdup(slash + 1);
 	if (p->opts.name)
 		p->opts.name = strdup(p->opts.name);
-	if (!p->path || !p->dir || !p->base || (opts && opts->name && !p->opts.name)) {
+	if (!p->dir || !p->base || (opts && opts->name && !p->opts.name)) {
 		r = -ENOMEM;
 		goto fail;
 	}

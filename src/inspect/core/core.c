@@ -112,6 +112,30 @@ static void find_exe(struct core_ctx *c)
 		c->a->exe = core_read_string(c, execfn, 4096);
 }
 
+/* The metadata's full command line (NT_PRPSINFO keeps 80 bytes of it). */
+static void metadata_cmdline(struct core_ctx *c)
+{
+	json_object *v;
+	size_t n, len = 0;
+	char *s;
+
+	if (!c->opts->metadata || !json_object_object_get_ex(c->opts->metadata, "cmdline", &v) ||
+	    !json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(json_object_get_string(json_object_array_get_idx(v, i)) ?: "") + 1;
+	s = calloc(1, len + 1);
+	if (!s)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, json_object_get_string(json_object_array_get_idx(v, i)) ?: "");
+	}
+	free(c->a->psargs);
+	c->a->psargs = s;
+}
+
 static void make_top_frame(struct ll_core_analysis *a)
 {
 	const struct core_frame *f;
@@ -185,6 +209,7 @@ int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 	if (!c.a->have_siginfo && c.nprs > 0)
 		c.a->signo = c.prs[0].cursig;
 	find_exe(&c);
+	metadata_cmdline(&c);
 	r = core_regions_build(&c);
 	if (r < 0)
 		goto out;

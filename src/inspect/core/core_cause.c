@@ -240,7 +240,16 @@ static int check_modified_metadata(struct core_ctx *c, double start_time, bool h
 		shorter = page_up(g->file_size) < need;
 		if (!metadata_modified(g, start_time, have_start) || !same || path_done(&seen, g->path))
 			continue;
-		in = frame_in_region(a, g);
+		in = false; /* the crash in any mapping of that file; the farthest one */
+		for (size_t k = 0; k < a->nregions; k++)
+			if (a->regions[k].path && strcmp(a->regions[k].path, g->path) == 0) {
+				const struct core_region *o = &a->regions[k];
+
+				in |= frame_in_region(a, o);
+				if (o->offset + (o->end - o->start) > need)
+					need = o->offset + (o->end - o->start);
+			}
+		shorter = page_up(g->file_size) < need;
 		size_text = shorter ? core_printf("was %llu bytes, shorter than the mapping, which "
 						  "covers the file up to offset %llu",
 						  (unsigned long long)g->file_size, (unsigned long long)need)
