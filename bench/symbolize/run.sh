@@ -4,9 +4,10 @@
 # --addr2line`, `addr2line -f -i -e`, `llvm-symbolizer --obj=` and
 # `eu-addr2line -f -i -e`, in the same run, on glibc's libc.so.6 (DWARF from
 # libc6-dbg, found by build-id) and on a generated program of 200 compile
-# units built -g -O2. Prints wall time (median of 3; eu-addr2line once),
-# the ratio of each peer to lifeline and the peak RSS. Goal: >= 5x faster
-# than addr2line and llvm-symbolizer.
+# units built -g -O2. lifeline runs cold (--no-cache) and with a warm index
+# cache. Prints wall and CPU time (median of 3; eu-addr2line once), the
+# ratio of each to cold lifeline, and the peak RSS. Goal: >= 5x faster than
+# addr2line and llvm-symbolizer.
 set -euo pipefail
 build=${1:?usage: bench/symbolize/run.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)

@@ -6,14 +6,19 @@
  * crashes in a function of its own, named in the table below, which the tests
  * look for as the first frame of this program in the report:
  *   null nullfn wild text stack abort fpe ill trap sys bus thread twin heap plugin tstack
- * and `ok` exits 0. crashme-linked also knows `nested` (the report itself
- * overflows a tiny alternate stack) and `chain` (a SIGSEGV handler installed
- * before the reporter must still run, after the report). The functions are noinline and exempt from UBSan, so the
+ *   mallocbusy (main thread crashes while two threads loop in malloc/free)
+ * `churn` starts 10,000 short threads and prints VmSize, and `ok` exits 0.
+ * crashme-linked also knows `nested` (the report itself overflows a tiny
+ * alternate stack), `chain` and `chainplain` (a SIGSEGV handler installed
+ * before the reporter, SA_SIGINFO or plain, must still run, after the
+ * report) and `abortign` (abort() while SIGABRT was ignored before the
+ * reporter was installed). The functions are noinline and exempt from UBSan, so the
  * fault is the real one even in the sanitizer build. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdint.h>
@@ -219,6 +224,85 @@ CRASHER static void crash_heap_corrupt(void)
 	free(a);
 }
 
+/* Threads that allocate and free without pause, mostly in sizes above the
+ * tcache's, so that they spend their time inside malloc's arena lock; the
+ * main thread crashes while they run. The report must not need that lock. */
+static _Atomic long malloc_rounds;
+
+static void *malloc_loop(void *arg)
+{
+	size_t sizes[] = { 2000, 70000, 24, 9000 };
+
+	(void)arg;
+	for (unsigned long i = 0;; i++) {
+		void *p = malloc(sizes[i % 4]);
+
+		sink = p;
+		free(p);
+		malloc_rounds++;
+	}
+	return NULL;
+}
+
+CRASHER static void crash_while_malloc_busy(void)
+{
+	pthread_t t;
+
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&t, NULL, malloc_loop, NULL) != 0) {
+			fprintf(stderr, "crashme: pthread_create failed\n");
+			exit(1);
+		}
+	while (malloc_rounds < 200000)
+		sched_yield();
+	*null_ptr = 3;
+}
+
+/* 10,000 short threads, one after another; prints VmSize (KiB) after the
+ * first 100 and after all: the alternate stacks the reporter gives each
+ * thread must be unmapped when the thread ends. */
+static void *short_thread(void *arg)
+{
+#ifdef LL_CRASHME_LINKED
+	/* No ll_crash_thread_fini(): the stack must go when the thread does. */
+	ll_crash_thread_init();
+#endif
+	return arg;
+}
+
+static long vm_size_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmSize:", 7))
+			kib = atol(line + 7);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static int thread_churn(void)
+{
+	long before = 0;
+
+	for (int i = 0; i < 10000; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, short_thread, NULL) != 0) {
+			fprintf(stderr, "crashme: pthread_create failed\n");
+			return 1;
+		}
+		pthread_join(t, NULL);
+		if (i == 99)
+			before = vm_size_kib();
+	}
+	fprintf(stderr, "vmsize-after-100 %ld\nvmsize-after-10000 %ld\n", before, vm_size_kib());
+	return 0;
+}
+
 static int crash_in_plugin(const char *self)
 {
 	char path[4096];
@@ -279,6 +363,18 @@ static int crash_with_tiny_altstack(void)
 	return 1;
 }
 
+static void previous_plain_handler(int sig)
+{
+	char msg[] = "crashme: previous plain handler ran for signal NN\n";
+	char *p = strstr(msg, "NN");
+
+	p[0] = (char)('0' + sig / 10);
+	p[1] = (char)('0' + sig % 10);
+	if (write(2, msg, strlen(msg)) < 0)
+		_exit(43);
+	_exit(41);
+}
+
 static void previous_handler(int sig, siginfo_t *si, void *uc)
 {
 	char msg[128];
@@ -295,9 +391,9 @@ static void previous_handler(int sig, siginfo_t *si, void *uc)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: crashme null|nullfn|wild|text|stack|abort|fpe|ill|trap|sys|bus|thread|twin|heap|plugin|tstack|ok"
+	fprintf(stderr, "usage: crashme null|nullfn|wild|text|stack|abort|fpe|ill|trap|sys|bus|thread|twin|heap|plugin|tstack|mallocbusy|churn|ok"
 #ifdef LL_CRASHME_LINKED
-			"|nested|chain"
+			"|nested|chain|chainplain|abortign"
 #endif
 			"\n");
 }
@@ -316,6 +412,10 @@ int main(int argc, char **argv)
 		char err[256];
 		int r;
 
+		if (!strcmp(argv[1], "chainplain"))
+			signal(SIGSEGV, previous_plain_handler);
+		if (!strcmp(argv[1], "abortign"))
+			signal(SIGABRT, SIG_IGN);
 		if (!strcmp(argv[1], "chain")) {
 			struct sigaction sa;
 
@@ -369,13 +469,19 @@ int main(int argc, char **argv)
 		return crash_in_plugin(argv[0]);
 	else if (!strcmp(k, "tstack"))
 		return run_threads(1, thread_stack_overflow);
+	else if (!strcmp(k, "mallocbusy"))
+		crash_while_malloc_busy();
+	else if (!strcmp(k, "churn"))
+		return thread_churn();
 	else if (!strcmp(k, "ok"))
 		return 0;
 #ifdef LL_CRASHME_LINKED
 	else if (!strcmp(k, "nested"))
 		return crash_with_tiny_altstack();
-	else if (!strcmp(k, "chain"))
+	else if (!strcmp(k, "chain") || !strcmp(k, "chainplain"))
 		crash_null_deref();
+	else if (!strcmp(k, "abortign"))
+		crash_abort();
 #endif
 	else {
 		usage();

@@ -4,12 +4,13 @@
  * pause. A `cp` over the file rewrites the very pages this process executes:
  * it typically dies (SIGSEGV, SIGBUS or SIGILL). An install or mv leaves it
  * running the old, deleted file, and dlopen of the same path would keep
- * returning the old handle.
+ * returning the old handle. It sets RLIMIT_CORE to 0: dying is its job.
  *
  * usage: naive-host PLUGIN.so */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Its death by cp is the expected outcome: no core file for it. */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 	d = h ? dlsym(h, LL_PLUGIN_SYMBOL) : NULL;
 	if (!d) {

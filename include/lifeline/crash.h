@@ -82,15 +82,23 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
 
 /** Install the reporter for the whole process, and give the calling thread
  *  an alternate signal stack (ll_crash_thread_init()). Call it early in
- *  main(). The dynamic unwinder (libgcc_s) is exercised once here, so that
- *  the handler never has to load anything. opts NULL means the defaults.
+ *  main(), before starting threads. The dynamic unwinder (libgcc_s) and the
+ *  whole report path are run once here (into /dev/null), so that the
+ *  handler never loads or lazily binds anything. opts NULL means the
+ *  defaults. Dispositions in place before (a handler, SIG_IGN) are kept and
+ *  chained to after the report (see the top of this file); a signal the
+ *  program ignored that another process sends stays ignored, except a
+ *  SIGABRT the process raises itself (abort()), which is reported.
+ *  Not thread-safe against itself or ll_crash_uninstall().
  *  -EALREADY if installed, -EINVAL for a bad signal, a negative fd, more
- *  than LL_CRASH_MAX_SIGNALS signals, or an empty or too long dir. */
+ *  than LL_CRASH_MAX_SIGNALS signals, or an empty or too long dir;
+ *  ll_crash_thread_init()'s errors; sigaction's errno (the dispositions
+ *  already changed are put back). */
 int ll_crash_install(const struct ll_crash_opts *opts);
 
 /** Put back the dispositions that were in place before ll_crash_install()
- *  and release the calling thread's alternate stack if it is ours.
- *  -ENOENT if not installed. */
+ *  and release the calling thread's alternate stack if it is ours (other
+ *  threads keep theirs until they exit). -ENOENT if not installed. */
 int ll_crash_uninstall(void);
 
 /** Give the calling thread its own alternate signal stack, so that a stack
@@ -98,11 +106,20 @@ int ll_crash_uninstall(void);
  *  overflow its stack should call it once (the LD_PRELOAD form does it for
  *  every thread started with pthread_create). Does nothing when the thread
  *  already has an alternate stack of at least the configured size. Safe to
- *  call before ll_crash_install() (the default size is used then). */
+ *  call before ll_crash_install() (the default size is used then). The
+ *  stack is mmap'ed (never malloc'ed) and is unmapped automatically when the
+ *  thread exits (a pthread key destructor), so short-lived threads do not
+ *  leak it; for that reason the library holding the reporter must not be
+ *  dlclose'd while such threads run. Not async-signal-safe.
+ *  -ENOMEM (or another mmap/mprotect errno) when the stack cannot be mapped;
+ *  -EBUSY when called while running on the current alternate stack. */
 int ll_crash_thread_init(void);
 
-/** Release the calling thread's alternate stack if ll_crash_thread_init()
- *  made it; call before the thread exits to give the memory back. */
+/** Release the calling thread's alternate stack now, if
+ *  ll_crash_thread_init() made it (an alternate stack installed by someone
+ *  else is left alone; a smaller one that ours replaced is put back, so its
+ *  owner can free it). 0 when there is nothing to release; -EBUSY when
+ *  called on that very stack (from a signal handler). */
 int ll_crash_thread_fini(void);
 
 #endif

@@ -179,10 +179,13 @@ struct ll_plugin_status {
 	struct timespec last_error_at; /**< CLOCK_REALTIME of the last rejection */
 };
 
-/** Load the plugin at path and return a handle in *out. On failure nothing is
- *  left behind: -ENOENT/-EACCES (the file), -ENOEXEC (not a complete ELF of
- *  this machine, or no descriptor), -EAGAIN (the file is being written: its
- *  size or time changed while it was copied), -EPROTO (wrong name or ABI),
+/** Load the plugin at path and return a handle in *out. A relative path is
+ *  made absolute against the current directory now; symlinks on it are
+ *  followed at every (re)load. On failure nothing is left behind:
+ *  -ENOENT/-EACCES (the file), -ENOEXEC (not an ELF shared object of this
+ *  machine, or no descriptor), -EAGAIN (the file is being written: an ELF
+ *  cut short, or its size or times changed while it was copied; retry),
+ *  -EPROTO (wrong name or ABI),
  *  -ELIBBAD (dlopen failed, e.g. an undefined symbol), -EFBIG (over
  *  max_size), or init's error. If errmsg is not NULL it receives the reason
  *  (errmsg_size bytes at most). opts may be NULL only if any name and ABI 0

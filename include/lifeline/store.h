@@ -32,15 +32,19 @@ struct ll_coredump_config {
 	uint64_t process_size_max;   /**< ProcessSizeMax=: bytes read from the kernel at most */
 	uint64_t external_size_max;  /**< ExternalSizeMax=: largest (uncompressed) core stored;
 	                                  past it the stored core is truncated and marked */
-	uint64_t max_use;            /**< MaxUse=: total size of the store's cores */
+	uint64_t max_use;            /**< MaxUse=: total size of the store's cores and records */
 	uint64_t keep_free;          /**< KeepFree=: space left free on the filesystem */
-	unsigned rate_limit_burst;   /**< RateLimitBurst=: crashes of one executable ... */
+	unsigned rate_limit_burst;   /**< RateLimitBurst=: crashes of one executable (comm) of one uid ... */
+	unsigned rate_limit_user_burst; /**< RateLimitUserBurst=: crashes of one uid, whatever the executable ... */
 	unsigned rate_limit_interval;/**< RateLimitIntervalSec=: ... per this many seconds */
+	unsigned idle_timeout;       /**< IdleTimeoutSec=: stop reading a core that sends nothing for this long */
+	unsigned timeout;            /**< TimeoutSec=: `lifeline coredump` kills itself after this long (0: never) */
 	uint64_t max_age;            /**< MaxAgeSec=: `cores gc` removes older entries (0: never) */
 };
 
 /** Fill c with the defaults (level 1, 32 GiB, 4 GiB MaxUse, 1 GiB KeepFree,
- *  10 crashes per 60 s, no age limit). */
+ *  10 crashes of one executable and 30 of one uid per 60 s, a 60 s idle
+ *  timeout, a 30 min total time limit, no age limit). */
 void ll_coredump_config_init(struct ll_coredump_config *c);
 
 /** Load path (inih) over the values in c. -ENOENT when the file does not
@@ -160,7 +164,8 @@ struct ll_store_gc_stats {
 
 /** Apply MaxUse, KeepFree and MaxAgeSec now: the oldest cores are removed
  *  first (their metadata records stay, saying why the core is gone);
- *  records older than MaxAgeSec go entirely. reserve is extra space wanted
+ *  records older than MaxAgeSec go entirely, and the oldest records too
+ *  while the store exceeds MaxUse with no core left. reserve is extra space wanted
  *  (the helper passes 0). */
 int ll_store_gc(int storefd, const struct ll_coredump_config *cfg, uint64_t reserve,
 		struct ll_store_gc_stats *stats);

@@ -2,8 +2,8 @@
  *
  * Same shape as systemd's coredump.conf: a [Coredump] section with Storage=,
  * CompressionLevel= (Compress= is accepted too), ProcessSizeMax=,
- * ExternalSizeMax=, MaxUse=, KeepFree=, RateLimitBurst=,
- * RateLimitIntervalSec= and MaxAgeSec=. Sizes take K/M/G/T suffixes (powers
+ * ExternalSizeMax=, MaxUse=, KeepFree=, RateLimitBurst=, RateLimitUserBurst=,
+ * RateLimitIntervalSec=, IdleTimeoutSec=, TimeoutSec= and MaxAgeSec=. Sizes take K/M/G/T suffixes (powers
  * of 1024) or "infinity"; times take s/m/h/d. An unknown key or a bad value
  * is an error naming the line, so a typo never silently disables a limit. */
 #include <errno.h>
@@ -25,6 +25,9 @@ void ll_coredump_config_init(struct ll_coredump_config *c)
 	c->max_use = 4ull << 30;
 	c->keep_free = 1ull << 30;
 	c->rate_limit_burst = 10;
+	c->rate_limit_user_burst = 30;
+	c->idle_timeout = 60;
+	c->timeout = 30 * 60;
 	c->rate_limit_interval = 60;
 	c->max_age = 0;
 }
@@ -138,6 +141,18 @@ static int on_value(void *user, const char *section, const char *name, const cha
 		if (parse_secs(value, &u) || u > 1000000)
 			return fail(x, name, value, "expected a count (0 disables the limit)");
 		c->rate_limit_burst = (unsigned)u;
+	} else if (!strcasecmp(name, "RateLimitUserBurst")) {
+		if (parse_secs(value, &u) || u > 1000000)
+			return fail(x, name, value, "expected a count (0 disables the limit)");
+		c->rate_limit_user_burst = (unsigned)u;
+	} else if (!strcasecmp(name, "IdleTimeoutSec")) {
+		if (parse_secs(value, &u) || u < 1 || u > 86400)
+			return fail(x, name, value, "expected a time such as 60s (1s..1d)");
+		c->idle_timeout = (unsigned)u;
+	} else if (!strcasecmp(name, "TimeoutSec")) {
+		if (parse_secs(value, &u) || u > 86400)
+			return fail(x, name, value, "expected a time such as 30min (0: no limit)");
+		c->timeout = (unsigned)u;
 	} else if (!strcasecmp(name, "RateLimitIntervalSec")) {
 		if (parse_secs(value, &u) || u > 86400 * 365)
 			return fail(x, name, value, "expected a time such as 60s or 5min");

@@ -2,7 +2,8 @@
  *
  * Oldest cores go first. A removed core's metadata record stays, rewritten
  * to say the core is gone and why, so no crash disappears without a trace;
- * only MaxAgeSec removes records themselves. Temporary files left by a
+ * only MaxAgeSec removes records themselves, and MaxUse once no core is
+ * left (a crash storm's records; records count in MaxUse). Temporary files left by a
  * helper that died (".tmp.*" untouched for 15 minutes) are removed too. */
 #include <dirent.h>
 #include <errno.h>
@@ -68,7 +69,10 @@ static int drop_core(int storefd, struct ll_store_entry *e, const char *why,
 	e->disk_size = 0;
 	snprintf(name, sizeof(name), "%s.json", e->id);
 	if (fstatat(storefd, name, &s, AT_SYMLINK_NOFOLLOW) == 0 && s.st_uid != 0)
-		share = s.st_uid;
+		share = s.st_uid; /* a record of an older version, owned by the user */
+	else if (json_object_object_get_ex(e->meta, "readable_by_uid", &core) &&
+		 json_object_get_boolean(core))
+		share = e->uid;
 	if (json_object_object_get_ex(e->meta, "core", &core) && core) {
 		json_object_object_add(core, "stored", json_object_new_boolean(0));
 		json_object_object_add(core, "file", NULL);
@@ -119,6 +123,18 @@ int ll_store_gc(int storefd, const struct ll_coredump_config *cfg, uint64_t rese
 			continue;
 		if (drop_core(storefd, e, why, st) == 0)
 			r = ll_cd_store_usage(storefd, &used, &avail);
+	}
+	/* Still over MaxUse with every core gone: the records of a long crash
+	 * storm fill it. The oldest records go then (each is logged), so that
+	 * the store's disk use stays bounded whatever the crash rate. */
+	for (size_t i = 0; r == 0 && cfg->max_use != UINT64_MAX && used > cfg->max_use && i < l.n; i++) {
+		struct ll_store_entry *e = &l.v[i];
+
+		if (e->core_file || ll_store_remove(storefd, e->id) < 0)
+			continue;
+		st->records_removed++;
+		ll_store_log(storefd, "record %s removed: the store exceeded MaxUse with no core left", e->id);
+		r = ll_cd_store_usage(storefd, &used, &avail);
 	}
 	ll_store_list_free(&l);
 	return r;

@@ -26,26 +26,32 @@
 
 #include "coredump/internal.h"
 
-/* Records of the same (sanitized) comm in (t - interval, t]: read from the
- * names alone, so a storm does not make each helper parse the store. */
-static unsigned count_recent(int storefd, const char *id, int64_t t, unsigned interval)
+/* Records in (t - interval, t] of the same uid (*per_uid) and, among them,
+ * of the same (sanitized) comm (*per_exe): read from the names alone, so a
+ * storm does not make each helper parse the store. Keyed on the uid too: the
+ * comm is the crashing process's choice (prctl(PR_SET_NAME)), so a user can
+ * neither dodge the limit by renaming nor exhaust another user's quota by
+ * naming a process like the other's daemon. */
+static void count_recent(int storefd, const char *id, int64_t t, unsigned interval,
+			 unsigned *per_exe, unsigned *per_uid)
 {
 	char comm[64], c2[64];
 	int64_t t0, t2;
+	uid_t uid, u2;
 	struct dirent *de;
-	unsigned n = 0;
 	DIR *d;
 	int fd;
 
-	if (ll_cd_parse_id(id, comm, sizeof(comm), &t0) < 0)
-		return 0;
+	*per_exe = *per_uid = 0;
+	if (ll_cd_parse_id(id, comm, sizeof(comm), &uid, &t0) < 0)
+		return;
 	fd = dup(storefd);
 	if (fd < 0)
-		return 0;
+		return;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return 0;
+		return;
 	}
 	rewinddir(d);
 	while ((de = readdir(d))) {
@@ -53,13 +59,34 @@ static unsigned count_recent(int storefd, const char *id, int64_t t, unsigned in
 
 		if (l < 6 || strcmp(de->d_name + l - 5, ".json") || !ll_cd_name_ok(de->d_name))
 			continue;
-		if (ll_cd_parse_id(de->d_name, c2, sizeof(c2), &t2) < 0 || strcmp(c2, comm))
+		if (ll_cd_parse_id(de->d_name, c2, sizeof(c2), &u2, &t2) < 0 || u2 != uid)
 			continue;
-		if (t2 <= t && t2 > t - (int64_t)interval)
-			n++;
+		if (t2 > t || t2 <= t - (int64_t)interval)
+			continue;
+		(*per_uid)++;
+		if (!strcmp(c2, comm))
+			(*per_exe)++;
 	}
 	closedir(d);
-	return n;
+}
+
+/* Take the store's lock: an flock() on <store>/.lock (0600 root), never on
+ * the directory itself, which every user may open (0755) and flock() too,
+ * stalling every helper. Returns the fd holding it, or -1 (then unlocked:
+ * better an approximate rate limit than no record). */
+static int lock_store(int storefd)
+{
+	struct stat st;
+	int fd = openat(storefd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    ((st.st_mode & 077) && fchmod(fd, 0600) < 0) || flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static bool exists(int storefd, const char *name)
@@ -145,16 +172,22 @@ static const char *refuse(int storefd, const struct ll_coredump_config *cfg,
 			  const struct ll_crash_args *a, const char *id, char *buf, size_t size)
 {
 	uint64_t used = 0, avail = 0;
-	unsigned n;
+	unsigned n_exe = 0, n_uid = 0;
 
 	if (!cfg->storage)
 		return "storage-none (Storage=none in the configuration)";
 	if (a->core_limit == 0)
 		return "rlimit-core (the process's RLIMIT_CORE is 0)";
-	if (cfg->rate_limit_burst && cfg->rate_limit_interval &&
-	    (n = count_recent(storefd, id, a->time, cfg->rate_limit_interval)) >= cfg->rate_limit_burst) {
+	if (cfg->rate_limit_interval && (cfg->rate_limit_burst || cfg->rate_limit_user_burst))
+		count_recent(storefd, id, a->time, cfg->rate_limit_interval, &n_exe, &n_uid);
+	if (cfg->rate_limit_burst && n_exe >= cfg->rate_limit_burst) {
 		snprintf(buf, size, "rate-limit (%u crashes of this executable in %u s; RateLimitBurst=%u)",
-			 n, cfg->rate_limit_interval, cfg->rate_limit_burst);
+			 n_exe, cfg->rate_limit_interval, cfg->rate_limit_burst);
+		return buf;
+	}
+	if (cfg->rate_limit_user_burst && n_uid >= cfg->rate_limit_user_burst) {
+		snprintf(buf, size, "rate-limit (%u crashes of uid %u in %u s; RateLimitUserBurst=%u)",
+			 n_uid, (unsigned)a->uid, cfg->rate_limit_interval, cfg->rate_limit_user_burst);
 		return buf;
 	}
 	if (ll_cd_store_usage(storefd, &used, &avail) == 0 &&
@@ -192,6 +225,8 @@ static int store_core(int storefd, const struct ll_coredump_config *cfg,
 		.max_raw = min3(cfg->external_size_max, cfg->process_size_max, a->core_limit),
 		.keep_free = cfg->keep_free,
 		.level = cfg->compression_level,
+		.idle_timeout_ms = cfg->idle_timeout > 0 && cfg->idle_timeout <= 86400
+				   ? (int)cfg->idle_timeout * 1000 : 0,
 	};
 	struct ll_cd_stream_result sr;
 	char tmp[300];
@@ -209,7 +244,7 @@ static int store_core(int storefd, const struct ll_coredump_config *cfg,
 	res->raw_stored = sr.raw;
 	res->expected_size = sr.expected;
 	if (r == 0)
-		r = ll_cd_share(fd, share);
+		ll_cd_share(fd, share); /* failing, it stays root-only */
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	for (int n = 0; r == 0 && n < 100; n++) {
@@ -237,7 +272,8 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	const char *not_stored;
 	struct ll_cd_proc proc;
 	json_object *meta;
-	bool locked;
+	bool rate_limited;
+	int lockfd;
 	uid_t share;
 	int r;
 
@@ -245,30 +281,50 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	ll_cd_make_id(a, base, sizeof(base));
 	ll_cd_proc_open(a, &proc);
 	meta = base_record(a);
-	ll_cd_proc_describe(&proc, meta);
-	ll_cd_proc_close(&proc);
+	ll_cd_proc_identity(&proc, meta);
 	share = proc.dumpable && a->uid != 0 ? a->uid : (uid_t)-1;
+	if (share != (uid_t)-1 && !ll_cd_acl_supported(storefd)) {
+		share = (uid_t)-1;
+		json_object_object_add(meta, "access_note",
+				       json_object_new_string("the store's filesystem has no POSIX ACLs: "
+							      "root only"));
+	}
+	json_object_object_add(meta, "readable_by_uid", json_object_new_boolean(share != (uid_t)-1));
 
 	/* Helpers run concurrently (core_pipe_limit): the rate-limit count and
-	 * the claim of an id happen under an exclusive lock on the store. */
-	locked = flock(storefd, LOCK_EX) == 0;
+	 * the claim of an id happen under an exclusive lock on the store. The
+	 * record is claimed before the rest of /proc is read: should that
+	 * hang (a page of the cmdline on a dead FUSE mount) and the helper be
+	 * killed by its time limit, the crash still has its record. */
+	lockfd = lock_store(storefd);
 	not_stored = refuse(storefd, cfg, a, base, why, sizeof(why));
 	json_object_object_add(meta, "core", core_object(res, NULL, NULL,
-							 not_stored ? not_stored : "in-progress (the helper is writing it)"));
+							 not_stored ? not_stored : "in-progress (the helper is reading "
+							 "/proc or writing the core; a helper killed by its time limit "
+							 "leaves this)"));
 	r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
 	if (r == -ENOSPC || r == -EDQUOT) {
 		/* Not even room for the record: free some (oldest cores first). */
 		ll_store_gc(storefd, cfg, 4u << 20, NULL);
 		r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
 	}
-	if (locked)
-		flock(storefd, LOCK_UN);
+	if (lockfd >= 0)
+		close(lockfd); /* releases the lock */
 	if (r < 0) {
 		ll_store_log(storefd, "pid %d: could not write a metadata record: %s", (int)a->pid,
 			     strerror(-r));
 		res->id[0] = '\0';
+		ll_cd_proc_close(&proc);
 		goto out;
 	}
+	/* A rate-limited crash keeps a small record: in a storm, 65,000
+	 * mappings a crash would fill the disk the limit protects. */
+	rate_limited = not_stored && !strncmp(not_stored, "rate-limit", 10);
+	ll_cd_proc_describe(&proc, meta, !rate_limited);
+	if (rate_limited)
+		json_object_object_add(meta, "maps_skipped",
+				       json_object_new_string("rate-limited: maps not recorded"));
+	ll_cd_proc_close(&proc);
 	if (!not_stored) {
 		r = store_core(storefd, cfg, a, in_fd, share, res->id, res, core_name, sizeof(core_name));
 		if (r < 0) {

@@ -25,10 +25,16 @@ void ll_cd_make_id(const struct ll_crash_args *a, char *out, size_t size);
 
 /* Fields of a base id, parsed back from a store file name (for the rate
  * limit and gc without reading every record). Returns 0 or -EINVAL. */
-int ll_cd_parse_id(const char *name, char *comm, size_t commsz, int64_t *time);
+int ll_cd_parse_id(const char *name, char *comm, size_t commsz, uid_t *uid, int64_t *time);
 
 /* A file name the store lists (id.json, id.zst): not hidden, valid chars. */
 bool ll_cd_name_ok(const char *name);
+
+/* buildid.c -------------------------------------------------------------- */
+
+/* The GNU build-id of the ELF file open on fd, in lowercase hex (malloc'ed),
+ * or NULL. Bounded pread()s only: safe on a hostile, huge or shrinking file. */
+char *ll_cd_build_id_fd(int fd);
 
 /* procinfo.c ------------------------------------------------------------- */
 
@@ -46,9 +52,14 @@ struct ll_cd_proc {
  * the uid/gid sets and AT_SECURE. */
 void ll_cd_proc_open(const struct ll_crash_args *a, struct ll_cd_proc *p);
 
-/* Add exe, cmdline, cwd, cgroup, rlimits, process_start_time, maps to meta
- * (keys set to null when unreadable). */
-void ll_cd_proc_describe(const struct ll_cd_proc *p, json_object *meta);
+/* Add pidfd, dumpable, proc_error (what ll_cd_proc_open() found) to meta. */
+void ll_cd_proc_identity(const struct ll_cd_proc *p, json_object *meta);
+
+/* Add exe, cmdline(_truncated), cwd, cgroup, rlimits, process_start_time and,
+ * with_maps, maps(_truncated) with the mapped files' inode, size, times and
+ * build-id to meta (keys set to null when unreadable). Every read is bounded;
+ * files on the process's FUSE mounts are not touched. */
+void ll_cd_proc_describe(const struct ll_cd_proc *p, json_object *meta, bool with_maps);
 
 void ll_cd_proc_close(struct ll_cd_proc *p);
 
@@ -59,6 +70,7 @@ struct ll_cd_limits {
 	uint64_t max_raw;      /* stop reading after this many raw bytes */
 	uint64_t keep_free;    /* stop when the filesystem's free space would drop below */
 	int level;
+	int idle_timeout_ms;   /* give up after this long without data (0: never) */
 };
 
 struct ll_cd_stream_result {
@@ -84,8 +96,8 @@ int ll_cd_unstream(int in_fd, int out_fd, uint64_t *written, bool *truncated);
 /* store.c ---------------------------------------------------------------- */
 
 /* Write a JSON object to <storefd>/<name> through a temp file + rename.
- * noreplace: fail with -EEXIST when name exists. Mode 0600 root, then
- * (when share_uid != (uid_t)-1) owner share_uid, group root, mode 0640. */
+ * noreplace: fail with -EEXIST when name exists. Owner root, mode 0600;
+ * when share_uid != (uid_t)-1, an ACL lets share_uid read it. */
 int ll_cd_write_json(int storefd, const char *name, json_object *o, bool noreplace,
 		     uid_t share_uid);
 
@@ -93,9 +105,17 @@ int ll_cd_write_json(int storefd, const char *name, json_object *o, bool norepla
  * 0600); tmp receives its name. Returns the fd or -errno. */
 int ll_cd_temp_file(int storefd, const char *name, char *tmp, size_t size);
 
-/* Give fd to share_uid (owner share_uid, group root, mode 0640); no-op when
- * share_uid is (uid_t)-1. */
+/* Let share_uid read fd (a POSIX ACL u:share_uid:r; the owner stays root, the
+ * mode becomes 0640 with a mask of r); no-op when share_uid is (uid_t)-1.
+ * -EOPNOTSUPP on a filesystem without ACLs. */
 int ll_cd_share(int fd, uid_t share_uid);
+
+/* Can files of the store carry a POSIX ACL? (probes with a temp file) */
+bool ll_cd_acl_supported(int storefd);
+
+/* Is file the core file of entry id ("<id>.zst" or "<id>.core-N.zst")? Root's
+ * tools act on a record's "file" only then. */
+bool ll_cd_core_name_ok(const char *id, const char *file);
 
 /* Rename within the store; noreplace: -EEXIST rather than replacing (with
  * a link()+unlink() fallback where RENAME_NOREPLACE is not supported). */
@@ -104,8 +124,8 @@ int ll_cd_rename(int storefd, const char *from, const char *to, bool noreplace);
 /* Read and parse <store>/<name> (O_NOFOLLOW, regular files only). */
 int ll_cd_load_record(int storefd, const char *name, json_object **out);
 
-/* Bytes used by the store's cores (st_blocks) and the free bytes of its
- * filesystem (for root). */
+/* Bytes used by the store's cores and records (st_blocks) and the free bytes
+ * of its filesystem (for root). */
 int ll_cd_store_usage(int storefd, uint64_t *used, uint64_t *avail);
 
 #endif

@@ -142,12 +142,13 @@ void ll_cd_make_id(const struct ll_crash_args *a, char *out, size_t size)
 		 (int)a->pid, a->time);
 }
 
-int ll_cd_parse_id(const char *name, char *comm, size_t commsz, int64_t *time)
+int ll_cd_parse_id(const char *name, char *comm, size_t commsz, uid_t *uid, int64_t *time)
 {
 	const char *p = name, *dot;
 	size_t len;
 	char *end;
 	long long t;
+	unsigned long u;
 
 	if (strncmp(p, "core.", 5))
 		return -EINVAL;
@@ -160,8 +161,13 @@ int ll_cd_parse_id(const char *name, char *comm, size_t commsz, int64_t *time)
 		return -EINVAL;
 	memcpy(comm, p, len);
 	comm[len] = '\0';
-	/* skip uid, boot, pid */
 	p = dot + 1;
+	errno = 0;
+	u = strtoul(p, &end, 10);
+	if (errno || end == p || *end != '.' || u > UINT32_MAX)
+		return -EINVAL;
+	*uid = (uid_t)u;
+	/* skip uid, boot, pid */
 	for (int i = 0; i < 3; i++) {
 		p = strchr(p, '.');
 		if (!p)
@@ -174,4 +180,21 @@ int ll_cd_parse_id(const char *name, char *comm, size_t commsz, int64_t *time)
 		return -EINVAL;
 	*time = t;
 	return 0;
+}
+
+bool ll_cd_core_name_ok(const char *id, const char *file)
+{
+	size_t l = strlen(id), fl = strlen(file);
+	const char *rest = file + l;
+
+	if (!ll_cd_name_ok(file) || strncmp(file, id, l))
+		return false;
+	if (!strcmp(rest, ".zst"))
+		return true;
+	if (strncmp(rest, ".core-", 6) || fl < l + 11 || strcmp(file + fl - 4, ".zst"))
+		return false;
+	for (const char *p = rest + 6; p < file + fl - 4; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
 }

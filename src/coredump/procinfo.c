@@ -16,10 +16,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <inttypes.h>
-#include <libelf.h>
-#include <elfutils/libdwelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +30,70 @@
 
 #define PROC_TEXT_MAX (1u << 20)
 #define MAX_BUILD_IDS 512
+#define CMDLINE_MAX (128u << 10)   /* a process can make its cmdline megabytes long */
+#define MAPS_TEXT_MAX (4u << 20)   /* ... and its maps 65,000 lines of 4 KiB paths */
+#define MAPS_RECORDED_MAX 8192     /* mappings kept in the record (bounds the JSON) */
+#define MOUNTINFO_MAX (1u << 20)
+#define MAX_FUSE_DEVS 256
+
+/* Read at most max bytes of <dirfd>/name: a prefix, never the whole of what
+ * the process can make arbitrarily large. *truncated: there was more. */
+static int read_prefix(int dirfd, const char *name, size_t max, char **out, size_t *len,
+		       bool *truncated)
+{
+	size_t cap = max < 4096 ? max : 4096, used = 0;
+	char *buf = NULL, probe;
+	int fd, r = 0;
+
+	*out = NULL;
+	*len = 0;
+	*truncated = false;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (used == cap) {
+			char *nb;
+
+			if (cap >= max)
+				break;
+			cap = cap * 2 > max ? max : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + used, cap - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	if (used == max && read(fd, &probe, 1) == 1)
+		*truncated = true;
+	buf[used] = '\0';
+	*out = buf;
+	*len = used;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
 
 static int fdinfo_pid(int fd, pid_t *pid)
 {
@@ -156,6 +217,21 @@ static bool at_secure(int dirfd)
 	return secure;
 }
 
+/* "CoreDumping: 1" in status (kernel >= 4.15). */
+static bool core_dumping(int dirfd)
+{
+	char *status = NULL, *p;
+	bool yes = false;
+
+	if (ll_read_file_at(dirfd, "status", PROC_TEXT_MAX, &status, NULL) < 0)
+		return false;
+	p = strstr(status, "\nCoreDumping:");
+	if (p)
+		yes = strtol(p + 13, NULL, 10) == 1;
+	free(status);
+	return yes;
+}
+
 static bool decide_dumpable(const struct ll_crash_args *a, int dirfd)
 {
 	char *status = NULL;
@@ -229,6 +305,19 @@ void ll_cd_proc_open(const struct ll_crash_args *a, struct ll_cd_proc *p)
 			dirfd = -1;
 			goto out;
 		}
+		/* A start time in the same second is no proof (CVE-2025-4598):
+		 * the process we were started for is dumping its core until we
+		 * have read it (and, with core_pipe_limit, until we exit), so
+		 * its pid cannot be reused meanwhile; a process that is not
+		 * dumping is somebody else. The dirfd pins what it names. */
+		if (!core_dumping(dirfd)) {
+			snprintf(p->why, sizeof(p->why),
+				 "pid %d is not dumping a core: its pid was reused (no %%F pidfd)",
+				 (int)a->pid);
+			close(dirfd);
+			dirfd = -1;
+			goto out;
+		}
 	}
 out:
 	p->dirfd = dirfd;
@@ -252,13 +341,13 @@ static json_object *read_link(int dirfd, const char *name)
 	return ll_cd_json_str(buf, n);
 }
 
-static json_object *read_cmdline(int dirfd)
+static json_object *read_cmdline(int dirfd, bool *truncated)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	json_object *arr;
 
-	if (ll_read_file_at(dirfd, "cmdline", 128 * 1024, &buf, &len) < 0)
+	if (read_prefix(dirfd, "cmdline", CMDLINE_MAX, &buf, &len, truncated) < 0)
 		return NULL;
 	arr = json_object_new_array();
 	for (size_t i = 0; i < len;) {
@@ -346,15 +435,14 @@ struct bid_cache {
 	size_t n;
 };
 
-/* Build-id of a mapped file, read through map_files (only regular files;
- * only the note segments, with libelf). NULL when none. */
+/* Build-id of a mapped file, read through map_files (the kernel's link to the
+ * very file mapped, never a path looked up in the process's mount
+ * namespace); regular files only, bounded reads (buildid.c). NULL when none. */
 static const char *build_id_of(int dirfd, const char *mf, const struct stat *st,
 			       struct bid_cache *c)
 {
-	const void *id = NULL;
+	struct stat fst;
 	char *hex = NULL;
-	ssize_t n;
-	Elf *elf;
 	int fd;
 
 	for (size_t i = 0; i < c->n; i++)
@@ -364,15 +452,10 @@ static const char *build_id_of(int dirfd, const char *mf, const struct stat *st,
 		return NULL;
 	fd = openat(dirfd, mf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd >= 0) {
-		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-		if (elf) {
-			n = dwelf_elf_gnu_build_id(elf, &id);
-			if (n > 0 && n <= 64 && (hex = malloc((size_t)n * 2 + 1))) {
-				for (ssize_t i = 0; i < n; i++)
-					snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)id)[i]);
-			}
-			elf_end(elf);
-		}
+		/* What was opened must be what was stat'ed: a regular file. */
+		if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_dev == st->st_dev &&
+		    fst.st_ino == st->st_ino)
+			hex = ll_cd_build_id_fd(fd);
 		close(fd);
 	}
 	c->dev[c->n] = st->st_dev;
@@ -381,27 +464,97 @@ static const char *build_id_of(int dirfd, const char *mf, const struct stat *st,
 	return hex;
 }
 
-static json_object *read_maps(int dirfd, char *why, size_t whylen)
+/* Devices of the process's FUSE mounts (from its own mountinfo): a file
+ * there is served by a user-space daemon the crashing user may control, which
+ * can make any stat() or read() of it block forever; the helper never
+ * touches such files. */
+struct fuse_devs {
+	unsigned major[MAX_FUSE_DEVS], minor[MAX_FUSE_DEVS];
+	size_t n;
+	bool unknown;          /* mountinfo unreadable: treat every anonymous device as FUSE */
+};
+
+static void read_fuse_devs(int dirfd, struct fuse_devs *f)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len;
+	bool trunc;
+
+	memset(f, 0, sizeof(*f));
+	if (read_prefix(dirfd, "mountinfo", MOUNTINFO_MAX, &text, &len, &trunc) < 0 || trunc) {
+		f->unknown = true;
+		free(text);
+		return;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned maj, min;
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %u:%u", &maj, &min) != 2)
+			continue;
+		if (strncmp(sep + 3, "fuse", 4))
+			continue;
+		if (f->n == MAX_FUSE_DEVS) {
+			f->unknown = true;
+			break;
+		}
+		f->major[f->n] = maj;
+		f->minor[f->n++] = min;
+	}
+	free(text);
+}
+
+static bool on_fuse(const struct fuse_devs *f, unsigned maj, unsigned min)
+{
+	if (f->unknown && maj == 0)
+		return true;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->major[i] == maj && f->minor[i] == min)
+			return true;
+	return false;
+}
+
+/* The maps, bounded: a prefix of MAPS_TEXT_MAX bytes and MAPS_RECORDED_MAX
+ * entries at most (*truncated then). */
+static json_object *read_maps(int dirfd, bool *truncated, char *why, size_t whylen)
 {
 	struct ll_maps *maps = NULL;
 	struct bid_cache *cache;
+	struct fuse_devs *fuse;
 	json_object *arr;
+	char *text = NULL;
+	size_t len = 0;
 	int r;
 
-	r = ll_maps_read_at(dirfd, 0, &maps);
+	r = read_prefix(dirfd, "maps", MAPS_TEXT_MAX, &text, &len, truncated);
+	if (r == 0 && *truncated) {
+		/* Parse whole lines only. */
+		while (len > 0 && text[len - 1] != '\n')
+			len--;
+	}
+	if (r == 0)
+		r = ll_maps_parse(text, len, 0, &maps);
+	free(text);
 	if (r < 0) {
 		snprintf(why, whylen, "maps: %s", strerror(-r));
 		return NULL;
 	}
 	cache = calloc(1, sizeof(*cache));
-	elf_version(EV_CURRENT);
+	fuse = calloc(1, sizeof(*fuse));
+	if (fuse)
+		read_fuse_devs(dirfd, fuse);
 	arr = json_object_new_array();
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct ll_map *m = &maps->v[i];
-		json_object *o = json_object_new_object(), *file = NULL;
+		json_object *o, *file = NULL;
 		char perms[5], dev[32], mf[80];
 		struct stat st;
 
+		if (i == MAPS_RECORDED_MAX) {
+			*truncated = true;
+			break;
+		}
+		o = json_object_new_object();
 		perms[0] = m->perms & LL_PERM_READ ? 'r' : '-';
 		perms[1] = m->perms & LL_PERM_WRITE ? 'w' : '-';
 		perms[2] = m->perms & LL_PERM_EXEC ? 'x' : '-';
@@ -417,7 +570,10 @@ static json_object *read_maps(int dirfd, char *why, size_t whylen)
 		json_object_object_add(o, "path", m->path ? ll_cd_json_str(m->path, -1) : NULL);
 		json_object_object_add(o, "deleted", json_object_new_boolean(m->deleted));
 		snprintf(mf, sizeof(mf), "map_files/%" PRIx64 "-%" PRIx64, m->start, m->end);
-		if (m->inode && fstatat(dirfd, mf, &st, 0) == 0) {
+		if (m->inode && (!fuse || on_fuse(fuse, m->dev_major, m->dev_minor))) {
+			json_object_object_add(o, "file_skipped",
+					       json_object_new_string("on a FUSE filesystem: not touched"));
+		} else if (m->inode && fstatat(dirfd, mf, &st, 0) == 0) {
 			const char *bid = cache ? build_id_of(dirfd, mf, &st, cache) : NULL;
 
 			file = json_object_new_object();
@@ -435,27 +591,36 @@ static json_object *read_maps(int dirfd, char *why, size_t whylen)
 			free(cache->hex[i]);
 		free(cache);
 	}
+	free(fuse);
 	ll_maps_free(maps);
 	return arr;
 }
 
-void ll_cd_proc_describe(const struct ll_cd_proc *p, json_object *meta)
+void ll_cd_proc_identity(const struct ll_cd_proc *p, json_object *meta)
+{
+	json_object_object_add(meta, "pidfd", json_object_new_boolean(p->via_pidfd));
+	json_object_object_add(meta, "dumpable", json_object_new_boolean(p->dumpable));
+	json_object_object_add(meta, "proc_error", p->why[0] ? json_object_new_string(p->why) : NULL);
+}
+
+void ll_cd_proc_describe(const struct ll_cd_proc *p, json_object *meta, bool with_maps)
 {
 	int d = p->dirfd;
 	double start;
 	char why[160] = "";
+	bool cmd_trunc = false, maps_trunc = false;
 
-	json_object_object_add(meta, "pidfd", json_object_new_boolean(p->via_pidfd));
-	json_object_object_add(meta, "dumpable", json_object_new_boolean(p->dumpable));
-	json_object_object_add(meta, "proc_error", p->why[0] ? json_object_new_string(p->why) : NULL);
 	json_object_object_add(meta, "exe", d >= 0 ? read_link(d, "exe") : NULL);
-	json_object_object_add(meta, "cmdline", d >= 0 ? read_cmdline(d) : NULL);
+	json_object_object_add(meta, "cmdline", d >= 0 ? read_cmdline(d, &cmd_trunc) : NULL);
+	json_object_object_add(meta, "cmdline_truncated", json_object_new_boolean(cmd_trunc));
 	json_object_object_add(meta, "cwd", d >= 0 ? read_link(d, "cwd") : NULL);
 	json_object_object_add(meta, "cgroup", d >= 0 ? read_text(d, "cgroup") : NULL);
 	json_object_object_add(meta, "rlimits", d >= 0 ? read_limits(d) : NULL);
 	json_object_object_add(meta, "process_start_time",
 			       d >= 0 && start_time(d, &start) == 0 ? json_object_new_double(start) : NULL);
-	json_object_object_add(meta, "maps", d >= 0 ? read_maps(d, why, sizeof(why)) : NULL);
+	json_object_object_add(meta, "maps", d >= 0 && with_maps ? read_maps(d, &maps_trunc, why, sizeof(why))
+							   : NULL);
+	json_object_object_add(meta, "maps_truncated", json_object_new_boolean(maps_trunc));
 	if (why[0] && !p->why[0])
 		json_object_object_add(meta, "proc_error", json_object_new_string(why));
 }

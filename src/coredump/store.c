@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <sys/random.h>
+#include <sys/xattr.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
@@ -125,13 +129,52 @@ int ll_cd_temp_file(int storefd, const char *name, char *tmp, size_t size)
 	return make_temp(storefd, name, tmp, size);
 }
 
+/* The POSIX ACL "u::rw-,u:UID:r--,g::---,m::r--,o::---" in the kernel's
+ * xattr format (little-endian, entries sorted by tag). */
+static void make_acl(uid_t uid, unsigned char out[4 + 5 * 8])
+{
+	static const uint16_t tags[5] = { ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER };
+	static const uint16_t perms[5] = { 6, 4, 0, 4, 0 };
+	uint32_t v = htole32(POSIX_ACL_XATTR_VERSION);
+
+	memcpy(out, &v, 4);
+	for (int i = 0; i < 5; i++) {
+		uint16_t t = htole16(tags[i]), p = htole16(perms[i]);
+		uint32_t id = htole32(tags[i] == ACL_USER ? (uint32_t)uid : (uint32_t)ACL_UNDEFINED_ID);
+
+		memcpy(out + 4 + 8 * i, &t, 2);
+		memcpy(out + 4 + 8 * i + 2, &p, 2);
+		memcpy(out + 4 + 8 * i + 4, &id, 4);
+	}
+}
+
 int ll_cd_share(int fd, uid_t share_uid)
 {
+	unsigned char acl[4 + 5 * 8];
+
 	if (share_uid == (uid_t)-1)
 		return 0;
-	if (fchown(fd, share_uid, 0) < 0 || fchmod(fd, 0640) < 0)
+	/* The file stays root's: an owner could chmod it, rewrite the record
+	 * root's tools trust, or grow the core past every limit. The user
+	 * gets read access only, through an ACL (as systemd-coredump does). */
+	make_acl(share_uid, acl);
+	if (fsetxattr(fd, "system.posix_acl_access", acl, sizeof(acl), 0) < 0)
 		return -errno;
 	return 0;
+}
+
+bool ll_cd_acl_supported(int storefd)
+{
+	char tmp[300];
+	bool ok;
+	int fd = make_temp(storefd, "acl-probe", tmp, sizeof(tmp));
+
+	if (fd < 0)
+		return false;
+	ok = ll_cd_share(fd, 65534) == 0;
+	close(fd);
+	unlinkat(storefd, tmp, 0);
+	return ok;
 }
 
 int ll_cd_rename(int storefd, const char *from, const char *to, bool noreplace)
@@ -163,7 +206,7 @@ int ll_cd_write_json(int storefd, const char *name, json_object *o, bool norepla
 	if (r == 0)
 		r = ll_write_all(fd, "\n", 1);
 	if (r == 0)
-		r = ll_cd_share(fd, share_uid);
+		ll_cd_share(fd, share_uid); /* failing, it stays root-only */
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0)
@@ -197,7 +240,9 @@ int ll_cd_store_usage(int storefd, uint64_t *used, uint64_t *avail)
 		struct stat st;
 		size_t l = strlen(de->d_name);
 
-		if (l < 4 || strcmp(de->d_name + l - 4, ".zst"))
+		/* Cores and records: a crash storm's records count too. */
+		if (!(l >= 4 && !strcmp(de->d_name + l - 4, ".zst")) &&
+		    !(l >= 5 && !strcmp(de->d_name + l - 5, ".json")))
 			continue;
 		if (fstatat(storefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 			*used += (uint64_t)st.st_blocks * 512;
@@ -283,7 +328,7 @@ static void fill_entry(int storefd, struct ll_store_entry *e)
 		e->truncated = json_object_object_get_ex(core, "truncated", &v) &&
 			       json_object_get_boolean(v);
 		e->core_file = jstr(core, "file");
-		if (e->core_file && !ll_cd_name_ok(e->core_file))
+		if (e->core_file && !ll_cd_core_name_ok(e->id, e->core_file))
 			e->core_file = NULL;
 	}
 	if (e->core_file && fstatat(storefd, e->core_file, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -458,7 +503,7 @@ int ll_store_remove(int storefd, const char *id)
 		if (json_object_object_get_ex(meta, "core", &c) && c)
 			core = jstr(c, "file");
 	}
-	if (core && ll_cd_name_ok(core) && unlinkat(storefd, core, 0) < 0 && errno != ENOENT)
+	if (core && ll_cd_core_name_ok(id, core) && unlinkat(storefd, core, 0) < 0 && errno != ENOENT)
 		r = -errno;
 	if (r == 0 && unlinkat(storefd, name, 0) < 0)
 		r = -errno;

@@ -9,10 +9,12 @@
  * last block: the result is a valid zstd frame holding everything up to that
  * point (the frame has no content size and no checksum, so nothing else must
  * be patched). The same cut happens when KeepFree would be crossed or the
- * size limit is reached. A read error or early EOF just ends the frame. */
+ * size limit is reached. A read error, early EOF or IdleTimeoutSec= of
+ * silence on the pipe just ends the frame. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +189,24 @@ int ll_cd_stream(int in_fd, int out_fd, const struct ll_cd_limits *lim,
 		if (lim->max_raw - res->read < want)
 			want = (size_t)(lim->max_raw - res->read);
 		while (!eof) {
+			/* The kernel can stall (a mapping on a FUSE file whose
+			 * daemon never answers): a helper blocked here holds a
+			 * core_pipe_limit slot forever. Give up after a silence. */
+			if (lim->idle_timeout_ms > 0) {
+				struct pollfd pfd = { .fd = in_fd, .events = POLLIN };
+				int pr = poll(&pfd, 1, lim->idle_timeout_ms);
+
+				if (pr < 0 && errno == EINTR)
+					continue;
+				if (pr == 0) {
+					snprintf(res->reason, sizeof(res->reason),
+						 "idle-timeout (no data for %d s)", lim->idle_timeout_ms / 1000);
+					res->truncated = true;
+					eof = true;
+					n = 0;
+					break;
+				}
+			}
 			n = read(in_fd, in, want);
 			if (n < 0 && errno == EINTR)
 				continue;

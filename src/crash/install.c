@@ -95,8 +95,21 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	int expected = 0, tid = (int)syscall(SYS_gettid);
 
 	/* A signal sent by a process to a program that ignored it before
-	 * we came: keep ignoring it. */
+	 * we came: keep ignoring it. Except SIGABRT sent by this very process
+	 * (abort(), or raise(SIGABRT)): abort() cannot be ignored, it goes on
+	 * to set SIG_DFL itself and raise again, which would end the process
+	 * with a core but no report. So write the report, leave every
+	 * disposition as it is and return: abort() then dumps core with the
+	 * signal's exit status; a plain raise(SIGABRT) goes on ignored (the
+	 * report says so), and the reporter stays armed. */
 	if (old && old->sa_handler == SIG_IGN && !(old->sa_flags & SA_SIGINFO) && si->si_code <= 0) {
+		if (sig == SIGABRT && si->si_pid == getpid() &&
+		    atomic_compare_exchange_strong(&owner, &expected, tid)) {
+			say("lifeline: SIGABRT raised by this process while the program ignores SIGABRT: "
+			    "abort() ends the process anyway, so here is the report\n");
+			crash_report_write(cfg.fd, sig, si, ucv, cfg.flags, cfg.have_dir ? cfg.dir : NULL);
+			atomic_store(&owner, 0);
+		}
 		errno = saved_errno;
 		return;
 	}

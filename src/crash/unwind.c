@@ -10,8 +10,20 @@
  *     lazy binding on the path is resolved before any crash;
  *   - with glibc >= 2.35 and GCC >= 12 (Debian 12), libgcc finds the FDE of a
  *     PC through _dl_find_object, which takes no lock, instead of
- *     dl_iterate_phdr, which does;
+ *     dl_iterate_phdr, which does (the loader lock: a crash while another
+ *     thread is in dlopen would deadlock); the FDE cache of that old path
+ *     (frame_hdr_cache) is then not used;
  *   - it allocates nothing on the heap.
+ * Residual risk (checked in libgcc_s 12.2's _Unwind_Find_FDE): frames
+ * registered with __register_frame_info (JITs) are searched first, under
+ * libgcc's object_mutex; GCC 12 skips that path without locking only while
+ * nothing was ever registered (a relaxed load of any_objects_registered).
+ * In a process with a JIT, a crash while another thread holds object_mutex
+ * hangs the report (another crashing thread gives up after 10 s; see
+ * install.c). Corrupt CFI or stack can fault inside the unwinder: a second
+ * fatal signal, which ends the process with the default action (a core).
+ * docs/crash.md, "Async-signal-safety", has the whole account; the test
+ * crash-signal-safety checks every function the handler can reach.
  * libgcc recognises the kernel's signal frame (the sigreturn trampoline), so
  * the walk from the handler crosses into the interrupted code: we drop the
  * handler's own frames up to the frame whose IP is the ucontext's PC (flagged

@@ -322,6 +322,14 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 	pthread_mutex_init(&p->lock, NULL);
 	if (opts)
 		p->opts = *opts;
+	p->opts.name = NULL; /* our own copy, below: close() frees it */
+	if (opts && opts->name) {
+		p->opts.name = strdup(opts->name);
+		if (!p->opts.name) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	if (!p->opts.max_size)
 		p->opts.max_size = DEFAULT_MAX_SIZE;
 	if (!p->opts.debounce_ms)
@@ -347,9 +355,7 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 	slash = strrchr(p->path, '/');
 	p->dir = strndup(p->path, slash == p->path ? 1 : (size_t)(slash - p->path));
 	p->base = strdup(slash + 1);
-	if (p->opts.name)
-		p->opts.name = strdup(p->opts.name);
-	if (!p->dir || !p->base || (opts && opts->name && !p->opts.name)) {
+	if (!p->dir || !p->base) {
 		r = -ENOMEM;
 		goto fail;
 	}

@@ -5,7 +5,11 @@
  * closes everything else in it, so no other popen stream, socket or file
  * reaches the child. The caller's end is close-on-exec only with the "e"
  * flag, as glibc does. Every open stream is recorded with its child's pid
- * in a list under a mutex, so ll_pclose() waits for the right child. */
+ * in a list under a mutex, so ll_pclose() waits for the right child. A
+ * pthread_atfork child handler gives a fork child (made by another thread
+ * while this list was locked) a fresh mutex, so that ll_popen() in that
+ * child cannot deadlock. The list itself is kept: its streams are the
+ * child's copies too, and ll_pclose() of one there fails with ECHILD. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,6 +29,18 @@ struct popen_child {
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct popen_child *children;
+
+static void fork_child(void)
+{
+	pthread_mutex_init(&list_lock, NULL);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
 
 static int parse_mode(const char *mode, int *reading, int *cloexec)
 {
@@ -50,6 +66,7 @@ FILE *ll_popen(const char *cmd, const char *mode)
 	int p[2] = { -1, -1 }, reading, cloexec, mine, theirs, r;
 	pid_t pid = -1;
 
+	pthread_once(&atfork_once, register_atfork);
 	r = parse_mode(mode, &reading, &cloexec);
 	if (r == 0 && !cmd)
 		r = -EINVAL;

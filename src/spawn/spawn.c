@@ -9,11 +9,18 @@
  * thread sleeps until the child has called execve or exited.
  *
  * In the child (child_main) only async-signal-safe code runs: no malloc, no
- * stdio, no locks. Descriptor and process calls go through syscall(2) so that
- * no glibc or sanitizer wrapper with state is involved; the only glibc
- * wrapper used is sigaction (the kernel's struct differs per architecture),
- * which keeps no state. errno is written by those calls into the parent
- * thread's TLS (shared memory): the parent saves and restores it. Order:
+ * stdio, no locks, and no call into any other library at all. Every system
+ * call is made by child_sys(), an inline `syscall` (x86_64) / `svc 0`
+ * (aarch64) instruction that returns -errno: the child never goes through
+ * the PLT (a first call would run the lazy binder, _dl_fixup, in the child,
+ * which writes the parent's GOT and TCB and may take the loader's lock that
+ * another thread of the parent holds: the parent would then wait forever),
+ * never writes errno (the parent thread's TLS, shared under CLONE_VM) and
+ * never runs sanitizer or libc wrapper code. The child's functions are also
+ * exempt from ASan/UBSan instrumentation and use little stack (one 4 KiB
+ * buffer at most, on a 64 KiB stack). On other architectures child_sys()
+ * falls back to syscall(3), which ll_spawn() calls once beforehand so that
+ * its PLT slot is bound before any child runs. Order:
  * reset signal dispositions (while all signals are still blocked, so no
  * parent handler can run in the child), setsid/setpgid, chdir, the
  * descriptor map (sources that are also targets first moved above every fd
@@ -75,16 +82,53 @@ struct child_ctx {
 	volatile int err;    /* errno of the failing step, set by the child */
 };
 
+/* Code that runs in the child: no instrumentation. */
 #if defined(__has_attribute)
 #if __has_attribute(no_sanitize)
-#define NO_SANITIZE_ADDRESS __attribute__((no_sanitize("address")))
+#define CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
 #endif
 #endif
-#ifndef NO_SANITIZE_ADDRESS
-#define NO_SANITIZE_ADDRESS
+#ifndef CHILD_CODE
+#define CHILD_CODE
 #endif
 
-static int kept(const struct child_ctx *c, int fd)
+/* A raw system call: the result, or -errno. No PLT, no errno, no wrapper. */
+CHILD_CODE static inline long child_sys(long n, long a, long b, long c, long d, long e)
+{
+#if defined(__x86_64__)
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+	return x0;
+#else
+	long r = syscall(n, a, b, c, d, e);
+
+	return r < 0 ? -errno : r;
+#endif
+}
+
+#define CSYS0(n) child_sys((n), 0, 0, 0, 0, 0)
+#define CSYS1(n, a) child_sys((n), (long)(a), 0, 0, 0, 0)
+#define CSYS2(n, a, b) child_sys((n), (long)(a), (long)(b), 0, 0, 0)
+#define CSYS3(n, a, b, c) child_sys((n), (long)(a), (long)(b), (long)(c), 0, 0)
+#define CSYS4(n, a, b, c, d) child_sys((n), (long)(a), (long)(b), (long)(c), (long)(d), 0)
+
+CHILD_CODE static int kept(const struct child_ctx *c, int fd)
 {
 	size_t lo = 0, hi = c->nkeep;
 
@@ -106,20 +150,20 @@ static int kept(const struct child_ctx *c, int fd)
  * kernel closes them during execve, after the parent has been released:
  * the parent does not wait for thousands of closes. Either way none
  * survives the exec. */
-static int close_gaps_range(const struct child_ctx *c, unsigned int flags)
+CHILD_CODE static int close_gaps_range(const struct child_ctx *c, unsigned int flags)
 {
 	unsigned int next = 0;
+	long r;
 
 	for (size_t i = 0; i < c->nkeep; i++) {
 		unsigned int k = (unsigned int)c->keep[i];
 
-		if (k > next && syscall(SYS_close_range, next, k - 1, flags) < 0)
-			return -errno;
+		if (k > next && (r = CSYS3(SYS_close_range, next, k - 1, flags)) < 0)
+			return (int)r;
 		next = k + 1;
 	}
-	if (syscall(SYS_close_range, next, ~0U, flags) < 0)
-		return -errno;
-	return 0;
+	r = CSYS3(SYS_close_range, next, ~0U, flags);
+	return r < 0 ? (int)r : 0;
 }
 
 struct ll_dirent64 {
@@ -130,16 +174,15 @@ struct ll_dirent64 {
 	char d_name[];
 };
 
-static int close_gaps_procfs(const struct child_ctx *c)
+CHILD_CODE static int close_gaps_procfs(const struct child_ctx *c)
 {
 	char buf[4096] __attribute__((aligned(8)));
 	long dfd, n;
 
-	dfd = syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
-		      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	dfd = CSYS4(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (dfd < 0)
-		return -errno;
-	while ((n = syscall(SYS_getdents64, (int)dfd, buf, sizeof(buf))) > 0) {
+		return (int)dfd;
+	while ((n = CSYS3(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
 		for (long off = 0; off < n;) {
 			struct ll_dirent64 *d = (struct ll_dirent64 *)(buf + off);
 			const char *s = d->d_name;
@@ -151,27 +194,21 @@ static int close_gaps_procfs(const struct child_ctx *c)
 			for (; *s >= '0' && *s <= '9'; s++)
 				fd = fd * 10 + (*s - '0');
 			if (fd != dfd && fd <= INT_MAX && !kept(c, (int)fd))
-				syscall(SYS_close, (int)fd);
+				CSYS1(SYS_close, fd);
 		}
 	}
-	if (n < 0) {
-		int e = errno;
-
-		syscall(SYS_close, (int)dfd);
-		return -e;
-	}
-	syscall(SYS_close, (int)dfd);
-	return 0;
+	CSYS1(SYS_close, dfd);
+	return n < 0 ? (int)n : 0;
 }
 
-static void close_gaps_loop(const struct child_ctx *c)
+CHILD_CODE static void close_gaps_loop(const struct child_ctx *c)
 {
 	for (int fd = 0; fd < c->loop_max; fd++)
 		if (!kept(c, fd))
-			syscall(SYS_close, fd);
+			CSYS1(SYS_close, fd);
 }
 
-static int close_others(const struct child_ctx *c)
+CHILD_CODE static int close_others(const struct child_ctx *c)
 {
 	switch (c->o->close_method) {
 	case LL_SPAWN_CLOSE_AUTO:
@@ -193,107 +230,118 @@ static int close_others(const struct child_ctx *c)
  * entry's target: those are moved above every fd of the map first, so that
  * placing one entry cannot clobber another's source. The others are placed
  * directly. */
-static int apply_fd_map(const struct child_ctx *c)
+CHILD_CODE static int apply_fd_map(const struct child_ctx *c)
 {
 	const struct ll_spawn_opts *o = c->o;
+	long r;
 
 	for (size_t i = 0; i < o->nfds; i++) {
-		long r;
-
 		if (!c->tmp[i]) {
 			c->tmp[i] = -1;
 			continue;
 		}
-		r = syscall(SYS_fcntl, o->fds[i].parent_fd, F_DUPFD_CLOEXEC, c->tmpbase);
+		r = CSYS3(SYS_fcntl, o->fds[i].parent_fd, F_DUPFD_CLOEXEC, c->tmpbase);
 		if (r < 0)
-			return -errno;
+			return (int)r;
 		c->tmp[i] = (int)r;
 	}
 	for (size_t i = 0; i < o->nfds; i++) {
 		int src = c->tmp[i] >= 0 ? c->tmp[i] : o->fds[i].parent_fd;
-		long r;
 
 		if (src == o->fds[i].child_fd)
-			r = syscall(SYS_fcntl, src, F_SETFD, 0); /* keep it across exec */
+			r = CSYS3(SYS_fcntl, src, F_SETFD, 0); /* keep it across exec */
 		else
-			r = syscall(SYS_dup3, src, o->fds[i].child_fd, 0);
+			r = CSYS3(SYS_dup3, src, o->fds[i].child_fd, 0);
 		if (r < 0)
-			return -errno;
+			return (int)r;
 	}
 	return 0;
 }
 
-static void reset_signals(const struct child_ctx *c)
+/* The kernel's struct sigaction (x86_64 and aarch64 both have sa_restorer);
+ * all zero is SIG_DFL with an empty mask. The kernel's sigset is one long:
+ * the first word of glibc's sigset_t. */
+struct k_sigaction {
+	unsigned long handler;
+	unsigned long flags;
+	unsigned long restorer;
+	unsigned long mask;
+};
+#define K_SIGSET_SIZE sizeof(unsigned long)
+
+CHILD_CODE static int in_set(const sigset_t *set, int sig)
+{
+	const unsigned long *w = (const unsigned long *)(const void *)set;
+	unsigned bits = 8 * sizeof(unsigned long);
+
+	return (int)((w[(unsigned)(sig - 1) / bits] >> ((unsigned)(sig - 1) % bits)) & 1);
+}
+
+/* Every handler back to SIG_DFL (glibc's internal SIGCANCEL and SIGSETXID
+ * included: no handler of the parent may run in the child), ignored
+ * signals too unless LL_SPAWN_KEEP_IGNORED asks to keep them. */
+CHILD_CODE static void reset_signals(const struct child_ctx *c)
 {
 	const struct ll_spawn_opts *o = c->o;
-	struct sigaction dfl;
 
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction old;
+		struct k_sigaction old, dfl;
 		int reset;
 
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (sigaction(sig, NULL, &old) < 0) {
-			/* glibc's internal signals (SIGCANCEL, SIGSETXID): its
-			 * handlers must not run in the child either. An all-zero
-			 * kernel sigaction is SIG_DFL on every architecture. */
-			unsigned long zero[8] = { 0 };
-
-			syscall(SYS_rt_sigaction, sig, zero, NULL, (long)(NSIG / 8));
+		if (CSYS4(SYS_rt_sigaction, sig, 0, &old, K_SIGSET_SIZE) < 0)
 			continue;
-		}
-		if (old.sa_handler == SIG_DFL)
+		if (old.handler == (unsigned long)SIG_DFL)
 			continue;
-		reset = old.sa_handler != SIG_IGN || !(o->flags & LL_SPAWN_KEEP_IGNORED) ||
-			(o->sigdefault && sigismember(o->sigdefault, sig) == 1);
-		if (reset)
-			sigaction(sig, &dfl, NULL);
+		reset = old.handler != (unsigned long)SIG_IGN || !(o->flags & LL_SPAWN_KEEP_IGNORED) ||
+			(o->sigdefault && in_set(o->sigdefault, sig));
+		if (!reset)
+			continue;
+		dfl.handler = dfl.flags = dfl.restorer = dfl.mask = 0;
+		CSYS4(SYS_rt_sigaction, sig, &dfl, 0, K_SIGSET_SIZE);
 	}
 }
 
-NO_SANITIZE_ADDRESS
-static int child_main(void *arg)
+CHILD_CODE static int child_main(void *arg)
 {
 	struct child_ctx *c = arg;
 	const struct ll_spawn_opts *o = c->o;
-	sigset_t mask;
-	int r = 0;
+	unsigned long nomask = 0;
+	long r = 0;
 
 	reset_signals(c);
-	if ((o->flags & LL_SPAWN_SETSID) && syscall(SYS_setsid) < 0)
+	if ((o->flags & LL_SPAWN_SETSID) && (r = CSYS0(SYS_setsid)) < 0)
 		goto fail;
-	if ((o->flags & LL_SPAWN_SETPGID) && syscall(SYS_setpgid, 0, o->pgid) < 0)
+	if ((o->flags & LL_SPAWN_SETPGID) && (r = CSYS2(SYS_setpgid, 0, o->pgid)) < 0)
 		goto fail;
-	if (o->cwd && syscall(SYS_chdir, o->cwd) < 0)
+	if (o->cwd && (r = CSYS1(SYS_chdir, o->cwd)) < 0)
 		goto fail;
 	r = apply_fd_map(c);
 	if (r < 0)
-		goto fail_r;
+		goto fail;
 	r = close_others(c);
 	if (r < 0)
-		goto fail_r;
+		goto fail;
 	/* After the map: a lower RLIMIT_NOFILE would make the moves fail. */
 	for (size_t i = 0; i < o->nrlimits; i++) {
-		struct rlimit rl = { .rlim_cur = o->rlimits[i].soft, .rlim_max = o->rlimits[i].hard };
+		struct rlimit rl;
 
-		if (syscall(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, NULL) < 0)
+		rl.rlim_cur = o->rlimits[i].soft;
+		rl.rlim_max = o->rlimits[i].hard;
+		r = CSYS4(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, 0);
+		if (r < 0)
 			goto fail;
 	}
-	if (o->flags & LL_SPAWN_SETSIGMASK)
-		mask = o->sigmask;
-	else
-		sigemptyset(&mask);
-	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, (long)(NSIG / 8)) < 0)
+	r = CSYS4(SYS_rt_sigprocmask, SIG_SETMASK,
+		  (o->flags & LL_SPAWN_SETSIGMASK) ? (const void *)&o->sigmask : (const void *)&nomask, 0,
+		  K_SIGSET_SIZE);
+	if (r < 0)
 		goto fail;
-	syscall(SYS_execve, c->path, c->argv, c->envp);
+	r = CSYS3(SYS_execve, c->path, c->argv, c->envp);
 fail:
-	r = -errno;
-fail_r:
-	c->err = r < 0 ? -r : EIO;
-	syscall(SYS_exit_group, 127);
+	c->err = r < 0 ? (int)-r : EIO;
+	CSYS1(SYS_exit_group, 127);
 	return 127;
 }
 
@@ -453,6 +501,10 @@ int ll_spawn(char *const argv[], const struct ll_spawn_opts *opts, pid_t *pid, i
 	c.loop_max = close_loop_max();
 	c.err = 0;
 
+#if !defined(__x86_64__) && !defined(__aarch64__)
+	/* child_sys() goes through syscall(3) here: bind its PLT slot now. */
+	(void)syscall(SYS_getpid);
+#endif
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	/* Block everything, glibc's internal signals included (which
 	 * pthread_sigmask would leave out): no handler may run in the child. */

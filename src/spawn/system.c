@@ -6,7 +6,16 @@
  * go back to SIG_DFL unless the caller ignored them). As in glibc, concurrent
  * calls from several threads share one "ignore" period: a counter under a
  * mutex sets SIG_IGN on the first call in and restores on the last call out.
- * The difference from system(): the child holds only descriptors 0, 1, 2. */
+ * The difference from system(): the child holds only descriptors 0, 1, 2.
+ *
+ * Cancellation: the wait is a cancellation point, as in system(). A thread
+ * cancelled there kills its child (SIGKILL), reaps it, and leaves the
+ * ignore period and its signal mask as if the call had returned (a cleanup
+ * handler), so SIGINT is not left ignored for the rest of the process.
+ * fork(): a child forked by another thread while this one held the counter's
+ * mutex would inherit it locked; a pthread_atfork child handler makes a fresh
+ * mutex and, since the threads that were inside ll_system() do not exist in
+ * the fork child, ends their ignore period there. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -47,6 +56,53 @@ static void restore_int_quit(void)
 	pthread_mutex_unlock(&sig_lock);
 }
 
+static void fork_child(void)
+{
+	pthread_mutex_init(&sig_lock, NULL);
+	if (sig_users) {
+		sig_users = 0;
+		sigaction(SIGINT, &saved_int, NULL);
+		sigaction(SIGQUIT, &saved_quit, NULL);
+	}
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
+struct waiting {
+	pid_t pid;
+	const sigset_t *mask;
+};
+
+/* The thread was cancelled while waiting for its child. */
+static void cancelled(void *arg)
+{
+	const struct waiting *w = arg;
+
+	kill(w->pid, SIGKILL);
+	while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	restore_int_quit();
+	pthread_sigmask(SIG_SETMASK, w->mask, NULL);
+}
+
+/* ll_spawn_wait() with the cleanup handler armed (a function of its own:
+ * the cleanup macros use setjmp, which must not see ll_system's locals). */
+static int wait_cancellable(pid_t pid, const sigset_t *mask, int *status)
+{
+	struct waiting w = { pid, mask };
+	int r;
+
+	pthread_cleanup_push(cancelled, &w);
+	r = ll_spawn_wait(pid, -1, -1, status);
+	pthread_cleanup_pop(0);
+	return r;
+}
+
 int ll_system(const char *cmd)
 {
 	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
@@ -58,6 +114,7 @@ int ll_system(const char *cmd)
 
 	if (!cmd)
 		return access("/bin/sh", X_OK) == 0;
+	pthread_once(&atfork_once, register_atfork);
 	ignore_int_quit(&orig_int, &orig_quit);
 	memset(&o, 0, sizeof(o));
 	sigemptyset(&chld);
@@ -79,7 +136,7 @@ int ll_system(const char *cmd)
 		/* The shell could not be executed: what system() reports. */
 		status = W_EXITCODE(127, 0);
 	} else {
-		r = ll_spawn_wait(pid, -1, -1, &status);
+		r = wait_cancellable(pid, &o.sigmask, &status);
 		if (r < 0) {
 			status = -1;
 			saved_errno = -r;

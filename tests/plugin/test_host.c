@@ -252,6 +252,28 @@ static void test_open_call_status(void **state)
 	assert_int_equal(count_snapshot_maps(), 0);
 }
 
+/* A relative path keeps naming the same file after the host's chdir. */
+static void test_relative_path(void **state)
+{
+	struct ll_plugin_opts o = { .name = GREETER_NAME, .abi = GREETER_ABI };
+	struct ll_plugin_status st;
+	struct ll_plugin *p = NULL;
+	char err[512], old[4096];
+
+	(void)state;
+	assert_non_null(getcwd(old, sizeof(old)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(ll_plugin_open("greeter.so", &o, &p, err, sizeof(err)), 0);
+	assert_int_equal(chdir("/"), 0);
+	replace_file(plugin("greeter-v2.so"), cur);
+	assert_int_equal(ll_plugin_reload(p), 2);
+	assert_int_equal(serving(p), 2);
+	ll_plugin_status(p, &st);
+	assert_int_equal(st.last_error, 0);
+	ll_plugin_close(p);
+	assert_int_equal(chdir(old), 0);
+}
+
 static void test_open_errors(void **state)
 {
 	struct ll_plugin_opts o = { .name = "other", .abi = GREETER_ABI };
@@ -444,10 +466,12 @@ static void test_rejects_keep_old(void **state)
 	struct ll_plugin_status st;
 	struct callers c;
 	struct ll_plugin *p;
+	int fds_before;
 
 	(void)state;
 	p = open_cur(0);
 	callers_start(&c, p);
+	fds_before = count_fds();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bad_case *k = &cases[i];
 		int before = atomic_load(&ev_rejected), r;
@@ -492,6 +516,8 @@ static void test_rejects_keep_old(void **state)
 	callers_stop(&c);
 	assert_int_equal(atomic_load(&c.bad), 0);
 	assert_int_equal(atomic_load(&c.seen), 1u << 1);
+	/* Rejected versions leave no descriptor (snapshot) behind. */
+	assert_int_equal(count_fds(), fds_before);
 	/* A good version is still accepted afterwards. */
 	replace_file(plugin("greeter-v2.so"), cur);
 	assert_int_equal(ll_plugin_reload(p), 2);
@@ -548,6 +574,32 @@ static void test_still_mapped_reported(void **state)
 		assert_true(ll_plugin_reload(p) > 0);
 		assert_int_equal(serving(p), i % 2 ? 1 : 3);
 	}
+	ll_plugin_close(p);
+}
+
+/* A C++ plugin with an STB_GNU_UNIQUE symbol: glibc never unloads it. */
+static void test_unique_symbol_reported(void **state)
+{
+	struct ll_plugin_status st;
+	struct ll_plugin *p;
+
+	(void)state;
+	if (access(plugin("greeter-unique.so"), F_OK) != 0) {
+		print_message("no C++ compiler in this build: greeter-unique.so not built, case skipped\n");
+		skip();
+	}
+	replace_file(plugin("greeter-unique.so"), cur);
+	p = open_cur(0);
+	assert_int_equal(serving(p), 10);
+	replace_file(plugin("greeter-v1.so"), cur);
+	assert_int_equal(ll_plugin_reload(p), 2);
+	assert_int_equal(serving(p), 1);
+	ll_plugin_status(p, &st);
+	assert_int_equal(st.still_mapped, 1);
+	pthread_mutex_lock(&ev_lock);
+	if (!strstr(ev_last, "still mapped after dlclose") || !strstr(ev_last, "STB_GNU_UNIQUE"))
+		fail_msg("unexpected event: %s", ev_last);
+	pthread_mutex_unlock(&ev_lock);
 	ll_plugin_close(p);
 }
 
@@ -655,12 +707,14 @@ int main(void)
 		cmocka_unit_test(test_check_elf),
 		cmocka_unit_test_setup_teardown(test_open_call_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_carried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_keep_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cp_over_while_calling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_still_mapped_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_local_pins_old_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unique_symbol_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_1000_reloads_under_calls, setup, teardown),
 	};
 

@@ -44,6 +44,10 @@ struct ll_sym_opts {
 	const char *const *debug_dirs;
 	/** LL_SYM_* flags. */
 	unsigned flags;
+	/** With LL_SYM_CACHE: the index cache directory, or NULL for
+	 *  $LIFELINE_CACHE_DIR, else $XDG_CACHE_HOME/lifeline/symbolize or
+	 *  ~/.cache/lifeline/symbolize. */
+	const char *cache_dir;
 };
 
 /** Flags for struct ll_sym_opts. */
@@ -53,6 +57,10 @@ enum {
 	/** Search only opts->debug_dirs: not $LIFELINE_DEBUG_DIRS nor
 	 *  /usr/lib/debug (nor the module's own directory). */
 	LL_SYM_ONLY_GIVEN_DIRS = 1u << 1,
+	/** Read the module's whole index from the index cache when a current
+	 *  one is there (same build-id, same module and debug file sizes and
+	 *  times): no DWARF work at all. ll_symbolizer_save_cache() writes it. */
+	LL_SYM_CACHE = 1u << 2,
 };
 
 /** What ll_symbolizer_info() reports about an opened module. */
@@ -71,6 +79,7 @@ struct ll_sym_info {
 	bool has_symtab;           /**< a full .symtab was found (else only .dynsym) */
 	bool has_dwarf;            /**< DWARF line/inline information is available */
 	size_t ncus;               /**< DWARF compile units (0 without DWARF) */
+	bool from_cache;           /**< the index was read from the index cache */
 };
 
 /** One frame of an address: innermost (the inlined code the address is in)
@@ -155,6 +164,14 @@ int ll_symbolizer_find_symbol(const struct ll_symbolizer *s, const char *name, u
 int ll_disasm(struct ll_symbolizer *s, uint64_t addr, unsigned before, unsigned after,
 	      struct ll_insn **out, size_t *n);
 
+/** Write the module's whole index (every compile unit is loaded first) to
+ *  the index cache directory (see struct ll_sym_opts.cache_dir; it is
+ *  created, mode 0700, when missing), as <build-id>.idx, by rename of a
+ *  temporary file. The directory must be ours and not group/world-writable
+ *  (-EPERM otherwise); a module without build-id is not cached (-ENOENT).
+ *  A no-op for a symbolizer read from the cache. */
+int ll_symbolizer_save_cache(struct ll_symbolizer *s, const struct ll_sym_opts *opts);
+
 /** Create an empty per-module cache; opts (copied, including the debug_dirs
  *  list) apply to every module it opens. NULL opts means defaults. */
 int ll_symcache_new(const struct ll_sym_opts *opts, struct ll_symcache **out);
@@ -170,6 +187,9 @@ void ll_symcache_free(struct ll_symcache *c);
  *  to the cache. */
 int ll_symcache_get(struct ll_symcache *c, const char *path, int fd,
 		    const uint8_t *build_id, size_t build_id_len, struct ll_symbolizer **out);
+
+/** The options a cache opens modules with (a copy made by ll_symcache_new()). */
+const struct ll_sym_opts *ll_symcache_opts(const struct ll_symcache *c);
 
 /** Architecture name for an ELF e_machine/class/data triple ("x86_64",
  *  "aarch64", "mips32el", ...), or "unknown". */

@@ -43,10 +43,10 @@ static void usage(FILE *f)
 }
 
 /* fds 0-2 must exist, or files we open would become "stdout" for any stray
- * library message. */
+ * library message (or stdin: the store read as the core). */
 static void sane_fds(void)
 {
-	for (int fd = 1; fd <= 2; fd++) {
+	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) < 0) {
 			int n = open("/dev/null", O_RDWR);
 
@@ -122,6 +122,10 @@ static int run_helper(const char *store, const char *config, char **v, int n)
 			close(storefd);
 		return LL_EXIT_USAGE;
 	}
+	/* %F names fd 3; if the kernel (or whoever started us) left it closed,
+	 * the next file we open would take its place: forget it now. */
+	if (a.pidfd >= 0 && fcntl(a.pidfd, F_GETFD) < 0)
+		a.pidfd = -1;
 	r = ll_store_open(store, true, &storefd);
 	if (r < 0) {
 		ll_store_log(-1, "store %s unusable: %s; core of pid %d lost", store, strerror(-r),
@@ -135,6 +139,13 @@ static int run_helper(const char *store, const char *config, char **v, int n)
 	if (r < 0 && r != -ENOENT)
 		ll_store_log(storefd, "config %s: %s; using the defaults", config,
 			     r == -EINVAL ? err : strerror(-r));
+	/* The kernel waits for us: a hang (a read of the process's memory
+	 * stuck on a dead FUSE daemon) would hold a core_pipe_limit slot and
+	 * the crashed process for ever. SIGALRM's default action ends us even
+	 * in a killable wait; the record claimed early says what was left. */
+	signal(SIGALRM, SIG_DFL);
+	if (cfg.timeout)
+		alarm(cfg.timeout);
 	r = ll_coredump_receive(storefd, &cfg, &a, STDIN_FILENO, &res);
 	close(storefd);
 	return r < 0 ? LL_EXIT_FAIL : LL_EXIT_OK;

@@ -133,23 +133,38 @@ static int open_store(const struct copts *o, int *fd)
 	return r;
 }
 
-/* Untrusted text (comm, exe, cmdline) made safe for a terminal: control
- * bytes shown as \n, \t, \xNN. */
+/* Untrusted text (comm, exe, cmdline, anything from a record) made safe for
+ * a terminal: C0 controls and DEL shown as \n, \t, \xNN; the C1 controls
+ * U+0080..U+009F (U+009B is a CSI on many terminals) and the bidirectional
+ * overrides/isolates (which reorder what the reader sees) as \u{XXXX}. */
 static const char *safe(const char *s, char *buf, size_t size)
 {
 	size_t n = 0;
 
-	for (; s && *s && n + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (; s && *s && n + 10 < size; s++) {
+		const unsigned char *u = (const unsigned char *)s;
+		unsigned cp = 0;
 
-		if (c == '\n')
+		if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+			cp = u[1];
+		else if (u[0] == 0xe2 && u[1] == 0x80 && ((u[2] >= 0xaa && u[2] <= 0xae) || u[2] == 0x8e || u[2] == 0x8f))
+			cp = 0x2000 + (u[2] & 0x3f);
+		else if (u[0] == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+			cp = 0x2040 + (u[2] & 0x3f);
+		else if (u[0] == 0xd8 && u[1] == 0x9c)
+			cp = 0x61c;
+		if (cp) {
+			n += (size_t)snprintf(buf + n, size - n, "\\u{%04x}", cp);
+			s += cp < 0x100 ? 1 : cp == 0x61c ? 1 : 2;
+		} else if (u[0] == '\n') {
 			n += (size_t)snprintf(buf + n, size - n, "\\n");
-		else if (c == '\t')
+		} else if (u[0] == '\t') {
 			n += (size_t)snprintf(buf + n, size - n, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
-		else
-			buf[n++] = (char)c;
+		} else if (u[0] < 0x20 || u[0] == 0x7f) {
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", u[0]);
+		} else {
+			buf[n++] = (char)u[0];
+		}
 	}
 	buf[n] = '\0';
 	return buf;
@@ -274,7 +289,7 @@ static int do_list(const struct copts *o, int storefd)
 		       "SIZE", "STORED", "EXE", "ID", OUT_RESET);
 	for (size_t i = 0; i < l.n; i++) {
 		const struct ll_store_entry *e = &l.v[i];
-		char t[32], sz[32], dsz[32], b[128];
+		char t[32], sz[32], dsz[32], b[128], sb[64];
 		json_object *sn;
 		const char *base;
 
@@ -297,7 +312,8 @@ static int do_list(const struct copts *o, int storefd)
 		base = base ? base + 1 : (*e->exe ? e->exe : e->comm);
 		json_object_object_get_ex(e->meta, "signal_name", &sn);
 		printf("%-19s %7d %5u %-7s %9s %s%9s%s  %-24.24s %s\n", fmt_time(e->time, t), (int)e->pid,
-		       (unsigned)e->uid, sn ? json_object_get_string(sn) : "?", out_size(e->size, sz),
+		       (unsigned)e->uid, sn ? safe(json_object_get_string(sn), sb, sizeof(sb)) : "?",
+		       out_size(e->size, sz),
 		       e->core_file ? (e->truncated ? OUT_YELLOW : "") : OUT_RED,
 		       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
 		       OUT_RESET, safe(base, b, sizeof(b)), e->id);
@@ -350,7 +366,7 @@ static void print_meta(const struct ll_store_entry *e)
 	json_object_object_get_ex(m, "signal_name", &v);
 	printf("process    pid %d, uid %u, gid %" PRId64 ", killed by %s (%d)\n", (int)e->pid,
 	       (unsigned)e->uid, json_object_object_get_ex(m, "gid", &c) ? json_object_get_int64(c) : -1,
-	       v ? json_object_get_string(v) : "?", e->signal);
+	       v ? safe(json_object_get_string(v), b, sizeof(b)) : "?", e->signal);
 	printf("exe        %s\n", *e->exe ? safe(e->exe, b, sizeof(b)) : "(unknown)");
 	printf("comm       %s\n", safe(e->comm, b, sizeof(b)));
 	if (json_object_object_get_ex(m, "cmdline", &v) && v) {
@@ -372,11 +388,12 @@ static void print_meta(const struct ll_store_entry *e)
 	printf("/proc      read %s", v && json_object_get_boolean(v) ? "through the %F pidfd" :
 	       "through /proc/PID with a start-time check");
 	if (json_object_object_get_ex(m, "proc_error", &v) && v)
-		printf(" (%s)", json_object_get_string(v));
+		printf(" (%s)", safe(json_object_get_string(v), b, sizeof(b)));
 	printf("\n");
-	json_object_object_get_ex(m, "dumpable", &v);
+	if (!json_object_object_get_ex(m, "readable_by_uid", &v))
+		json_object_object_get_ex(m, "dumpable", &v);
 	printf("access     %s\n", v && json_object_get_boolean(v) ? "root and the crashing user" :
-	       "root only (set-uid or undumpable process)");
+	       "root only (set-uid or undumpable process, or a root crash)");
 	if (json_object_object_get_ex(m, "core", &c) && c) {
 		json_object *ratio;
 		const char *why = core_reason(e);
@@ -385,10 +402,11 @@ static void print_meta(const struct ll_store_entry *e)
 		if (e->core_file)
 			printf("core       %s, %s compressed (ratio %.1f)%s%s%s\n", out_size(e->size, sz),
 			       out_size(e->disk_size, csz), ratio ? json_object_get_double(ratio) : 0.0,
-			       e->truncated ? ", TRUNCATED: " : "", e->truncated && why ? why : "",
+			       e->truncated ? ", TRUNCATED: " : "", e->truncated && why ? safe(why, b, sizeof(b)) : "",
 			       "");
 		else
-			printf("core       %snot stored%s: %s\n", OUT_RED, OUT_RESET, why ? why : "(no reason recorded)");
+			printf("core       %snot stored%s: %s\n", OUT_RED, OUT_RESET,
+			       why ? safe(why, b, sizeof(b)) : "(no reason recorded)");
 	}
 }
 
@@ -548,12 +566,24 @@ static int do_gdb(const struct copts *o, int storefd)
 		fprintf(stderr, "lifeline cores: note: the stored core is truncated\n");
 	ll_store_list_free(&l);
 	fflush(NULL);
-	/* The record's exe comes from /proc/PID/exe: an absolute path. Anything
-	 * else is not passed (it could read as a gdb option). */
+	/* gdb runs as whoever runs this (often root) on an executable, libraries
+	 * and a core the crashing user controls: nothing of theirs may run.
+	 * -nx: no gdbinit file (one could turn auto-load back on); auto-load
+	 * off: no .gdbinit of the current directory, no -gdb.py/-gdb.gdb
+	 * scripts or .debug_gdb_scripts sections of the objfiles, no
+	 * libthread_db from the process's library directory; no debuginfod
+	 * download driven by the attacker's build-ids. The record's exe comes
+	 * from /proc/PID/exe: an absolute path; anything else is not passed
+	 * (it could read as an option). */
+	fprintf(stderr, "lifeline cores: running gdb with -nx and auto-load off (the executable and its "
+		"libraries belong to the crashing user)\n");
+	fflush(stderr);
 	if (exe[0] == '/')
-		execlp("gdb", "gdb", exe, core, (char *)NULL);
+		execlp("gdb", "gdb", "-nx", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
+		       "-se", exe, "-c", core, (char *)NULL);
 	else
-		execlp("gdb", "gdb", "-c", core, (char *)NULL);
+		execlp("gdb", "gdb", "-nx", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
+		       "-c", core, (char *)NULL);
 	out_error("cores", "cannot run gdb: %s (install the gdb package, or use 'lifeline cores dump')",
 		  strerror(errno));
 	close(fd);

@@ -30,6 +30,7 @@
 #define MAX_DEBUG_DIRS 16
 #define MAX_LINE (64u << 10)
 #define BATCH_BYTES (4u << 20)  /* input read and answered as one batch */
+#define CACHE_MIN_BATCH 1000    /* --exe addresses that make the index worth keeping */
 
 static void usage(FILE *f)
 {
@@ -55,9 +56,13 @@ static void usage(FILE *f)
 		"  -D, --debug-dir DIR   extra debug root (like /usr/lib/debug), repeatable;\n"
 		"                        $LIFELINE_DEBUG_DIRS adds more (colon-separated)\n"
 		"  -j, --json            print JSON (an array of items)\n"
+		"      --no-cache        neither read nor write the index cache\n"
 		"  -h, --help            show this help\n\n"
-		"Large --exe batches use a second thread when a core is free\n"
-		"($LIFELINE_SYMBOLIZE_THREADS=1 or 2 decides instead).\n\n"
+		"A module's index is kept in the index cache after an --exe batch of 1000\n"
+		"or more addresses and read back next time (same build-id and files):\n"
+		"$LIFELINE_CACHE_DIR, else $XDG_CACHE_HOME/lifeline/symbolize or\n"
+		"~/.cache/lifeline/symbolize. Large --exe batches use a second thread when\n"
+		"a core is free ($LIFELINE_SYMBOLIZE_THREADS=1 or 2 decides instead).\n\n"
 		"Exit status: 0 every item answered, 1 some item failed (bad address, no\n"
 		"symbols, unreadable module; the others were still answered), 2 usage error.\n");
 }
@@ -352,12 +357,13 @@ int cmd_symbolize(int argc, char **argv)
 		{ "addresses", no_argument, NULL, 'a' },
 		{ "debug-dir", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-cache", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct symctx ctx = { .cmd = "symbolize", .fmt = FMT_TEXT };
 	const char *dirs[MAX_DEBUG_DIRS + 1] = { NULL };
-	struct ll_sym_opts opts = { .debug_dirs = dirs };
+	struct ll_sym_opts opts = { .debug_dirs = dirs, .flags = LL_SYM_CACHE };
 	struct ll_sym_result *res = NULL;
 	const char *report = NULL, *pid_arg = NULL;
 	size_t ndirs = 0;
@@ -388,6 +394,7 @@ int cmd_symbolize(int argc, char **argv)
 			dirs[ndirs++] = optarg;
 			break;
 		case 'j': ctx.fmt = FMT_JSON; break;
+		case 'C': opts.flags &= ~(unsigned)LL_SYM_CACHE; break;
 		case 'h': usage(stdout); return LL_EXIT_OK;
 		default: usage(stderr); return LL_EXIT_USAGE;
 		}
@@ -441,6 +448,9 @@ int cmd_symbolize(int argc, char **argv)
 	} else {
 		each_report_line(&ctx, stdin);
 	}
+	/* A big batch paid for the index: keep it for next time. */
+	if (ctx.exe_sym && ctx.nanswered >= CACHE_MIN_BATCH && (opts.flags & LL_SYM_CACHE))
+		(void)ll_symbolizer_save_cache(ctx.exe_sym, ll_symcache_opts(ctx.cache));
 	if (ctx.fmt == FMT_JSON) {
 		out_json(ctx.jarr);
 		ctx.jarr = NULL;

@@ -39,6 +39,7 @@ struct symctx {
 	struct ll_symcache *cache;
 	json_object *jarr;           /* FMT_JSON: the items */
 	int failed;                  /* items that failed */
+	size_t nanswered;            /* addresses asked about */
 	/* --exe */
 	const char *exe;
 	struct ll_symbolizer *exe_sym;

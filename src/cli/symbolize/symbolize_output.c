@@ -282,6 +282,8 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 
 		ll_symbolizer_info(it->sym, &info);
 		json_object_object_add(o, "arch", json_object_new_string(info.arch));
+		if (info.from_cache)
+			json_object_object_add(o, "index_from_cache", json_object_new_boolean(true));
 		if (info.debug_path) {
 			json_object_object_add(o, "debug_file", json_object_new_string(info.debug_path));
 			json_object_object_add(o, "debug_found_by", json_object_new_string(info.debug_how));

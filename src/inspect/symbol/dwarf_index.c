@@ -386,9 +386,14 @@ static int flatten(struct walk *w)
 	uint64_t pos = 0;
 	int r = 0;
 
+	bool sorted = true;
+
 	if (w->nraws == 0)
 		return 0;
-	qsort(w->raws, w->nraws, sizeof(*w->raws), cmp_raw);
+	for (size_t i = 1; i < w->nraws && sorted; i++)
+		sorted = cmp_raw(&w->raws[i - 1], &w->raws[i]) <= 0;
+	if (!sorted) /* DIE order is mostly address order already */
+		qsort(w->raws, w->nraws, sizeof(*w->raws), cmp_raw);
 	stack = malloc(w->nraws * sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;
@@ -457,60 +462,81 @@ static int load_cu(struct ll_symbolizer *s, struct cu *c)
 	return r;
 }
 
+int dwarf_index_load_cu(struct ll_symbolizer *s, struct cu *c)
+{
+	if (c->loaded || !s->dwarf)
+		return 0;
+	return load_cu(s, c);
+}
+
 /* ---------- lookup ---------- */
+
+/* The last index i in [0, n) with key(i) <= addr, or n when none: a binary
+ * search, after trying the hint and the one after it (a batch sorted by
+ * address mostly stays in place or moves on by one). */
+#define LAST_AT_OR_BELOW(v, n, field, addr, hint)                                   \
+	({                                                                           \
+		size_t lo_ = 0, hi_ = (n), h_ = (hint), r_;                          \
+		if (h_ < (n) && (v)[h_].field <= (addr) &&                           \
+		    (h_ + 1 == (n) || (v)[h_ + 1].field > (addr))) {                 \
+			r_ = h_;                                                     \
+		} else if (h_ + 1 < (n) && (v)[h_ + 1].field <= (addr) &&            \
+			   (h_ + 2 == (n) || (v)[h_ + 2].field > (addr))) {          \
+			r_ = h_ + 1;                                                 \
+		} else {                                                             \
+			while (lo_ < hi_) {                                          \
+				size_t mid_ = lo_ + (hi_ - lo_) / 2;                 \
+				if ((v)[mid_].field <= (addr))                       \
+					lo_ = mid_ + 1;                              \
+				else                                                 \
+					hi_ = mid_;                                  \
+			}                                                            \
+			r_ = lo_ ? lo_ - 1 : (n);                                    \
+		}                                                                    \
+		r_;                                                                  \
+	})
 
 static struct cu *find_cu(struct ll_symbolizer *s, uint64_t addr)
 {
-	size_t lo = 0, hi = s->ncu_ranges;
+	size_t i = LAST_AT_OR_BELOW(s->cu_ranges, s->ncu_ranges, lo, addr, s->range_hint);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->cu_ranges[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	if (i == s->ncu_ranges)
+		return NULL;
+	s->range_hint = i;
 	/* Ranges of distinct CUs may overlap (e.g. discarded code left at 0):
 	 * look back a little for one that contains addr. */
-	for (size_t i = lo, k = 0; i-- > 0 && k < 8; k++)
+	for (size_t k = 0; k < 8; k++, i--) {
 		if (addr < s->cu_ranges[i].hi)
 			return &s->cus[s->cu_ranges[i].cu];
+		if (i == 0)
+			break;
+	}
 	return NULL;
 }
 
-static const struct line_row *find_row(const struct cu *c, uint64_t addr)
+static const struct line_row *find_row(struct cu *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nrows;
+	size_t i = LAST_AT_OR_BELOW(c->rows, c->nrows, addr, addr, c->row_hint);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->rows[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || c->rows[lo - 1].end_seq)
+	if (i == c->nrows)
 		return NULL;
-	return &c->rows[lo - 1];
+	/* Several rows may share an address: the answer is the last of them. */
+	c->row_hint = i;
+	if (c->rows[i].end_seq)
+		return NULL;
+	return &c->rows[i];
 }
 
-static int32_t find_scope(const struct cu *c, uint64_t addr)
+static int32_t find_scope(struct cu *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nsegs;
+	size_t i = LAST_AT_OR_BELOW(c->segs, c->nsegs, lo, addr, c->seg_hint);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->segs[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || addr >= c->segs[lo - 1].hi)
+	if (i == c->nsegs)
 		return -1;
-	return c->segs[lo - 1].scope;
+	c->seg_hint = i;
+	if (addr >= c->segs[i].hi)
+		return -1;
+	return c->segs[i].scope;
 }
 
 size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_result *out)
@@ -520,7 +546,7 @@ size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_
 	int32_t sc;
 	size_t n = 0;
 
-	if (!s->dwarf || !(c = find_cu(s, addr)))
+	if ((!s->dwarf && !s->cached) || !(c = find_cu(s, addr)))
 		return 0;
 	if (!c->loaded)
 		load_cu(s, c);

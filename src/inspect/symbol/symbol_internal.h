@@ -59,6 +59,7 @@ struct cu {
 	Dwarf_Off off;           /* offset of the CU DIE in .debug_info */
 	bool loaded;
 	bool failed;
+	size_t row_hint, seg_hint; /* last answers: batches ask in address order */
 	struct line_row *rows;
 	size_t nrows;
 	struct scope *scopes;
@@ -104,6 +105,12 @@ struct ll_symbolizer {
 	size_t ncus;
 	struct cu_range *cu_ranges;
 	size_t ncu_ranges;
+	size_t range_hint;       /* last CU range answered */
+
+	/* Loaded from the index cache (index_cache.c): no Dwarf, every CU
+	 * loaded, strings in cache_blob. */
+	bool cached;
+	char *cache_blob;
 
 	/* capstone handle, opened on first ll_disasm(). */
 	size_t cs_handle;
@@ -127,6 +134,13 @@ void dwarf_index_free(struct ll_symbolizer *s);
 /* Fill out->frames for addr; returns the number of frames (0 when no DWARF
  * covers addr). */
 size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_result *out);
+
+/* Load one CU now (index_cache.c saves whole indexes); 0 or -errno. */
+int dwarf_index_load_cu(struct ll_symbolizer *s, struct cu *c);
+
+/* index_cache.c: fill s from its cached index; 0, or -errno (nothing
+ * changed) when there is none, it is stale or damaged. */
+int index_cache_load(struct ll_symbolizer *s, const struct ll_sym_opts *opts);
 
 /* disasm.c: release the capstone handle, if one was opened. */
 void disasm_close(struct ll_symbolizer *s);

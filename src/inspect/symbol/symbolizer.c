@@ -35,6 +35,8 @@ static int open_common(int fd, const char *name, const struct ll_sym_opts *opts,
 		return -ENOMEM;
 	}
 	r = sym_open_elf(s, fd, name, opts);
+	if (r == 0 && opts && (opts->flags & LL_SYM_CACHE) && index_cache_load(s, opts) == 0)
+		goto done; /* the whole index, read back: no DWARF work at all */
 	if (r == 0)
 		r = symtab_build(s);
 	if (r == 0)
@@ -43,6 +45,7 @@ static int open_common(int fd, const char *name, const struct ll_sym_opts *opts,
 		ll_symbolizer_free(s);
 		return r;
 	}
+done:
 	*out = s;
 	return 0;
 }
@@ -86,6 +89,7 @@ void ll_symbolizer_free(struct ll_symbolizer *s)
 	dwarf_index_free(s);
 	free(s->syms);
 	free(s->all_syms);
+	free(s->cache_blob);
 	if (s->debug_elf)
 		elf_end(s->debug_elf);
 	if (s->debug_fd >= 0)
@@ -139,7 +143,8 @@ void ll_symbolizer_info(const struct ll_symbolizer *s, struct ll_sym_info *out)
 	out->entry = s->ehdr.e_entry;
 	out->nsymbols = s->nsyms;
 	out->has_symtab = s->has_symtab;
-	out->has_dwarf = s->dwarf != NULL && s->ncus > 0;
+	out->has_dwarf = (s->dwarf != NULL || s->cached) && s->ncus > 0;
+	out->from_cache = s->cached || (s->cache_blob != NULL);
 	out->ncus = s->ncus;
 }
 
@@ -181,6 +186,7 @@ struct cache_entry {
 struct ll_symcache {
 	struct ll_sym_opts opts;
 	char **dirs;             /* copy of opts.debug_dirs, NULL-terminated */
+	char *cache_dir;         /* copy of opts.cache_dir */
 	struct cache_entry *v;
 	size_t n, cap;
 	size_t last;             /* index of the last hit: batches repeat modules */
@@ -198,6 +204,8 @@ int ll_symcache_new(const struct ll_sym_opts *opts, struct ll_symcache **out)
 		c->opts.flags = opts->flags;
 		while (opts->debug_dirs && opts->debug_dirs[n])
 			n++;
+		if (opts->cache_dir && !(c->opts.cache_dir = c->cache_dir = strdup(opts->cache_dir)))
+			goto fail;
 	}
 	c->dirs = calloc(n + 1, sizeof(char *));
 	if (!c->dirs)
@@ -225,6 +233,7 @@ void ll_symcache_free(struct ll_symcache *c)
 	for (size_t i = 0; c->dirs && c->dirs[i]; i++)
 		free(c->dirs[i]);
 	free(c->dirs);
+	free(c->cache_dir);
 	free(c);
 }
 
@@ -233,6 +242,11 @@ static bool entry_matches(const struct cache_entry *e, const char *path, const u
 {
 	return !strcmp(e->path, path) && e->build_id_len == bid_len &&
 	       (bid_len == 0 || !memcmp(e->build_id, bid, bid_len));
+}
+
+const struct ll_sym_opts *ll_symcache_opts(const struct ll_symcache *c)
+{
+	return &c->opts;
 }
 
 int ll_symcache_get(struct ll_symcache *c, const char *path, int fd, const uint8_t *build_id,

@@ -9,6 +9,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ll-symtest.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 # The test binaries are plain (never sanitized) even in the ASan build.
 unset LD_PRELOAD
+# The index cache of these runs lives in the temporary directory.
+mkdir -m 700 "$T/cache"
+export LIFELINE_CACHE_DIR=$T/cache
 # A sanitizer report must not pass for the "1" of a bad item: make it 86.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"

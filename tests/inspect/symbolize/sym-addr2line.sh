@@ -17,7 +17,8 @@ compare() { # FILE STEP
 	n=$(wc -l < "$T/addrs")
 	[ "$n" -ge 200 ] || fail "$f: only $n addresses in .text (want >= 200)"
 	addr2line -a -f -i -e "$f" < "$T/addrs" | basenames > "$T/want"
-	"$LIFELINE" symbolize --addr2line --addresses --exe "$f" < "$T/addrs" 2>"$T/err" | basenames > "$T/got"
+	"$LIFELINE" symbolize --no-cache --addr2line --addresses --exe "$f" < "$T/addrs" 2>"$T/err" |
+		basenames > "$T/got"
 	# Inline chains must really be there for the comparison to mean something.
 	[ "$(grep -c '^0x' "$T/want")" -lt "$(grep -vc '^0x' "$T/want")" ] || fail "$f: no frames?"
 	if ! cmp -s "$T/want" "$T/got"; then
@@ -40,8 +41,34 @@ compare "$T/libsymtest.so" 1
 for _ in 1 2 3; do text_addrs "$T/pie" 1; done | shuf --random-source=<(yes) > "$T/big"
 addr2line -a -f -i -e "$T/pie" < "$T/big" | basenames > "$T/want"
 for threads in 1 2; do
-	LIFELINE_SYMBOLIZE_THREADS=$threads "$LIFELINE" symbolize --addr2line --addresses --exe "$T/pie" \
-		< "$T/big" 2>/dev/null | basenames > "$T/got"
+	LIFELINE_SYMBOLIZE_THREADS=$threads "$LIFELINE" symbolize --no-cache --addr2line --addresses \
+		--exe "$T/pie" < "$T/big" 2>/dev/null | basenames > "$T/got"
 	cmp -s "$T/want" "$T/got" || { diff "$T/want" "$T/got" | head >&2; fail "batch with $threads thread(s) differs"; }
 	echo "ok: batch of $(wc -l < "$T/big") shuffled addresses, $threads thread(s): equal to addr2line"
 done
+
+# The index cache: a big batch writes it; read back, the answers are the
+# same; a damaged cache file is refused (and rewritten), never trusted.
+ls "$T/cache"/*.idx > /dev/null 2>&1 && fail "--no-cache wrote an index cache file"
+"$LIFELINE" symbolize --addr2line --exe "$T/pie" < "$T/big" > /dev/null 2>&1
+ls "$T/cache"/*.idx > /dev/null 2>&1 || fail "no index cache file written after a big batch"
+"$LIFELINE" symbolize --json --exe "$T/pie" "$(head -1 "$T/big")" | grep -Eq '"index_from_cache": ?true' ||
+	fail "the index was not read from the cache"
+LIFELINE_SYMBOLIZE_THREADS=1 "$LIFELINE" symbolize --addr2line --addresses --exe "$T/pie" < "$T/big" 2>/dev/null |
+	basenames > "$T/got"
+cmp -s "$T/want" "$T/got" || { diff "$T/want" "$T/got" | head >&2; fail "answers from the index cache differ"; }
+for damage in truncate flip; do
+	f=$(ls "$T/cache"/*.idx)
+	case $damage in
+	truncate) truncate -s $(($(stat -c %s "$f") / 2)) "$f" ;;
+	flip) printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of="$f" bs=1 seek=900 conv=notrunc status=none ;;
+	esac
+	"$LIFELINE" symbolize --addr2line --addresses --exe "$T/pie" < "$T/big" 2>/dev/null | basenames > "$T/got"
+	cmp -s "$T/want" "$T/got" || fail "wrong answers with a damaged ($damage) index cache"
+done
+# A rebuilt module (new build-id, same path) is not answered from the old index.
+cp "$T/pie" "$T/pie.old"
+build_prog pie -fPIE -pie -DREBUILT=1 -O1
+"$LIFELINE" symbolize --json --exe "$T/pie" "$(head -1 "$T/big")" | grep -q index_from_cache &&
+	fail "a rebuilt module was answered from the old index"
+echo "ok: index cache: used, same answers, damaged files refused, rebuilt modules not confused"

@@ -5,6 +5,7 @@
 # neither cross compiler is installed.
 . "$(dirname "$0")/common.sh"
 need readelf
+need addr2line
 
 ran=0
 cross() { # LABEL COMPILER ARCH MNEMONIC-REGEX
@@ -13,8 +14,10 @@ cross() { # LABEL COMPILER ARCH MNEMONIC-REGEX
 		echo "note: $cc missing, $label not checked"
 		return 0
 	fi
+	# Without the cross libc (a Recommends of the compiler), link bare.
 	"$cc" -g -O2 -static -o "$T/tiny-$label" "$SRC/cross/tiny.c" 2>"$T/cc.err" ||
-		"$cc" -g -O2 -o "$T/tiny-$label" "$SRC/cross/tiny.c" ||
+		"$cc" -g -O2 -nostdlib -static -Wl,-e,tiny_sum -o "$T/tiny-$label" "$SRC/cross/tiny.c" \
+			2>>"$T/cc.err" ||
 		fail "$label: cross compile failed: $(cat "$T/cc.err")"
 	addr=$(readelf -sW "$T/tiny-$label" | awk '$8 == "tiny_sum" {print "0x" $2; exit}')
 	[ -n "$addr" ] || fail "$label: no tiny_sum symbol"
@@ -29,7 +32,14 @@ cross() { # LABEL COMPILER ARCH MNEMONIC-REGEX
 	[ "$(grep -c '^ *\(=> \)\?0x' "$T/out")" -ge 9 ] || fail "$label: fewer than 9 instructions"
 	"$LIFELINE" symbolize --json --disasm 3 --exe "$T/tiny-$label" "$a" | grep -Eq '"arch": ?"'$arch'"' ||
 		fail "$label: JSON arch is not $arch"
-	echo "ok: $label: named, file:line, $arch disassembly"
+	# Every instruction of tiny_sum: the same chain as addr2line's.
+	size=$(readelf -sW "$T/tiny-$label" | awk '$8 == "tiny_sum" {print $3; exit}')
+	for ((o = 0; o < size; o += 4)); do printf '0x%x\n' $((addr + o)); done > "$T/xa"
+	addr2line -a -f -i -e "$T/tiny-$label" < "$T/xa" | basenames > "$T/want"
+	"$LIFELINE" symbolize --addr2line --addresses --exe "$T/tiny-$label" < "$T/xa" 2>/dev/null |
+		basenames > "$T/got"
+	cmp -s "$T/want" "$T/got" || { diff "$T/want" "$T/got" | head >&2; fail "$label: differs from addr2line"; }
+	echo "ok: $label: named, file:line (= addr2line on $(wc -l < "$T/xa") addresses), $arch disassembly"
 	ran=$((ran + 1))
 }
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -222,6 +224,118 @@ static void test_bad_files(void **state)
 	free(self);
 }
 
+/* The index cache: saved, read back (no DWARF work), same answers; a
+ * directory others may write to is refused. */
+static void test_index_cache(void **state)
+{
+	char dir[512], open_dir[600];
+	struct ll_sym_opts o = { .flags = LL_SYM_CACHE, .cache_dir = dir };
+	struct ll_symbolizer *a = NULL, *b = NULL;
+	struct ll_sym_info ia, ib;
+	struct ll_sym_result ra, rb;
+	uint64_t base;
+
+	(void)state;
+	assert_int_equal(tu_mkdtemp(dir, sizeof(dir)), 0);
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(ll_symbolizer_open("/proc/self/exe", &o, &a), 0);
+	ll_symbolizer_info(a, &ia);
+	assert_false(ia.from_cache);
+	assert_int_equal(ll_symbolizer_save_cache(a, &o), 0);
+	assert_int_equal(ll_symbolizer_open("/proc/self/exe", &o, &b), 0);
+	ll_symbolizer_info(b, &ib);
+	assert_true(ib.from_cache);
+	assert_true(ib.has_dwarf);
+	assert_int_equal(ia.nsymbols, ib.nsymbols);
+	assert_int_equal(ia.ncus, ib.ncus);
+	assert_int_equal(ll_symbolizer_find_symbol(a, "symtest_target", &base), 0);
+	for (uint64_t addr = base > 4096 ? base - 4096 : 0; addr < base + 4096; addr += 3) {
+		int x = ll_symbolize(a, addr, &ra), y = ll_symbolize(b, addr, &rb);
+
+		assert_int_equal(x, y);
+		assert_int_equal(ra.nframes, rb.nframes);
+		if (ra.symbol)
+			assert_string_equal(ra.symbol, rb.symbol);
+		for (size_t i = 0; i < ra.nframes; i++) {
+			assert_int_equal(ra.frames[i].line, rb.frames[i].line);
+			if (ra.frames[i].function)
+				assert_string_equal(ra.frames[i].function, rb.frames[i].function);
+			if (ra.frames[i].file)
+				assert_string_equal(ra.frames[i].file, rb.frames[i].file);
+		}
+	}
+	ll_symbolizer_free(b);
+
+	/* Damaged cache files (random bytes changed, cut short): refused or
+	 * read, never a crash, and always answering without error codes other
+	 * than -ENODATA. */
+	char idx[1024], good[1100];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	char *orig = NULL;
+	size_t olen = 0;
+
+	assert_non_null(d);
+	idx[0] = '\0';
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".idx"))
+			snprintf(idx, sizeof(idx), "%s/%s", dir, de->d_name);
+	closedir(d);
+	assert_true(idx[0] != '\0');
+	snprintf(good, sizeof(good), "%s.good", idx);
+	assert_int_equal(rename(idx, good), 0);
+	{
+		FILE *f = fopen(good, "rb");
+
+		assert_non_null(f);
+		fseek(f, 0, SEEK_END);
+		olen = (size_t)ftell(f);
+		rewind(f);
+		orig = malloc(olen);
+		assert_non_null(orig);
+		assert_int_equal(fread(orig, 1, olen, f), olen);
+		fclose(f);
+	}
+	srand(1234);
+	for (int iter = 0; iter < 300; iter++) {
+		char *buf = malloc(olen);
+		size_t len = olen;
+		FILE *f;
+
+		assert_non_null(buf);
+		memcpy(buf, orig, olen);
+		if (iter % 3 == 2)
+			len = (size_t)rand() % olen;
+		else /* a few bytes anywhere, most of them past the header */
+			for (int k = 0; k < 1 + iter % 8; k++)
+				buf[(size_t)rand() % olen] = (char)rand();
+		f = fopen(idx, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(buf, 1, len, f), len);
+		fclose(f);
+		free(buf);
+		assert_int_equal(ll_symbolizer_open("/proc/self/exe", &o, &b), 0);
+		for (uint64_t addr = base > 256 ? base - 256 : 0; addr < base + 4096; addr += 61) {
+			int r = ll_symbolize(b, addr, &rb);
+
+			assert_true(r == 0 || r == -ENODATA);
+			for (size_t i = 0; i < rb.nframes; i++)
+				if (rb.frames[i].function)
+					assert_true(strlen(rb.frames[i].function) < 1u << 20);
+		}
+		ll_symbolizer_free(b);
+	}
+	free(orig);
+
+	/* Writable by others: neither written nor read. */
+	snprintf(open_dir, sizeof(open_dir), "%s/open", dir);
+	assert_int_equal(mkdir(open_dir, 0777), 0);
+	assert_int_equal(chmod(open_dir, 0777), 0);
+	o.cache_dir = open_dir;
+	assert_int_equal(ll_symbolizer_save_cache(a, &o), -EPERM);
+	ll_symbolizer_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_disasm_marks_address),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_index_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
