@@ -15,7 +15,8 @@
 #     OPTIONS .TP entry is one that --help prints (--help itself excepted:
 #     every command takes it);
 #   - subcommands (`lifeline cores list|info|...`) and demo parts too;
-#   - every command has a page, and every lifeline-CMD.1 page a command.
+#   - every command has a page, and every lifeline-CMD.1 page a command;
+#   - the `lifeline CMD` lines of the EXAMPLES use only options CMD has.
 # The keys of coredump.conf that src/coredump/config.c parses against the
 # entries of lifeline-coredump.conf.5, both ways; the LIFELINE_* variables
 # read in src/ against those the pages name, both ways.
@@ -177,6 +178,27 @@ for page in "$docs"/lifeline-*.1; do
 		fail "$(basename "$page"): no command '$cmd' in 'lifeline --help' (removed or renamed?)"
 done
 
+# ------------------------------------------- the examples use real options
+# Every `lifeline CMD ...` line of an example (.EX/.EE, "$ " or "# " prompt
+# allowed) names a command that exists and only long options its --help lists.
+declare -A helps
+for cmd in $commands; do
+	helps[$cmd]=$("$lifeline" "$cmd" --help 2>&1)
+done
+for page in "${pages[@]}"; do
+	while read -r cmd rest; do
+		if [ -z "${helps[$cmd]+set}" ]; then
+			fail "$(basename "$page"): an example runs 'lifeline $cmd', which is not a command"
+			continue
+		fi
+		for opt in $(longopts <<<"$rest"); do
+			grep -qE -- "(^|[^a-z0-9-])$opt([^a-z0-9-]|\$)" <<<"${helps[$cmd]}" ||
+				fail "$(basename "$page"): an example gives 'lifeline $cmd' $opt, which its --help does not list"
+		done
+	done < <(awk '/^\.EX/ { on = 1; next } /^\.EE/ { on = 0 } on' "$page" | sed 's/\\-/-/g' |
+		sed -nE 's/^([$#] )?lifeline ([a-z].*)/\2/p')
+done
+
 # ------------------------------------- coredump.conf keys against the parser
 # The keys src/coredump/config.c accepts (its strcasecmp(name, "Key") tests)
 # and the OPTIONS entries ("Key=") of lifeline-coredump.conf.5, both ways.
@@ -203,7 +225,7 @@ fi
 # every one a page names is still read somewhere.
 if [ -d "$src/src" ]; then
 	checks=$((checks + 1))
-	src_vars=$(grep -rhoE '"LIFELINE_[A-Z0-9_]+"' "$src/src" | tr -d '"' | sort -u)
+	src_vars=$(grep -rhoE '"LIFELINE_[A-Z0-9_]*[A-Z0-9]"' "$src/src" | tr -d '"' | sort -u)
 	page_vars=$(cat "${pages[@]}" | sed 's/\\-/-/g' | grep -oE '\bLIFELINE_[A-Z0-9_]*[A-Z0-9]\b' | sort -u)
 	for var in $src_vars; do
 		grep -qx "$var" <<<"$page_vars" || fail "\$$var is read in src/ but no man page documents it"

@@ -715,6 +715,53 @@ static void test_system_cancel(void **state)
 	assert_int_equal(WEXITSTATUS(ll_system("exit 7")), 7);
 }
 
+/* fork() by one thread while another waits in ll_system(): in the fork
+ * child, that wait does not exist, so SIGINT is back to the program's own
+ * disposition (not left ignored) and ll_system() works (its lock is new). */
+static void test_system_fork_while_waiting(void **state)
+{
+	struct sigaction sa = { 0 }, old_int;
+	char marker[512], cmd[2048], buf[32] = "";
+	pthread_t t;
+	pid_t child, sleeper;
+	int fd, st;
+
+	(void)state;
+	snprintf(marker, sizeof(marker), "%s/system-fork-pid", tmpdir);
+	unlink(marker);
+	snprintf(cmd, sizeof(cmd), "echo $$ > %s.tmp && mv %s.tmp %s && exec sleep 60", marker, marker, marker);
+	sa.sa_handler = on_int;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGINT, &sa, &old_int), 0);
+	assert_int_equal(pthread_create(&t, NULL, system_sleep, cmd), 0);
+	for (int i = 0; i < 2000 && access(marker, F_OK) != 0; i++)
+		usleep(10000);
+	fd = open(marker, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	sleeper = (pid_t)atoi(buf);
+	assert_true(sleeper > 0);
+
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct sigaction now;
+
+		if (sigaction(SIGINT, NULL, &now) < 0 || now.sa_handler != on_int)
+			_exit(10);
+		st = ll_system("exit 4");
+		_exit(WIFEXITED(st) && WEXITSTATUS(st) == 4 ? 0 : 11);
+	}
+	assert_int_equal(waitpid(child, &st, 0), child);
+	kill(sleeper, SIGKILL);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	print_message("fork child status: %#x\n", st);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	sigaction(SIGINT, &old_int, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -732,6 +779,7 @@ int main(void)
 		cmocka_unit_test(test_failing_spawns_leak_nothing),
 		cmocka_unit_test(test_system_two_threads),
 		cmocka_unit_test(test_system_cancel),
+		cmocka_unit_test(test_system_fork_while_waiting),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
