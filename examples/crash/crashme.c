@@ -7,6 +7,7 @@
  * look for as the first frame of this program in the report:
  *   null nullfn wild text stack abort fpe ill trap sys bus thread twin heap plugin tstack
  *   mallocbusy (main thread crashes while two threads loop in malloc/free)
+ *   heaplock (abort() from free() while this thread holds malloc's arena lock)
  * `churn` starts 10,000 short threads and prints VmSize, and `ok` exits 0.
  * crashme-linked also knows `nested` (the report itself overflows a tiny
  * alternate stack), `chain` and `chainplain` (a SIGSEGV handler installed
@@ -303,6 +304,37 @@ static int thread_churn(void)
 	return 0;
 }
 
+/* A double free of a chunk too large for the tcache: glibc's free() takes
+ * the arena lock, finds the corruption and aborts while still holding it.
+ * The report is written by the very thread that holds malloc's lock. */
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void *volatile keep;
+
+CRASHER static void crash_double_free_locked(void)
+{
+	pthread_t t;
+	char *p, *q;
+
+	/* A single-threaded process takes no arena lock: start a thread. */
+	if (pthread_create(&t, NULL, idle_thread, NULL) != 0) {
+		fprintf(stderr, "crashme: pthread_create failed\n");
+		exit(1);
+	}
+	p = malloc(5000);
+	q = malloc(5000);
+	keep = q;  /* keeps p off the top chunk */
+	sink = p;  /* the second free goes through a volatile: no use-after-free warning */
+	free(p);
+	free(sink);
+}
+
 static int crash_in_plugin(const char *self)
 {
 	char path[4096];
@@ -391,7 +423,7 @@ static void previous_handler(int sig, siginfo_t *si, void *uc)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: crashme null|nullfn|wild|text|stack|abort|fpe|ill|trap|sys|bus|thread|twin|heap|plugin|tstack|mallocbusy|churn|ok"
+	fprintf(stderr, "usage: crashme null|nullfn|wild|text|stack|abort|fpe|ill|trap|sys|bus|thread|twin|heap|plugin|tstack|mallocbusy|heaplock|churn|ok"
 #ifdef LL_CRASHME_LINKED
 			"|nested|chain|chainplain|abortign"
 #endif
@@ -434,6 +466,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "crashme: ll_crash_install: %s\n", strerror(-r));
 			return 1;
 		}
+		/* For the lazy-binding test: what LD_DEBUG=bindings prints after
+		 * this line was bound inside the crash handler. */
+		if (getenv("CRASHME_MARK_INSTALLED"))
+			fputs("crashme: reporter installed\n", stderr);
 	}
 #endif
 	k = argv[1];
@@ -469,6 +505,8 @@ int main(int argc, char **argv)
 		return crash_in_plugin(argv[0]);
 	else if (!strcmp(k, "tstack"))
 		return run_threads(1, thread_stack_overflow);
+	else if (!strcmp(k, "heaplock"))
+		crash_double_free_locked();
 	else if (!strcmp(k, "mallocbusy"))
 		crash_while_malloc_busy();
 	else if (!strcmp(k, "churn"))

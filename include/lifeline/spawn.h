@@ -109,16 +109,28 @@ struct ll_spawn_opts {
  *
  *  Errors: a failure of the exec itself or of a step before it in the child
  *  (chdir, dup2, setsid, setrlimit) is returned as that errno, e.g. -ENOENT
- *  (no such program), -EACCES (not executable); the child has then already
- *  been reaped. -EINVAL for a bad argument (empty argv, negative fd in the
- *  map), -EAGAIN/-ENOMEM when no process could be created. */
+ *  (no such program, or no such cwd), -EACCES (not executable), -EBADF (a
+ *  map entry's parent_fd is not open); the child has then already been
+ *  reaped and its pidfd closed: a failed call leaves no process, zombie or
+ *  descriptor behind. -EINVAL for a bad argument (NULL argv or pid, empty
+ *  argv, a negative fd in the map, two map entries for one child_fd);
+ *  -ENOENT/-EACCES from the PATH search; -EAGAIN/-ENOMEM when no process
+ *  could be created. The caller's errno is left unchanged.
+ *
+ *  Between clone and execve the child makes raw system calls only (no
+ *  library call, so no lazy PLT binding, no lock, no errno write in the
+ *  shared memory); the caller's thread is suspended meanwhile and other
+ *  threads run on. Not a cancellation point. */
 int ll_spawn(char *const argv[], const struct ll_spawn_opts *opts, pid_t *pid, int *pidfd);
 
 /** Wait for the child pid (started by ll_spawn()) to end, at most
  *  timeout_ms milliseconds (-1: no limit), and reap it. pidfd may be -1; when
  *  it is valid, the wait polls it. On success *status (may be NULL) receives
  *  the status as waitpid() gives it. -ETIMEDOUT when the child is still
- *  running (it is not reaped, not killed). Does not close pidfd. */
+ *  running (it is not reaped, not killed). Does not close pidfd: the caller
+ *  that asked ll_spawn() for it closes it, after the wait. -EINVAL for a
+ *  pid <= 0; -ECHILD when pid is not a child of this process (or was reaped
+ *  already); poll's errno. A cancellation point (waitpid, poll). */
 int ll_spawn_wait(pid_t pid, int pidfd, int timeout_ms, int *status);
 
 /** A drop-in for system(3): runs `/bin/sh -c cmd` in a child that holds only
@@ -129,19 +141,33 @@ int ll_spawn_wait(pid_t pid, int pidfd, int timeout_ms, int *status);
  *  Unlike the rest of the library it returns what system() returns: the
  *  status as waitpid() gives it (127 << 8 when the shell could not be
  *  executed), or -1 with errno set when no child could be started. A NULL
- *  cmd returns non-zero when /bin/sh is available, 0 otherwise. */
+ *  cmd returns non-zero when /bin/sh is available, 0 otherwise.
+ *
+ *  Thread-safe: concurrent calls share one ignore period (SIGINT/SIGQUIT are
+ *  restored when the last one returns). A cancellation point, as system() is:
+ *  a thread cancelled while it waits kills its child with SIGKILL, reaps it
+ *  and ends its part of the ignore period. In the child of a fork() made by
+ *  another thread during a call, SIGINT and SIGQUIT are back to the
+ *  program's dispositions. */
 int ll_system(const char *cmd);
 
 /** A drop-in for popen(3): mode is "r" or "w", optionally followed by "e"
  *  (the caller's end of the pipe is close-on-exec). The child holds only
  *  its end of the pipe as stdin ("w") or stdout ("r") and the caller's other
  *  standard descriptors: no other popen stream, no socket. Returns the
- *  stream, or NULL with errno set (EINVAL for a bad mode). */
+ *  stream, or NULL with errno set: EINVAL for a bad mode or a NULL cmd,
+ *  EMFILE/ENFILE (pipe), ENOMEM, or ll_spawn()'s error (e.g. ENOENT when
+ *  /bin/sh is missing; glibc's popen would return a stream whose child
+ *  exits 127 instead). Nothing is left open or running on failure.
+ *  Thread-safe; safe to call in the child of a fork() made while another
+ *  thread was inside ll_popen()/ll_pclose(). */
 FILE *ll_popen(const char *cmd, const char *mode);
 
 /** A drop-in for pclose(3): closes a stream of ll_popen() and waits for its
  *  child. Returns the child's status as waitpid() gives it, or -1 with errno
- *  set (ECHILD when stream did not come from ll_popen()). */
+ *  set (ECHILD when stream did not come from ll_popen(), or when the child
+ *  was already reaped by someone else, e.g. a SIGCHLD handler's waitpid(-1)).
+ *  The stream is closed in every case where it was ours. */
 int ll_pclose(FILE *stream);
 
 /** Non-zero when stream was returned by ll_popen() and not yet closed. */

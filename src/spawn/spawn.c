@@ -510,9 +510,11 @@ int ll_spawn(char *const argv[], const struct ll_spawn_opts *opts, pid_t *pid, i
 	 * pthread_sigmask would leave out): no handler may run in the child. */
 	memset(&all, 0xff, sizeof(all));
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, (long)(NSIG / 8));
+	/* A pidfd only for a caller that wants one (ll_system, ll_popen do
+	 * not): nothing to close afterwards. */
 	child = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
-		      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &child_pidfd);
-	if (child < 0 && errno == EINVAL) {
+		      CLONE_VM | CLONE_VFORK | (pidfd ? CLONE_PIDFD : 0) | SIGCHLD, &c, &child_pidfd);
+	if (child < 0 && errno == EINVAL && pidfd) {
 		/* A kernel without CLONE_PIDFD (before 5.2). */
 		child_pidfd = -1;
 		child = clone(child_main, (char *)stack + CHILD_STACK_SIZE,

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -349,6 +350,79 @@ static void test_setuid_crash(void **state)
 	json_object_put(e);
 }
 
+/* Escape sequences in the crashing process's command line reach the core
+ * itself (pr_psargs) and so the analysis `cores info` prints: they are shown
+ * escaped, never sent raw to the terminal. */
+static void test_escapes_in_core(void **state)
+{
+	const char *comm = "\x1b]0;pwn\x07\xc2\x9bX";
+	char *out = NULL;
+	json_object *e;
+	int status;
+
+	(void)state;
+	e = crash(comm, &status);
+	assert_non_null(e);
+	assert_true(th_bool(e, "stored"));
+	{
+		const char *argv[] = { tu_lifeline(), "cores", "info", th_str(e, "id"), "--store", store, NULL };
+
+		run_status(argv, &out, NULL);
+	}
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\\x1b]0;pwn\\x07"));
+	for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+		assert_false((*p < 0x20 && *p != '\n') || *p == 0x7f);
+		assert_false(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+	}
+	free(out);
+	json_object_put(e);
+}
+
+/* A plain program of uid 1000 crashes: /proc read through the %F pidfd; its
+ * core and record stay root's files, readable by uid 1000 through an ACL only
+ * (an owner could chmod, rewrite or grow them). */
+static void test_user_crash(void **state)
+{
+	char copy[600], cmd[8192], path[1200];
+	json_object *e, *rec;
+	struct stat st;
+	int status;
+
+	(void)state;
+	snprintf(copy, sizeof(copy), "%s/user-crasher", root);
+	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod 0755 %s", tu_build_path("examples/coredump/crasher"),
+		 copy, copy);
+	assert_int_equal(system(cmd), 0);
+	crash_path = copy;
+	crash_uid = 1000;
+	e = crash(NULL, &status);
+	crash_path = NULL;
+	crash_uid = 0;
+	if (!e && WIFEXITED(status) && WEXITSTATUS(status) == 126) {
+		fprintf(stderr, "cannot switch to uid 1000 here: skipped\n");
+		skip();
+	}
+	assert_non_null(e);
+	assert_true(th_bool(e, "stored"));
+	rec = th_record(store, th_str(e, "id"));
+	assert_non_null(rec);
+	assert_int_equal(th_int(rec, "uid"), 1000);
+	assert_true(th_bool(rec, "pidfd"));
+	assert_true(th_bool(rec, "dumpable"));
+	assert_true(th_bool(rec, "readable_by_uid"));
+	assert_string_equal(th_str(rec, "exe"), copy);
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/%s%s", store, th_str(e, "id"), k ? ".json" : ".zst");
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_uid, 0);
+		assert_int_equal(st.st_mode & 0777, 0640);
+		assert_true(getxattr(path, "system.posix_acl_access", NULL, 0) > 0);
+	}
+	json_object_put(rec);
+	json_object_put(e);
+}
+
 static void test_too_long_and_uninstall(void **state)
 {
 	char longstore[200], after[512], *err = NULL;
@@ -380,6 +454,8 @@ int main(void)
 		cmocka_unit_test(test_install_crash_analyse),
 		cmocka_unit_test(test_hostile_comm_kernel),
 		cmocka_unit_test(test_setuid_crash),
+		cmocka_unit_test(test_user_crash),
+		cmocka_unit_test(test_escapes_in_core),
 		cmocka_unit_test(test_too_long_and_uninstall),
 	};
 

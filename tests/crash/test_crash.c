@@ -439,6 +439,20 @@ static void test_heap(void **state)
 KIND_TEST(malloc_busy, "mallocbusy", SIGSEGV, "SIGSEGV (11), si_code 1 SEGV_MAPERR", "crash_while_malloc_busy",
 	  NULL, NULL)
 
+/* glibc aborts in free() ("double free or corruption") while the crashing
+ * thread itself holds the arena lock: a handler that called malloc would
+ * deadlock here; ours writes the whole report and the core follows. */
+static void test_heap_locked(void **state)
+{
+	static const struct kind k = { "heaplock", SIGABRT, "SIGABRT (6), si_code -6 SI_TKILL",
+				       "crash_double_free_locked", NULL, "double free or corruption" };
+
+	(void)state;
+	if (tu_sanitized())
+		skip(); /* ASan's allocator reports the double free itself */
+	check_kind(&k, NULL);
+}
+
 /* abort() in a program that ignored SIGABRT before the reporter came:
  * abort() cannot be ignored, so the report is written, then glibc's abort
  * ends the process with SIGABRT and a core. */
@@ -497,6 +511,60 @@ static void test_thread_churn(void **state)
 	/* Flat: less than 4 MiB of growth over 9,900 more threads. */
 	assert_true(after - before < 4096);
 	free(r.err);
+}
+
+/* Nothing the handler calls is bound lazily inside it: a first call
+ * through a PLT slot would run the dynamic linker's binder in the signal
+ * handler. With LD_DEBUG=bindings the loader prints each binding as it is
+ * made; after crashme-linked says the reporter is installed, none may name a
+ * function the handler calls (the list is what crash-signal-safety prints
+ * for the handler). Three paths: the report to a file (dir), two threads
+ * crashing at once (the second one waits), abort(). */
+static void test_no_lazy_binding_in_handler(void **state)
+{
+	static const char *const handler_calls[] = {
+		"write", "poll", "read", "pread64", "open64", "close", "readlink", "clock_gettime", "getpid",
+		"sigaction", "memcpy", "memchr", "strlen", "strcmp", "strcat", "strrchr", "syscall",
+		"nanosleep", "__errno_location", "_Unwind_Backtrace", "_Unwind_GetIPInfo",
+	};
+	static const char *const kinds[] = { "null", "twin", "abort" };
+	char dir[600], envdir[700];
+
+	(void)state;
+	if (strcmp(form, "linked"))
+		skip(); /* liblifeline-crash.so is linked with -z now: nothing is lazy */
+	assert_int_equal(tu_mkdtemp(dir, sizeof(dir)), 0);
+	snprintf(envdir, sizeof(envdir), "LIFELINE_CRASH_DIR=%s", dir);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		const char *env[] = { "LD_DEBUG=bindings", "CRASHME_MARK_INSTALLED=1", envdir, NULL };
+		struct run r = { 0 };
+		const char *p;
+		long core;
+
+		assert_int_equal(run_with_core(kinds[k], env, -1, &r, &core), 0);
+		assert_true(WIFSIGNALED(r.status));
+		p = strstr(r.err, "crashme: reporter installed");
+		assert_non_null(p);
+		for (p = strstr(p, "binding file "); p; p = strstr(p + 1, "binding file ")) {
+			const char *sym = strstr(p, "normal symbol `");
+			const char *eol = strchr(p, '\n');
+
+			if (!sym || (eol && sym > eol))
+				continue;
+			sym += strlen("normal symbol `");
+			for (size_t i = 0; i < sizeof(handler_calls) / sizeof(handler_calls[0]); i++) {
+				size_t n = strlen(handler_calls[i]);
+
+				if (!strncmp(sym, handler_calls[i], n) && sym[n] == '\'') {
+					print_message("%s: '%s' was bound lazily after install (in the handler):\n%.*s\n",
+						      kinds[k], handler_calls[i], (int)(eol ? eol - p : 200), p);
+					fail();
+				}
+			}
+		}
+		free(r.err);
+	}
+	tu_rm_rf(dir);
 }
 
 /* LIFELINE_CRASH_DIR: the report is a file, stderr names it. */
@@ -786,9 +854,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_plugin),
 		cmocka_unit_test(test_thread_stack),
 		cmocka_unit_test(test_malloc_busy),
+		cmocka_unit_test(test_heap_locked),
 		cmocka_unit_test(test_abort_ignored),
 		cmocka_unit_test(test_chain_plain),
 		cmocka_unit_test(test_thread_churn),
+		cmocka_unit_test(test_no_lazy_binding_in_handler),
 		cmocka_unit_test(test_dir),
 		cmocka_unit_test(test_fd_and_bad_env),
 		cmocka_unit_test(test_no_crash),

@@ -89,8 +89,9 @@ for page in "${pages[@]}"; do
 	th=$(grep -m1 '^\.TH ' "$page")
 	upper=$(printf '%s' "$name" | tr '[:lower:]' '[:upper:]')
 	read -r _ th_name th_sect _ <<<"$th"
-	[ "$th_name" = "$upper" ] && [ "$th_sect" = "$sect" ] ||
+	if [ "$th_name" != "$upper" ] || [ "$th_sect" != "$sect" ]; then
 		fail "$base: .TH says '$th_name $th_sect', expected '$upper $sect'"
+	fi
 	grep -q "\"lifeline $version\"" <<<"$th" ||
 		fail "$base: .TH does not name \"lifeline $version\" (lifeline --version)"
 	grep -q '^\.SH NAME' "$page" || fail "$base: no NAME section"
@@ -133,10 +134,10 @@ check_command() {
 			fail "$base: '$label --help' gives $opt the short form $short; the page's entry does not ('$tag')"
 		fi
 		# its argument names ("--exe FILE")
-		for meta in $(grep -oE -- "$opt [A-Z][A-Z_]*\b" <<<"$help" | awk '{print $2}' | sort -u); do
-			grep -qw -- "$meta" <<<"$tag" ||
+		while read -r meta; do
+			[ -z "$meta" ] || grep -qw -- "$meta" <<<"$tag" ||
 				fail "$base: '$label --help' writes '$opt $meta'; the page's entry is '$tag'"
-		done
+		done < <(grep -oE -- "$opt [A-Z][A-Z_]*\b" <<<"$help" | awk '{print $2}' | sort -u)
 	done
 
 	# Each option the page documents: one that --help prints.

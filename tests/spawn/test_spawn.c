@@ -715,6 +715,52 @@ static void test_system_cancel(void **state)
 	assert_int_equal(WEXITSTATUS(ll_system("exit 7")), 7);
 }
 
+static void *popen_loop(void *arg)
+{
+	struct sys_job *j = arg;
+	char cmd[64], line[64];
+
+	snprintf(cmd, sizeof(cmd), "echo ok-%d; exit %d", j->code, j->code);
+	for (int i = 0; i < 40; i++) {
+		FILE *f = ll_popen(cmd, "re");
+		char want[16];
+		int st;
+
+		if (!f) {
+			j->bad++;
+			continue;
+		}
+		snprintf(want, sizeof(want), "ok-%d\n", j->code);
+		if (!fgets(line, sizeof(line), f) || strcmp(line, want))
+			j->bad++;
+		st = ll_pclose(f);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != j->code)
+			j->bad++;
+	}
+	return NULL;
+}
+
+/* Two threads using ll_popen/ll_pclose at once: each stream is matched
+ * with its own child (the list under its lock), each pclose returns that
+ * child's status, and nothing is left behind. */
+static void test_popen_two_threads(void **state)
+{
+	struct sys_job jobs[2] = { { 6, 0 }, { 9, 0 } };
+	pthread_t t[2];
+	int before = count_fds();
+
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, popen_loop, &jobs[i]), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(jobs[0].bad, 0);
+	assert_int_equal(jobs[1].bad, 0);
+	assert_int_equal(count_fds(), before);
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
 /* fork() by one thread while another waits in ll_system(): in the fork
  * child, that wait does not exist, so SIGINT is back to the program's own
  * disposition (not left ignored) and ll_system() works (its lock is new). */
@@ -779,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_failing_spawns_leak_nothing),
 		cmocka_unit_test(test_system_two_threads),
 		cmocka_unit_test(test_system_cancel),
+		cmocka_unit_test(test_popen_two_threads),
 		cmocka_unit_test(test_system_fork_while_waiting),
 	};
 

@@ -17,7 +17,9 @@
  * them with ll_maps_resolve() (lifeline/inspect/maps.h).
  *
  * A struct ll_symcache keeps one symbolizer per module (path + build-id) so
- * that a batch of addresses in the same module loads it once.
+ * that a batch of addresses in the same module loads it once. Across runs,
+ * a module's finished index can be kept on disk (ll_symbolizer_save_cache())
+ * and read back (LL_SYM_CACHE) with no DWARF work at all.
  *
  * Functions return 0 on success and a negative errno value on failure:
  * -ENOENT no such file, -ENOEXEC not an ELF file (or truncated/corrupt),
@@ -173,7 +175,7 @@ int ll_disasm(struct ll_symbolizer *s, uint64_t addr, unsigned before, unsigned 
 int ll_symbolizer_save_cache(struct ll_symbolizer *s, const struct ll_sym_opts *opts);
 
 /** Create an empty per-module cache; opts (copied, including the debug_dirs
- *  list) apply to every module it opens. NULL opts means defaults. */
+ *  list and cache_dir) apply to every module it opens. NULL opts means defaults. */
 int ll_symcache_new(const struct ll_sym_opts *opts, struct ll_symcache **out);
 
 /** Free a cache and every symbolizer in it. NULL is allowed. */

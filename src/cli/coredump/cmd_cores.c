@@ -133,41 +133,84 @@ static int open_store(const struct copts *o, int *fd)
 	return r;
 }
 
-/* Untrusted text (comm, exe, cmdline, anything from a record) made safe for
- * a terminal: C0 controls and DEL shown as \n, \t, \xNN; the C1 controls
- * U+0080..U+009F (U+009B is a CSI on many terminals) and the bidirectional
- * overrides/isolates (which reorder what the reader sees) as \u{XXXX}. */
+/* Untrusted text (comm, exe, cmdline, anything from a record or a core) made
+ * safe for a terminal: C0 controls and DEL shown as \n, \t, \xNN; the C1
+ * controls U+0080..U+009F (U+009B is a CSI on many terminals) and the
+ * bidirectional overrides/isolates (which reorder what the reader sees) as
+ * \u{XXXX}. escape_unit() handles the character at s: writes its safe form
+ * (at most 10 bytes) into out and returns the bytes of s it consumed. */
+static size_t escape_unit(const unsigned char *u, char out[12], size_t *outlen)
+{
+	unsigned cp = 0;
+	size_t used = 1;
+
+	if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+		cp = u[1], used = 2;
+	else if (u[0] == 0xe2 && u[1] == 0x80 && ((u[2] >= 0xaa && u[2] <= 0xae) || u[2] == 0x8e || u[2] == 0x8f))
+		cp = 0x2000 + (u[2] & 0x3f), used = 3;
+	else if (u[0] == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+		cp = 0x2040 + (u[2] & 0x3f), used = 3;
+	else if (u[0] == 0xd8 && u[1] == 0x9c)
+		cp = 0x61c, used = 2;
+	if (cp)
+		*outlen = (size_t)snprintf(out, 12, "\\u{%04x}", cp);
+	else if (u[0] == '\n')
+		*outlen = (size_t)snprintf(out, 12, "\\n");
+	else if (u[0] == '\t')
+		*outlen = (size_t)snprintf(out, 12, "\\t");
+	else if (u[0] < 0x20 || u[0] == 0x7f)
+		*outlen = (size_t)snprintf(out, 12, "\\x%02x", u[0]);
+	else
+		out[0] = (char)u[0], out[1] = '\0', *outlen = 1;
+	return used;
+}
+
 static const char *safe(const char *s, char *buf, size_t size)
 {
 	size_t n = 0;
 
-	for (; s && *s && n + 10 < size; s++) {
-		const unsigned char *u = (const unsigned char *)s;
-		unsigned cp = 0;
+	while (s && *s && n + 11 < size) {
+		char unit[12];
+		size_t ul;
 
-		if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
-			cp = u[1];
-		else if (u[0] == 0xe2 && u[1] == 0x80 && ((u[2] >= 0xaa && u[2] <= 0xae) || u[2] == 0x8e || u[2] == 0x8f))
-			cp = 0x2000 + (u[2] & 0x3f);
-		else if (u[0] == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
-			cp = 0x2040 + (u[2] & 0x3f);
-		else if (u[0] == 0xd8 && u[1] == 0x9c)
-			cp = 0x61c;
-		if (cp) {
-			n += (size_t)snprintf(buf + n, size - n, "\\u{%04x}", cp);
-			s += cp < 0x100 ? 1 : cp == 0x61c ? 1 : 2;
-		} else if (u[0] == '\n') {
-			n += (size_t)snprintf(buf + n, size - n, "\\n");
-		} else if (u[0] == '\t') {
-			n += (size_t)snprintf(buf + n, size - n, "\\t");
-		} else if (u[0] < 0x20 || u[0] == 0x7f) {
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", u[0]);
-		} else {
-			buf[n++] = (char)u[0];
-		}
+		s += escape_unit((const unsigned char *)s, unit, &ul);
+		memcpy(buf + n, unit, ul);
+		n += ul;
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+/* Write text made by another module from a core (function names, the
+ * command line, glibc's abort message: all the crashing process's bytes) to
+ * out: newlines and the colour sequences of output.h pass, everything else
+ * goes through escape_unit(). */
+static void write_untrusted(FILE *out, const char *text, size_t len)
+{
+	static const char *const sgr[] = { "\033[1m", "\033[31m", "\033[32m", "\033[33m", "\033[2m",
+					   "\033[0m" };
+	const char *end = text + len;
+
+	while (text < end) {
+		char unit[12];
+		size_t ul, used = 0;
+
+		if (*text == '\n') {
+			fputc('\n', out);
+			text++;
+			continue;
+		}
+		for (size_t k = 0; *text == '\033' && k < LL_ARRAY_SIZE(sgr); k++)
+			if ((size_t)(end - text) >= strlen(sgr[k]) && !memcmp(text, sgr[k], strlen(sgr[k])))
+				used = strlen(sgr[k]);
+		if (used) {
+			fwrite(text, 1, used, out);
+			text += used;
+			continue;
+		}
+		text += escape_unit((const unsigned char *)text, unit, &ul);
+		fwrite(unit, 1, ul, out);
+	}
 }
 
 static const char *fmt_time(int64_t t, char buf[32])
@@ -318,13 +361,13 @@ static int do_list(const struct copts *o, int storefd)
 		       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
 		       OUT_RESET, safe(base, b, sizeof(b)), e->id);
 		if (o->top && e->core_file) {
-			char tb[512];
+			char tb[512], tb2[1024];
 			const char *top = top_of(storefd, e, tb, sizeof(tb));
 
 			if (top)
-				printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, top);
+				printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
 			else
-				printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, tb);
+				printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, safe(tb, tb2, sizeof(tb2)));
 		}
 	}
 	if (o->json)
@@ -449,7 +492,16 @@ static int do_info(const struct copts *o, int storefd)
 		} else if (a) {
 			printf("\n");
 			fflush(stdout);
-			ll_core_analysis_print(a, stdout, out_color());
+			char *text = NULL;
+			size_t len = 0;
+			FILE *mem = open_memstream(&text, &len);
+
+			if (mem) {
+				ll_core_analysis_print(a, mem, out_color());
+				fclose(mem);
+				write_untrusted(stdout, text, len);
+			}
+			free(text);
 		} else {
 			printf("\nanalysis   %s\n", err);
 		}

@@ -61,8 +61,7 @@ static void usage(FILE *f)
 		"A module's index is kept in the index cache after an --exe batch of 1000\n"
 		"or more addresses and read back next time (same build-id and files):\n"
 		"$LIFELINE_CACHE_DIR, else $XDG_CACHE_HOME/lifeline/symbolize or\n"
-		"~/.cache/lifeline/symbolize. Large --exe batches use a second thread when\n"
-		"a core is free ($LIFELINE_SYMBOLIZE_THREADS=1 or 2 decides instead).\n\n"
+		"~/.cache/lifeline/symbolize.\n\n"
 		"Exit status: 0 every item answered, 1 some item failed (bad address, no\n"
 		"symbols, unreadable module; the others were still answered), 2 usage error.\n");
 }
@@ -424,10 +423,6 @@ int cmd_symbolize(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	if (ctx.exe || pid_arg) {
-		/* A batch for one module: a second symbolizer of it is opened
-		 * meanwhile, to answer half of a big batch on the other core. */
-		if (ctx.exe && (optind == argc || argc - optind >= 4096))
-			sym_helper_start(&ctx, &opts);
 		if ((ctx.exe ? open_exe(&ctx) : open_pid(&ctx)) < 0)
 			goto out;
 		if (ctx.exe && ctx.exe_info.nsymbols == 0 && !ctx.exe_info.has_dwarf)
@@ -461,7 +456,6 @@ out:
 		out_error(ctx.cmd, "writing the output: %s", strerror(errno));
 		rc = LL_EXIT_FAIL;
 	}
-	sym_helper_stop(&ctx);
 	if (ctx.jarr)
 		json_object_put(ctx.jarr);
 	ll_maps_free(ctx.maps);

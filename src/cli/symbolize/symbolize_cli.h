@@ -44,7 +44,6 @@ struct symctx {
 	const char *exe;
 	struct ll_symbolizer *exe_sym;
 	struct ll_sym_info exe_info;
-	struct sym_helper *helper;   /* second symbolizer for big --exe batches */
 	/* --pid */
 	pid_t pid;
 	struct ll_maps *maps;
@@ -71,19 +70,13 @@ struct sym_item {
 void sym_print_item(struct sbuf *out, struct symctx *ctx, const struct sym_item *it, const char *report_indent);
 
 /* cmd_symbolize.c: answer one address (parsed: sym_parse_addr()'s result
- * for text, addr its value) of --exe or --pid into out. Safe to call from two
- * threads with distinct ctx copies whose exe_sym differ. */
+ * for text, addr its value) of --exe or --pid into out. */
 void sym_one_item(struct sbuf *out, struct symctx *ctx, const char *text, int parsed, uint64_t addr,
 		  struct ll_sym_result *res);
 /* Parse a hex address (0x optional): 0 or -EINVAL. */
 int sym_parse_addr(const char *text, uint64_t *v);
 
-/* symbolize_batch.c: start opening a second symbolizer of ctx->exe in a
- * thread (used to answer half of big batches); stop and free it. */
-struct sym_helper;
-void sym_helper_start(struct symctx *ctx, const struct ll_sym_opts *opts);
-void sym_helper_stop(struct symctx *ctx);
-/* Answer n address lines (sorted lookups, input-order output). */
+/* symbolize_batch.c: answer n address lines (sorted lookups, input-order output). */
 void sym_run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_sym_result *res);
 
 /* symbolize_report.c: find a `PATH+0xOFF`, `(PATH+0xOFF)`, `PATH(+0xOFF)` or

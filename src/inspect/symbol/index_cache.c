@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,7 +146,7 @@ static const char *str_at(const char *blob, uint64_t nstr, uint32_t off, bool *b
 }
 
 /* The arrays of a cache file at p (size bytes, already read). */
-static int load_from(struct ll_symbolizer *s, char *p, size_t size, const struct cache_key *key)
+static int load_from(struct ll_symbolizer *s, const char *p, size_t size, const struct cache_key *key)
 {
 	const struct cache_hdr *h = (const struct cache_hdr *)p;
 	const struct f_sym *fs;
@@ -267,11 +268,9 @@ static void unload(struct ll_symbolizer *s)
 	free(s->cu_ranges);
 	free(s->syms);
 	free(s->all_syms);
-	free(s->cache_blob);
 	s->cus = NULL;
 	s->cu_ranges = NULL;
 	s->syms = s->all_syms = NULL;
-	s->cache_blob = NULL;
 	s->ncus = s->ncu_ranges = s->nsyms = s->nall_syms = 0;
 	s->has_symtab = s->cached = false;
 }
@@ -281,8 +280,7 @@ int index_cache_load(struct ll_symbolizer *s, const struct ll_sym_opts *opts)
 	struct cache_key key;
 	char path[PATH_MAX];
 	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
+	void *map = MAP_FAILED;
 	int fd, r;
 
 	if (key_of(s, &key) < 0 || file_name(s, opts, path, sizeof(path), false) < 0)
@@ -295,31 +293,24 @@ int index_cache_load(struct ll_symbolizer *s, const struct ll_sym_opts *opts)
 		r = -EBADMSG;
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size);
-	if (!buf) {
-		r = -ENOMEM;
+	/* Mapped, private: a writer replaces the file by rename, never in
+	 * place, so the pages stay those of the file we checked. */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (map == MAP_FAILED) {
+		r = -errno;
 		goto out;
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = -EIO;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	r = load_from(s, buf, got, &key);
+	r = load_from(s, map, (size_t)st.st_size, &key);
 	if (r == 0) {
-		s->cache_blob = buf; /* the strings point into it */
-		buf = NULL;
+		s->cache_map = map; /* the strings point into it */
+		s->cache_map_size = (size_t)st.st_size;
+		map = MAP_FAILED;
 	} else {
 		unload(s);
 	}
 out:
-	free(buf);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
 	close(fd);
 	return r;
 }
@@ -437,7 +428,7 @@ int ll_symbolizer_save_cache(struct ll_symbolizer *s, const struct ll_sym_opts *
 	uint64_t nrows = 0, nscopes = 0, nsegs = 0;
 	int fd = -1, r;
 
-	if (s->cached || s->cache_blob)
+	if (s->cached || s->cache_map)
 		return 0; /* it came from the cache */
 	if (key_of(s, &h.key) < 0)
 		return -ENOENT; /* no build-id: nothing safe to key on */

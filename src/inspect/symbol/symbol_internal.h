@@ -108,9 +108,10 @@ struct ll_symbolizer {
 	size_t range_hint;       /* last CU range answered */
 
 	/* Loaded from the index cache (index_cache.c): no Dwarf, every CU
-	 * loaded, strings in cache_blob. */
+	 * loaded, strings in the mapped cache file. */
 	bool cached;
-	char *cache_blob;
+	void *cache_map;
+	size_t cache_map_size;
 
 	/* capstone handle, opened on first ll_disasm(). */
 	size_t cs_handle;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,7 +90,8 @@ void ll_symbolizer_free(struct ll_symbolizer *s)
 	dwarf_index_free(s);
 	free(s->syms);
 	free(s->all_syms);
-	free(s->cache_blob);
+	if (s->cache_map)
+		munmap(s->cache_map, s->cache_map_size);
 	if (s->debug_elf)
 		elf_end(s->debug_elf);
 	if (s->debug_fd >= 0)
@@ -144,7 +146,7 @@ void ll_symbolizer_info(const struct ll_symbolizer *s, struct ll_sym_info *out)
 	out->nsymbols = s->nsyms;
 	out->has_symtab = s->has_symtab;
 	out->has_dwarf = (s->dwarf != NULL || s->cached) && s->ncus > 0;
-	out->from_cache = s->cached || (s->cache_blob != NULL);
+	out->from_cache = s->cache_map != NULL;
 	out->ncus = s->ncus;
 }
 
