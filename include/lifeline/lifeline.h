@@ -6,7 +6,15 @@
 #ifndef LIFELINE_LIFELINE_H
 #define LIFELINE_LIFELINE_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** Version string of the library, e.g. "0.1.0". Never NULL. */
 const char *ll_version(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

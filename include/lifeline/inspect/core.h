@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ll_core_analysis;
 
 /** Options for ll_core_analyze(). Zero-initialise, then set what you need. */
@@ -88,5 +92,9 @@ const char *ll_core_analysis_cause(const struct ll_core_analysis *a);
 
 /** Free an analysis. NULL is allowed. */
 void ll_core_analysis_free(struct ll_core_analysis *a);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** Permission bits of a mapping (the "rwxp" column). */
 enum {
 	LL_PERM_READ = 1u << 0,
@@ -178,5 +182,9 @@ int ll_maps_summarize(const struct ll_maps *maps, struct ll_maps_total **out, si
  *  itself for a module mapping, the module's last file mapping for its
  *  .bss; NULL when map is not part of a module. */
 const struct ll_map *ll_maps_module_map(const struct ll_maps *maps, const struct ll_map *map);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -35,6 +35,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** Most frames (one real function plus the functions inlined into it) one
  *  address yields; deeper chains are cut and flagged truncated. */
 #define LL_SYM_MAX_FRAMES 64
@@ -196,5 +200,9 @@ const struct ll_sym_opts *ll_symcache_opts(const struct ll_symcache *c);
 /** Architecture name for an ELF e_machine/class/data triple ("x86_64",
  *  "aarch64", "mips32el", ...), or "unknown". */
 const char *ll_elf_arch_name(unsigned machine, bool is64, bool big_endian);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
