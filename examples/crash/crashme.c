@@ -8,6 +8,7 @@
  *   null nullfn wild text stack abort fpe ill trap sys bus thread twin heap plugin tstack
  *   mallocbusy (main thread crashes while two threads loop in malloc/free)
  *   heaplock (abort() from free() while this thread holds malloc's arena lock)
+ *   fifoplugin (crash in a plugin whose file became a FIFO, as user nobody)
  * `churn` starts 10,000 short threads and prints VmSize, and `ok` exits 0.
  * crashme-linked also knows `nested` (the report itself overflows a tiny
  * alternate stack), `chain` and `chainplain` (a SIGSEGV handler installed
@@ -29,6 +30,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -371,6 +373,68 @@ static int crash_in_plugin(const char *self)
 	return run(&conf, 20);
 }
 
+/* A crash inside a plugin whose file was replaced by a FIFO after it was
+ * loaded, in a process that cannot open /proc/self/map_files (not root):
+ * the reporter falls back to the path, which is now a FIFO. open() of a
+ * FIFO blocks until a writer comes: the report must not wait for one.
+ * CRASHME_FIFO_DIR (mode 0755) receives the copy of the plugin and then
+ * the FIFO; alarm(30) turns a hang into SIGALRM. */
+static int crash_in_replaced_plugin(void)
+{
+	const char *dir = getenv("CRASHME_FIFO_DIR");
+	char src[4096], dst[4096], buf[65536];
+	struct { const char *name; int *slot; } conf = { "demo", NULL };
+	int (*run)(void *, int);
+	ssize_t n, len;
+	int in, out;
+	void *h;
+	char *slash;
+
+	if (!dir) {
+		fprintf(stderr, "crashme: CRASHME_FIFO_DIR is not set\n");
+		return 1;
+	}
+	len = readlink("/proc/self/exe", src, sizeof(src) - 32);
+	if (len < 0) {
+		perror("crashme: /proc/self/exe");
+		return 1;
+	}
+	src[len] = '\0';
+	slash = strrchr(src, '/');
+	strcpy(slash + 1, "libcrashplugin.so");
+	snprintf(dst, sizeof(dst), "%s/libcrashplugin.so", dir);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (in < 0 || out < 0) {
+		perror("crashme: copy plugin");
+		return 1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			perror("crashme: copy plugin");
+			return 1;
+		}
+	close(in);
+	close(out);
+	h = dlopen(dst, RTLD_NOW);
+	run = h ? (int (*)(void *, int))(uintptr_t)dlsym(h, "plugin_run") : NULL;
+	if (!run) {
+		fprintf(stderr, "crashme: %s\n", dlerror());
+		return 1;
+	}
+	if (unlink(dst) < 0 || mkfifo(dst, 0666) < 0) {
+		perror("crashme: mkfifo");
+		return 1;
+	}
+	if (setgid(65534) < 0 || setuid(65534) < 0) {
+		perror("crashme: setuid");
+		return 1;
+	}
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	alarm(30);
+	return run(&conf, 20);
+}
+
 #ifdef LL_CRASHME_LINKED
 /* An alternate stack far too small for the report: the handler itself
  * overflows it (a fault inside the crash handler). */
@@ -423,7 +487,7 @@ static void previous_handler(int sig, siginfo_t *si, void *uc)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: crashme null|nullfn|wild|text|stack|abort|fpe|ill|trap|sys|bus|thread|twin|heap|plugin|tstack|mallocbusy|heaplock|churn|ok"
+	fprintf(stderr, "usage: crashme null|nullfn|wild|text|stack|abort|fpe|ill|trap|sys|bus|thread|twin|heap|plugin|tstack|mallocbusy|heaplock|fifoplugin|churn|ok"
 #ifdef LL_CRASHME_LINKED
 			"|nested|chain|chainplain|abortign"
 #endif
@@ -505,6 +569,8 @@ int main(int argc, char **argv)
 		return crash_in_plugin(argv[0]);
 	else if (!strcmp(k, "tstack"))
 		return run_threads(1, thread_stack_overflow);
+	else if (!strcmp(k, "fifoplugin"))
+		return crash_in_replaced_plugin();
 	else if (!strcmp(k, "heaplock"))
 		crash_double_free_locked();
 	else if (!strcmp(k, "mallocbusy"))

@@ -31,6 +31,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** Most signals ll_crash_opts.signals may list. */
 #define LL_CRASH_MAX_SIGNALS 16
 
@@ -61,9 +65,17 @@ struct ll_crash_opts {
 	size_t altstack_size;
 	/** LL_CRASH_* flags. */
 	unsigned flags;
+	/** Watchdog, in seconds (ll_crash_opts_init: 30; 0: none). If the
+	 *  report is not finished by then (the unwinder stuck on a lock, see
+	 *  docs/crash.md), a SIGALRM armed with alarm() for the duration of the
+	 *  report ends the process with its fatal signal at the default action,
+	 *  so the core is still dumped. Not armed when SIGALRM is itself one of
+	 *  the caught signals. At most 3600. */
+	unsigned watchdog_s;
 };
 
-/** Fill opts with the defaults: default signal set, fd 2, no directory. */
+/** Fill opts with the defaults: default signal set, fd 2, no directory,
+ *  a 30 s watchdog. */
 void ll_crash_opts_init(struct ll_crash_opts *opts);
 
 /** Apply the LIFELINE_CRASH_* environment variables to opts:
@@ -74,6 +86,7 @@ void ll_crash_opts_init(struct ll_crash_opts *opts);
  *   LIFELINE_CRASH_MAPS=0         omit the memory map
  *   LIFELINE_CRASH_REGISTERS=0    omit the registers
  *   LIFELINE_CRASH_ALTSTACK=bytes alternate stack size (suffix k or m allowed)
+ *   LIFELINE_CRASH_WATCHDOG=secs  watchdog (0: none; at most 3600)
  * opts->dir points into the environment afterwards. A bad value leaves that
  * setting at its previous value, and the first such problem is described in
  * err (when err is not NULL) and makes the call return -EINVAL after
@@ -91,7 +104,8 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
  *  SIGABRT the process raises itself (abort()), which is reported.
  *  Not thread-safe against itself or ll_crash_uninstall().
  *  -EALREADY if installed, -EINVAL for a bad signal, a negative fd, more
- *  than LL_CRASH_MAX_SIGNALS signals, or an empty or too long dir;
+ *  than LL_CRASH_MAX_SIGNALS signals, an empty or too long dir, or a
+ *  watchdog over 3600 s;
  *  ll_crash_thread_init()'s errors; sigaction's errno (the dispositions
  *  already changed are put back). */
 int ll_crash_install(const struct ll_crash_opts *opts);
@@ -121,5 +135,9 @@ int ll_crash_thread_init(void);
  *  owner can free it). 0 when there is nothing to release; -EBUSY when
  *  called on that very stack (from a signal handler). */
 int ll_crash_thread_fini(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

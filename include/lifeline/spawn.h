@@ -32,6 +32,10 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** One entry of the child's descriptor map: the child gets the parent's
  *  descriptor `parent_fd` as `child_fd` (like dup2(parent_fd, child_fd) in
  *  the child, without close-on-exec). Entries may overlap freely (a
@@ -172,5 +176,9 @@ int ll_pclose(FILE *stream);
 
 /** Non-zero when stream was returned by ll_popen() and not yet closed. */
 bool ll_popen_owns(FILE *stream);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

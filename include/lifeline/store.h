@@ -82,7 +82,9 @@ struct ll_coredump_result {
 
 /** Open (and with create, make: mode 0755, owner root) the store directory.
  *  Refuses a symlink, a store not owned by root (when running as root) or
- *  writable by group or others: -EPERM. *dirfd is an O_DIRECTORY fd. */
+ *  writable by group or others, and (as root) a store whose parent directory
+ *  is not root's or is writable by others without the sticky bit: -EPERM.
+ *  *dirfd is an O_DIRECTORY fd. */
 int ll_store_open(const char *path, bool create, int *dirfd);
 
 /** Receive one crash: read /proc through args->pidfd (or /proc/PID with a

@@ -353,6 +353,20 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	ll_store_log(storefd, "pid %d (%s) signal %d: %s %s%s%s", (int)a->pid, res->id, a->signal,
 		     res->stored ? "stored" : "NOT stored", res->truncated ? "truncated " : "",
 		     res->reason[0] ? "reason: " : "", res->reason);
+	/* MaxUse at once, not at the next crash: the oldest cores go (this
+	 * one last, and only if it alone exceeds MaxUse; its record then
+	 * says so). */
+	if (res->stored && cfg->max_use != UINT64_MAX) {
+		uint64_t used = 0, avail = 0;
+
+		if (ll_cd_store_usage(storefd, &used, &avail) == 0 && used > cfg->max_use) {
+			int lk = lock_store(storefd);
+
+			ll_store_gc(storefd, cfg, 0, NULL);
+			if (lk >= 0)
+				close(lk);
+		}
+	}
 out:
 	if (in_fd >= 0)
 		close(in_fd);

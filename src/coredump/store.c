@@ -57,9 +57,46 @@ int ll_store_open(const char *path, bool create, int *dirfd)
 		else if (errno != EEXIST)
 			return -errno;
 	}
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ELOOP ? -EPERM : -errno;
+	/* The store is opened relative to its parent, and the parent must not
+	 * be changeable by anyone but root (a sticky directory such as /tmp
+	 * will do: others cannot rename or remove root's entries there), or a
+	 * user could swap the store for another directory between crashes. */
+	{
+		char parent[4096], name[4096];
+		const char *base;
+		size_t len = strlen(path);
+		int pfd;
+
+		while (len > 1 && path[len - 1] == '/')
+			len--;
+		if (len == 0 || len >= sizeof(name))
+			return -EINVAL;
+		snprintf(name, sizeof(name), "%.*s", (int)len, path);
+		base = strrchr(name, '/');
+		if (!base)
+			snprintf(parent, sizeof(parent), ".");
+		else if (base == name)
+			snprintf(parent, sizeof(parent), "/");
+		else
+			snprintf(parent, sizeof(parent), "%.*s", (int)(base - name), name);
+		base = base ? base + 1 : name;
+		if (!*base)
+			return -EPERM; /* "/" itself */
+		pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0)
+			return -errno;
+		if (geteuid() == 0 && (fstat(pfd, &st) < 0 || st.st_uid != 0 ||
+				       ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))) {
+			close(pfd);
+			return -EPERM;
+		}
+		fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+		close(pfd);
+		if (fd < 0)
+			return fd == -ELOOP ? -EPERM : fd;
+	}
 	if (created)
 		fchmod(fd, 0755);
 	if (fstat(fd, &st) < 0 || (geteuid() == 0 && st.st_uid != 0) || (st.st_mode & 022)) {

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crash/crash_internal.h"
@@ -39,6 +40,24 @@ static int full_pread(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* Open a file that must be a regular ELF file. O_NONBLOCK: a FIFO put where
+ * a module or its debug file was (a replaced .so, a planted debug path)
+ * would otherwise block the handler forever in open(); anything but a
+ * regular file is refused. */
+static int open_regular(const char *path, int flags)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int open_module(const struct crash_map *m)
 {
 	char path[4096];
@@ -51,7 +70,7 @@ static int open_module(const struct crash_map *m)
 	strcat(path, crash_fmt_hex(num, m->start));
 	strcat(path, "-");
 	strcat(path, crash_fmt_hex(num, m->end));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path, 0);
 	if (fd >= 0)
 		return fd;
 	if (m->path[0] != '/')
@@ -63,7 +82,7 @@ static int open_module(const struct crash_map *m)
 		return -1;
 	memcpy(path, m->path, len);
 	path[len] = '\0';
-	return open(path, O_RDONLY | O_CLOEXEC);
+	return open_regular(path, 0);
 }
 
 /* The ELF vaddr of pc, from the PT_LOAD segment the mapping came from. */
@@ -265,7 +284,7 @@ static void find_symbol_in_debug_file(int fd, const ElfW(Ehdr) *eh, uint64_t vad
 
 	if (debug_file_path(fd, eh, path, sizeof(path)) < 0)
 		return;
-	dfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	dfd = open_regular(path, O_NOFOLLOW);
 	if (dfd < 0)
 		return;
 	if (read_ehdr(dfd, &deh) == 0)

@@ -139,5 +139,18 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
 	if (v && *v && parse_size(v, &opts->altstack_size) < 0)
 		set_err(err, errlen, &r,
 			"LIFELINE_CRASH_ALTSTACK='%s' is not a size between 64k and 64m; ignored", v);
+	v = getenv("LIFELINE_CRASH_WATCHDOG");
+	if (v && *v) {
+		char *end;
+		unsigned long secs;
+
+		errno = 0;
+		secs = strtoul(v, &end, 10);
+		if (errno || *end || v[0] == '-' || secs > 3600)
+			set_err(err, errlen, &r,
+				"LIFELINE_CRASH_WATCHDOG='%s' is not a number of seconds from 0 to 3600; ignored", v);
+		else
+			opts->watchdog_s = (unsigned)secs;
+	}
 	return r;
 }

@@ -24,7 +24,14 @@
  * sends stays ignored; a SIGABRT the process raises itself while ignoring
  * it (abort()) is reported, since abort() kills regardless. Everything the
  * handler calls is bound at install (warm_up), so no lazy PLT binding runs
- * inside it. */
+ * inside it.
+ *
+ * Watchdog: while the report is written, alarm(cfg.watchdog_s) is armed
+ * with a SIGALRM handler of ours (SIGALRM unblocked in the reporting
+ * thread). Should the report hang (libgcc's unwinder waiting on a lock that
+ * a JIT's thread holds: docs/crash.md), the alarm ends the process with the
+ * crash's signal at SIG_DFL, so the core is still dumped. The program's
+ * SIGALRM disposition and pending alarm are put back after the report. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -50,9 +57,14 @@ static struct {
 	size_t nsignals;
 	int fd;
 	unsigned flags;
+	unsigned watchdog_s;
 	char dir[DIR_MAX + 1];
 	int have_dir;
 } cfg;
+
+/* The crash being reported, for the watchdog. */
+static int wd_sig;
+static siginfo_t wd_si;
 
 /* A load of errno that cannot be optimised away (warm_up). */
 static volatile int saved_errno_sink;
@@ -64,6 +76,7 @@ void ll_crash_opts_init(struct ll_crash_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->fd = 2;
+	opts->watchdog_s = 30;
 }
 
 static void restore_all(void)
@@ -97,8 +110,76 @@ static void say(const char *msg)
 	cw_flush(&w);
 }
 
+/* In this thread only (Linux: the mask is per thread). */
+static void thread_unblock(int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, NULL, (long)(NSIG / 8));
+}
+
+/* SIGALRM: the report took longer than cfg.watchdog_s. End the process
+ * with the crash's signal at SIG_DFL (a core), from whichever thread got
+ * the alarm: queue it to this thread and unblock it here. */
+static void watchdog(int s, siginfo_t *si, void *uc)
+{
+	struct sigaction dfl;
+
+	(void)s;
+	(void)si;
+	(void)uc;
+	say("\nlifeline: the crash report did not finish within the watchdog time (the unwinder may be "
+	    "waiting for a lock: see docs/crash.md); ending the process with its signal now\n");
+	restore_all();
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(wd_sig, &dfl, NULL);
+	reraise(wd_sig, &wd_si);
+	thread_unblock(wd_sig);
+}
+
+struct watch {
+	int armed;
+	unsigned prev_alarm;
+	struct sigaction prev_action;
+};
+
+static void watchdog_arm(int sig, const siginfo_t *si, struct watch *w)
+{
+	struct sigaction sa;
+
+	w->armed = 0;
+	if (!cfg.watchdog_s || old_action(SIGALRM))
+		return;
+	wd_sig = sig;
+	wd_si = *si;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = watchdog;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	if (sigaction(SIGALRM, &sa, &w->prev_action) < 0)
+		return;
+	/* Reach this thread even if the program blocks SIGALRM everywhere
+	 * (the handler's return restores the thread's mask). */
+	thread_unblock(SIGALRM);
+	w->prev_alarm = alarm(cfg.watchdog_s);
+	w->armed = 1;
+}
+
+static void watchdog_disarm(struct watch *w)
+{
+	if (!w->armed)
+		return;
+	alarm(0);
+	sigaction(SIGALRM, &w->prev_action, NULL);
+	if (w->prev_alarm)
+		alarm(w->prev_alarm);
+}
+
 static void handler(int sig, siginfo_t *si, void *ucv)
 {
+	struct watch w;
 	const struct sigaction *old = old_action(sig);
 	int saved_errno = errno;
 	int expected = 0, tid = (int)syscall(SYS_gettid);
@@ -116,7 +197,9 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 		    atomic_compare_exchange_strong(&owner, &expected, tid)) {
 			say("lifeline: SIGABRT raised by this process while the program ignores SIGABRT: "
 			    "abort() ends the process anyway, so here is the report\n");
+			watchdog_arm(sig, si, &w);
 			crash_report_write(cfg.fd, sig, si, ucv, cfg.flags, cfg.have_dir ? cfg.dir : NULL);
+			watchdog_disarm(&w);
 			atomic_store(&owner, 0);
 		}
 		errno = saved_errno;
@@ -136,7 +219,9 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 		errno = saved_errno;
 		return;
 	}
+	watchdog_arm(sig, si, &w);
 	crash_report_write(cfg.fd, sig, si, ucv, cfg.flags, cfg.have_dir ? cfg.dir : NULL);
+	watchdog_disarm(&w);
 	restore_all();
 	atomic_store(&owner, -1);
 	reraise(sig, si);
@@ -149,7 +234,7 @@ static void handler(int sig, siginfo_t *si, void *ucv)
  * (a first call through a lazily bound PLT slot would run the dynamic
  * linker's binder inside the handler): nanosleep (a second crashing thread
  * waits), strrchr and strcmp (the report file's name; the stack-gap test),
- * and errno's accessor. The test crash-linked checks with LD_DEBUG=bindings
+ * alarm and memset (the watchdog) and errno's accessor. The test crash-linked checks with LD_DEBUG=bindings
  * that nothing is bound after install. */
 static void warm_up(void)
 {
@@ -161,6 +246,15 @@ static void warm_up(void)
 	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
 	nanosleep(&zero, NULL);
+	/* alarm(): the watchdog. A pending alarm of the program keeps its
+	 * whole seconds. */
+	{
+		unsigned prev = alarm(0);
+
+		if (prev)
+			alarm(prev);
+	}
+	memset(opaque, 0, 1);
 	if (!strrchr(opaque, '/') || !strcmp(opaque, "[stack]"))
 		errno = 0;
 	saved_errno_sink = errno;
@@ -196,6 +290,8 @@ int ll_crash_install(const struct ll_crash_opts *opts)
 			return -EINVAL;
 	if (opts->dir && (strlen(opts->dir) > DIR_MAX || !opts->dir[0]))
 		return -EINVAL;
+	if (opts->watchdog_s > 3600)
+		return -EINVAL;
 
 	memset(&cfg, 0, sizeof(cfg));
 	if (opts->nsignals) {
@@ -207,6 +303,7 @@ int ll_crash_install(const struct ll_crash_opts *opts)
 	}
 	cfg.fd = opts->fd;
 	cfg.flags = opts->flags;
+	cfg.watchdog_s = opts->watchdog_s;
 	if (opts->dir) {
 		strcpy(cfg.dir, opts->dir);
 		cfg.have_dir = 1;

@@ -559,8 +559,8 @@ static void test_stalled_pipe(void **state)
 	}
 }
 
-/* fd 0 closed, fd 3 (%F) closed: the helper neither crashes nor mistakes the
- * next file it opens for the core or the pidfd. */
+/* fd 0 closed, fd 3 (%F) closed or not a pidfd: the helper neither crashes
+ * nor mistakes the next file it opens for the core or the pidfd. */
 static void test_closed_fds(void **state)
 {
 	const char *store = path_in("fds-store");
@@ -570,10 +570,12 @@ static void test_closed_fds(void **state)
 	pid_t helper;
 
 	(void)state;
-	for (int round = 0; round < 2; round++) {
+	/* round 0: fds 0 and 3 closed; 1: fd 3 closed; 2: fd 3 is not a pidfd */
+	for (int round = 0; round < 3; round++) {
 		helper = fork();
 		assert_true(helper >= 0);
 		if (helper == 0) {
+			char spid[16];
 			int fd = open("/dev/null", O_RDONLY);
 
 			dup2(fd, 0);
@@ -581,9 +583,12 @@ static void test_closed_fds(void **state)
 			close(3);
 			if (round == 0)
 				close(0);
+			if (round == 2 && open("/dev/null", O_RDONLY) != 3)
+				_exit(126);
 			snprintf(t, sizeof(t), "%ld", (long)time(NULL));
-			execl(tu_lifeline(), tu_lifeline(), "coredump", "--store", store, round ? "500006" : "500005",
-			      "0", "0", "11", t, "18446744073709551615", "host", "closedfd", "3", "1", (char *)NULL);
+			snprintf(spid, sizeof(spid), "%d", 500005 + round);
+			execl(tu_lifeline(), tu_lifeline(), "coredump", "--store", store, spid, "0", "0", "11", t,
+			      "18446744073709551615", "host", "closedfd", "3", "1", (char *)NULL);
 			_exit(127);
 		}
 		assert_int_equal(waitpid(helper, &status, 0), helper);
@@ -591,13 +596,16 @@ static void test_closed_fds(void **state)
 	}
 	list = th_list(store);
 	assert_non_null(list);
-	assert_int_equal(json_object_array_length(list), 2);
-	for (size_t i = 0; i < 2; i++) {
-		json_object *rec = th_record(store, th_str(json_object_array_get_idx(list, i), "id"));
+	assert_int_equal(json_object_array_length(list), 3);
+	for (size_t i = 0; i < 3; i++) {
+		const char *id = th_str(json_object_array_get_idx(list, i), "id");
+		json_object *rec = th_record(store, id);
 
 		assert_non_null(rec);
 		assert_false(th_bool(rec, "pidfd"));
 		assert_int_equal(th_int(rec, "core.size"), 0);
+		if (strstr(id, ".500007."))
+			assert_non_null(strstr(th_str(rec, "proc_error"), "not a pidfd"));
 		json_object_put(rec);
 	}
 	json_object_put(list);
@@ -652,6 +660,52 @@ static void test_record_storm_bounded(void **state)
 	assert_non_null(strstr(th_str(json_object_array_get_idx(list, json_object_array_length(list) - 1), "id"),
 			       id_prefix));
 	json_object_put(list);
+}
+
+/* MaxUse holds right after a core is stored (not only at the next crash or
+ * `cores gc`): the oldest cores went, the newest is kept. */
+static void test_max_use_at_once(void **state)
+{
+	const char *store = path_in("mu-store"), *in = path_in("mu-in"), *cfg = path_in("mu.conf");
+	json_object *list;
+	size_t n;
+
+	(void)state;
+	write_text(cfg, "[Coredump]\nRateLimitBurst=0\nMaxUse=2500K\nKeepFree=0\n");
+	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(th_helper(store, cfg, 610000 + i, 0, 1000000 + i, "maxuse", in, NULL, NULL), 0);
+	assert_true(store_use(store) <= 2500 * 1024);
+	list = th_list(store);
+	assert_non_null(list);
+	n = json_object_array_length(list);
+	assert_int_equal(n, 5);
+	assert_true(th_bool(json_object_array_get_idx(list, n - 1), "stored"));
+	assert_false(th_bool(json_object_array_get_idx(list, 0), "stored"));
+	assert_non_null(strstr(th_str(json_object_array_get_idx(list, 0), "reason"), "MaxUse"));
+	json_object_put(list);
+}
+
+/* A store inside a directory another user owns could be swapped under the
+ * helper: refused, by the helper and by `cores`. */
+static void test_store_parent_checked(void **state)
+{
+	const char *dir = path_in("userdir"), *store = path_in("userdir/store"), *in = path_in("up-in");
+	const char *list[] = { tu_lifeline(), "cores", "list", "--store", store, NULL };
+	struct stat st;
+	int status;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(mkdir(store, 0755), 0);
+	assert_int_equal(chown(dir, 1000, 1000), 0);
+	assert_int_equal(th_helper(store, NULL, 620000, 0, time(NULL), "parent", in, NULL, NULL), 1);
+	status = tu_run((char *const *)list, NULL, NULL, NULL);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	/* nothing was written into it */
+	assert_int_equal(rmdir(store), 0);
+	assert_int_equal(stat(store, &st), -1);
 }
 
 static const char *lock_store_path;
@@ -710,6 +764,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_closed_fds),
 		cmocka_unit_test(test_user_lock),
 		cmocka_unit_test(test_record_storm_bounded),
+		cmocka_unit_test(test_max_use_at_once),
+		cmocka_unit_test(test_store_parent_checked),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "--pause")) { /* test_huge_cmdline's process */

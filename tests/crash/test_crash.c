@@ -453,6 +453,69 @@ static void test_heap_locked(void **state)
 	check_kind(&k, NULL);
 }
 
+/* A crash in a plugin whose file was replaced by a FIFO, in a process that
+ * cannot open /proc/self/map_files (it runs as nobody): the reporter opens
+ * the path, a FIFO, and must not block there (O_NONBLOCK, regular files
+ * only). crashme arms alarm(30): a hang would end in SIGALRM, not SIGSEGV. */
+static void test_replaced_by_fifo(void **state)
+{
+	char dir[600], envdir[700];
+	struct run r = { 0 };
+	long core;
+
+	(void)state;
+	assert_int_equal(tu_mkdtemp(dir, sizeof(dir)), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(envdir, sizeof(envdir), "CRASHME_FIFO_DIR=%s", dir);
+	{
+		const char *env[] = { envdir, NULL };
+
+		assert_int_equal(run_with_core("fifoplugin", env, -1, &r, &core), 0);
+	}
+	print_message("stderr: %.3000s\n", r.err);
+	assert_true(WIFSIGNALED(r.status));
+	assert_int_equal(WTERMSIG(r.status), SIGSEGV);
+	assert_int_equal(count(r.err, "==== lifeline crash report ===="), 1);
+	assert_int_equal(count(r.err, "==== end of lifeline crash report ===="), 1);
+	assert_non_null(strstr(r.err, "/libcrashplugin.so+0x"));
+	assert_non_null(strstr(r.err, "(crash_in_replaced_plugin+0x"));
+	free(r.err);
+	tu_rm_rf(dir);
+}
+
+/* The report hangs (here: an LD_PRELOAD'ed _Unwind_Backtrace that never
+ * returns inside the handler, as libgcc's would waiting for a lock a JIT's
+ * thread holds): after LIFELINE_CRASH_WATCHDOG seconds the watchdog ends
+ * the process with its own signal, and the kernel still dumps core. */
+static void test_watchdog(void **state)
+{
+	char pre[4200];
+	struct run r = { 0 };
+	long core;
+
+	(void)state;
+	if (strcmp(form, "linked"))
+		skip(); /* the preload form's LD_PRELOAD is taken by liblifeline-crash.so */
+	if (tu_sanitized()) {
+		print_message("skipped under ASan: a library preloaded before ASan's runtime is refused\n");
+		skip();
+	}
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", tu_build_path("tests/crash/libstallunwind.so"));
+	{
+		const char *env[] = { pre, "LIFELINE_CRASH_WATCHDOG=2", NULL };
+
+		assert_int_equal(run_with_core("null", env, -1, &r, &core), 0);
+	}
+	print_message("stderr: %.3000s\n", r.err);
+	assert_true(WIFSIGNALED(r.status));
+	assert_int_equal(WTERMSIG(r.status), SIGSEGV);
+	assert_core(r, core);
+	assert_int_equal(count(r.err, "==== lifeline crash report ===="), 1);
+	assert_int_equal(count(r.err, "==== end of lifeline crash report ===="), 0);
+	assert_non_null(strstr(r.err, "did not finish within the watchdog time"));
+	free(r.err);
+}
+
 /* abort() in a program that ignored SIGABRT before the reporter came:
  * abort() cannot be ignored, so the report is written, then glibc's abort
  * ends the process with SIGABRT and a core. */
@@ -525,7 +588,8 @@ static void test_no_lazy_binding_in_handler(void **state)
 	static const char *const handler_calls[] = {
 		"write", "poll", "read", "pread64", "open64", "close", "readlink", "clock_gettime", "getpid",
 		"sigaction", "memcpy", "memchr", "strlen", "strcmp", "strcat", "strrchr", "syscall",
-		"nanosleep", "__errno_location", "_Unwind_Backtrace", "_Unwind_GetIPInfo",
+		"nanosleep", "__errno_location", "_Unwind_Backtrace", "_Unwind_GetIPInfo", "alarm", "memset",
+		"sigemptyset", "sigaddset", "fstat64", "fstat",
 	};
 	static const char *const kinds[] = { "null", "twin", "abort" };
 	char dir[600], envdir[700];
@@ -855,6 +919,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_thread_stack),
 		cmocka_unit_test(test_malloc_busy),
 		cmocka_unit_test(test_heap_locked),
+		cmocka_unit_test(test_replaced_by_fifo),
+		cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_abort_ignored),
 		cmocka_unit_test(test_chain_plain),
 		cmocka_unit_test(test_thread_churn),

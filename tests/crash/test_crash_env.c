@@ -12,6 +12,7 @@
 static const char *const vars[] = {
 	"LIFELINE_CRASH_DIR", "LIFELINE_CRASH_FD", "LIFELINE_CRASH_SIGNALS",
 	"LIFELINE_CRASH_MAPS", "LIFELINE_CRASH_REGISTERS", "LIFELINE_CRASH_ALTSTACK",
+	"LIFELINE_CRASH_WATCHDOG",
 };
 
 static int clear_env(void **state)
@@ -36,6 +37,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.nsignals, 0);
 	assert_int_equal(o.flags, 0);
 	assert_int_equal(o.altstack_size, 0);
+	assert_int_equal(o.watchdog_s, 30);
 }
 
 static void test_good_values(void **state)
@@ -50,6 +52,7 @@ static void test_good_values(void **state)
 	setenv("LIFELINE_CRASH_MAPS", "0", 1);
 	setenv("LIFELINE_CRASH_REGISTERS", "no", 1);
 	setenv("LIFELINE_CRASH_ALTSTACK", "128k", 1);
+	setenv("LIFELINE_CRASH_WATCHDOG", "0", 1);
 	ll_crash_opts_init(&o);
 	assert_int_equal(ll_crash_opts_from_env(&o, err, sizeof(err)), 0);
 	assert_string_equal(o.dir, "/var/crash");
@@ -60,6 +63,7 @@ static void test_good_values(void **state)
 	assert_int_equal(o.signals[2], SIGABRT);
 	assert_int_equal(o.flags, LL_CRASH_NO_MAPS | LL_CRASH_NO_REGISTERS);
 	assert_int_equal(o.altstack_size, 128 * 1024);
+	assert_int_equal(o.watchdog_s, 0);
 }
 
 static void expect_bad(const char *var, const char *value)
@@ -79,6 +83,7 @@ static void expect_bad(const char *var, const char *value)
 	assert_int_equal(o.nsignals, 0);
 	assert_int_equal(o.altstack_size, 0);
 	assert_int_equal(o.flags, 0);
+	assert_int_equal(o.watchdog_s, 30);
 	if (strcmp(var, "LIFELINE_CRASH_FD"))
 		assert_int_equal(o.fd, 9);
 	else
@@ -103,6 +108,9 @@ static void test_bad_values(void **state)
 	expect_bad("LIFELINE_CRASH_ALTSTACK", "1g");
 	expect_bad("LIFELINE_CRASH_ALTSTACK", "-65536");
 	expect_bad("LIFELINE_CRASH_ALTSTACK", "64q");
+	expect_bad("LIFELINE_CRASH_WATCHDOG", "3601");
+	expect_bad("LIFELINE_CRASH_WATCHDOG", "-1");
+	expect_bad("LIFELINE_CRASH_WATCHDOG", "10s");
 }
 
 static void test_install_rejects(void **state)
@@ -122,6 +130,9 @@ static void test_install_rejects(void **state)
 	assert_int_equal(ll_crash_install(&o), -EINVAL);
 	ll_crash_opts_init(&o);
 	o.nsignals = LL_CRASH_MAX_SIGNALS + 1;
+	assert_int_equal(ll_crash_install(&o), -EINVAL);
+	ll_crash_opts_init(&o);
+	o.watchdog_s = 3601;
 	assert_int_equal(ll_crash_install(&o), -EINVAL);
 	assert_int_equal(ll_crash_uninstall(), -ENOENT);
 }

@@ -19,6 +19,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** What a descriptor refers to. */
 enum ll_fd_type {
 	LL_FD_UNKNOWN = 0,
@@ -136,5 +140,9 @@ struct ll_port_holder {
  *  *out is free()d by the caller; *n its length. Processes that cannot be
  *  read (gone, not permitted) are skipped. */
 int ll_fds_port_holders(uint16_t port, struct ll_port_holder **out, size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
