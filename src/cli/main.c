@@ -1,5 +1,6 @@
 /* main.c: `lifeline` entry point. Dispatches git-style to one subcommand;
  * every subcommand lives in its module's directory under src/cli/. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,18 @@ static void usage(FILE *f)
 		   "Exit status: 0 success, 1 an item or the operation failed, 2 usage error.\n");
 }
 
+/* Output that could not be written (a full disk, a closed stdout) is a
+ * failure, not a silent success. */
+static int finish(const char *cmd, int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "lifeline %s: writing the output failed: %s\n", cmd,
+			strerror(errno ? errno : EIO));
+		return status ? status : LL_EXIT_FAIL;
+	}
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -50,7 +63,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+			return finish(argv[1], commands[i].run(argc - 1, argv + 1));
 	fprintf(stderr, "lifeline: unknown command '%s'; run 'lifeline --help' for the list\n", argv[1]);
 	return LL_EXIT_USAGE;
 }
