@@ -20,6 +20,10 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** Default store directory and configuration file. */
 #define LL_STORE_DEFAULT_DIR "/var/lib/lifeline/cores"
 #define LL_COREDUMP_DEFAULT_CONFIG "/etc/lifeline/coredump.conf"
@@ -197,5 +201,9 @@ int ll_coredump_uninstall(const struct ll_coredump_install_opts *opts);
 /** Make a store-safe name component: only [A-Za-z0-9._-] (others become
  *  '_'), no leading '.', at most max-1 bytes, never empty ("_"). */
 void ll_store_sanitize(const char *in, char *out, size_t max);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -264,6 +264,13 @@ static int store_core(int storefd, const struct ll_coredump_config *cfg,
 	return r < 0 ? r : -EEXIST;
 }
 
+#define RECORD_JSON_MAX (8u << 20)
+
+static const char *const proc_keys[] = {
+	"exe", "cmdline", "cmdline_truncated", "cwd", "cgroup", "rlimits", "process_start_time",
+	"maps", "maps_truncated",
+};
+
 int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 			const struct ll_crash_args *a, int in_fd,
 			struct ll_coredump_result *res)
@@ -290,6 +297,9 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 							      "root only"));
 	}
 	json_object_object_add(meta, "readable_by_uid", json_object_new_boolean(share != (uid_t)-1));
+	/* Every key of the schema from the start (the claimed record too). */
+	for (size_t i = 0; i < sizeof(proc_keys) / sizeof(proc_keys[0]); i++)
+		json_object_object_add(meta, proc_keys[i], NULL);
 
 	/* Helpers run concurrently (core_pipe_limit): the rate-limit count and
 	 * the claim of an id happen under an exclusive lock on the store. The
@@ -325,6 +335,15 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 		json_object_object_add(meta, "maps_skipped",
 				       json_object_new_string("rate-limited: maps not recorded"));
 	ll_cd_proc_close(&proc);
+	if (strlen(json_object_to_json_string_ext(meta, JSON_C_TO_STRING_PRETTY |
+						   JSON_C_TO_STRING_NOSLASHESCAPE)) > RECORD_JSON_MAX) {
+		/* Paths full of control bytes (6 bytes each, escaped): the maps
+		 * go, the rest stays; and before the core is streamed, so the
+		 * helper's memory is back to small while it streams. */
+		json_object_object_add(meta, "maps", NULL);
+		json_object_object_add(meta, "maps_dropped",
+				       json_object_new_string("the record would exceed 8 MiB"));
+	}
 	if (!not_stored) {
 		r = store_core(storefd, cfg, a, in_fd, share, res->id, res, core_name, sizeof(core_name));
 		if (r < 0) {

@@ -6,7 +6,14 @@
  * process cannot have been replaced by a reused pid in between, since a pid
  * is not reused while its process lives (it is dumping, not yet reaped).
  * Without %F: /proc/%P, accepted only when its start time is not later than
- * the crash time %t. Every later read is relative to that directory fd.
+ * the crash time %t and it is dumping a core ("CoreDumping: 1"). Every later
+ * read is relative to that directory fd.
+ *
+ * Everything the process controls is read bounded (a prefix of cmdline and
+ * maps, a capped number of mappings); its paths are text, never opened: a
+ * mapped file is reached only through map_files/ (the kernel's link to the
+ * mapped file, not a lookup in the process's mount namespace), regular files
+ * only, none on its FUSE mounts, and read with bounded pread()s (buildid.c).
  *
  * Dumpable: %d (the kernel's dump mode) when given, and in every case the
  * uid/gid sets must be uniform and AT_SECURE clear (what systemd checks since
@@ -31,7 +38,7 @@
 #define PROC_TEXT_MAX (1u << 20)
 #define MAX_BUILD_IDS 512
 #define CMDLINE_MAX (128u << 10)   /* a process can make its cmdline megabytes long */
-#define MAPS_TEXT_MAX (4u << 20)   /* ... and its maps 65,000 lines of 4 KiB paths */
+#define MAPS_TEXT_MAX (1u << 20)   /* ... and its maps 65,000 lines of 4 KiB paths */
 #define MAPS_RECORDED_MAX 8192     /* mappings kept in the record (bounds the JSON) */
 #define MOUNTINFO_MAX (1u << 20)
 #define MAX_FUSE_DEVS 256
