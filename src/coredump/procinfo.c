@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -170,16 +171,30 @@ static int boot_time(long long *btime)
 	return r;
 }
 
+/* Start time of the process, seconds since the epoch. /proc/stat's btime is
+ * whole seconds (the fraction cut off), which would put the start up to a
+ * second early, and a file written just before the exec would look written
+ * after it ("modified in place"): the boot time is taken from the clocks
+ * instead (realtime - boottime), exact to the clock tick of starttime. */
 static int start_time(int dirfd, double *epoch)
 {
 	unsigned long long ticks;
-	long long btime;
 	long hz = sysconf(_SC_CLK_TCK);
+	struct timespec rt, bt;
+	long long btime;
 	int r;
 
 	r = stat_starttime(dirfd, &ticks);
-	if (r == 0)
-		r = boot_time(&btime);
+	if (r < 0)
+		return r;
+	if (clock_gettime(CLOCK_REALTIME, &rt) == 0 && clock_gettime(CLOCK_BOOTTIME, &bt) == 0) {
+		double boot = ((double)rt.tv_sec + (double)rt.tv_nsec / 1e9) -
+			      ((double)bt.tv_sec + (double)bt.tv_nsec / 1e9);
+
+		*epoch = boot + (double)ticks / (double)(hz > 0 ? hz : 100);
+		return 0;
+	}
+	r = boot_time(&btime);
 	if (r == 0)
 		*epoch = (double)btime + (double)ticks / (double)(hz > 0 ? hz : 100);
 	return r;

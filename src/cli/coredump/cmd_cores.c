@@ -3,8 +3,10 @@
  * A thin layer over lifeline/store.h: options and filters are parsed here,
  * entries come from ll_store_list(), an ID is resolved by ll_store_resolve()
  * (an id, a unique prefix, or nothing for the latest entry passing the
- * filters). `info` decompresses the core into an unnamed temporary file and
- * hands /proc/self/fd/N to the core analysis with the metadata record. */
+ * filters). `info` and `list --top` analyse the core through
+ * cores_analyze.c (as the crash's uid when run by root on another user's
+ * core); whatever comes from a record or a core is escaped before it reaches
+ * the terminal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,13 +19,11 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/coredump/cores_analyze.h"
 #include "cli/coredump/cores_cli.h"
 #include "cli/coredump/cores_config.h"
 #include "common/common.h"
 #include "lifeline/store.h"
-#if LL_HAVE_CORE_ANALYSIS
-#include "lifeline/inspect/core.h"
-#endif
 
 struct copts {
 	const char *sub;
@@ -258,61 +258,20 @@ static json_object *entry_json(const struct ll_store_entry *e)
 	return o;
 }
 
-#if LL_HAVE_CORE_ANALYSIS
-/* Decompress e's core into an unnamed temporary file and analyse it with
- * its record. NULL with err set on failure. */
-static struct ll_core_analysis *analyze(int storefd, const struct ll_store_entry *e,
-					char *err, size_t errsz)
-{
-	struct ll_core_options opts = { 0 };
-	struct ll_core_analysis *a = NULL;
-	char path[64];
-	uint64_t size;
-	bool trunc;
-	int fd, r;
-
-	err[0] = '\0';
-	if (!e->core_file) {
-		snprintf(err, errsz, "no core stored");
-		return NULL;
-	}
-	fd = cores_decompress_tmp(storefd, e, false, &size, &trunc);
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot decompress the core: %s", strerror(-fd));
-		return NULL;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	opts.metadata = e->meta;
-	opts.exe_hint = e->exe[0] == '/' ? e->exe : NULL;
-	opts.errbuf = err;
-	opts.errbuf_size = errsz;
-	r = ll_core_analyze(path, &opts, &a);
-	if (r < 0 && !err[0])
-		snprintf(err, errsz, "analysis failed: %s", strerror(-r));
-	close(fd);
-	return r < 0 ? NULL : a;
-}
-#endif
-
 /* The innermost frame of e's core for `list --top`, or NULL (why in buf). */
 static const char *top_of(int storefd, const struct ll_store_entry *e, char *buf, size_t size)
 {
-#if LL_HAVE_CORE_ANALYSIS
-	struct ll_core_analysis *a = analyze(storefd, e, buf, size);
-	const char *top;
+	struct cores_analysis an;
+	const char *top = NULL;
 
-	if (!a)
-		return NULL;
-	top = ll_core_analysis_top_frame(a);
-	snprintf(buf, size, "%s", top ? top : "");
-	ll_core_analysis_free(a);
-	return top ? buf : NULL;
-#else
-	(void)storefd;
-	(void)e;
-	snprintf(buf, size, "analysis not built yet");
-	return NULL;
-#endif
+	if (cores_analyze(storefd, e, false, false, &an) < 0)
+		snprintf(buf, size, "%s", an.err);
+	else if (an.top)
+		top = buf, snprintf(buf, size, "%s", an.top);
+	else
+		snprintf(buf, size, "no frame");
+	cores_analysis_free(&an);
+	return top;
 }
 
 static int do_list(const struct copts *o, int storefd)
@@ -478,50 +437,32 @@ static int do_info(const struct copts *o, int storefd)
 	} else {
 		print_meta(e);
 	}
-#if LL_HAVE_CORE_ANALYSIS
 	if (e->core_file) {
-		char err[256];
-		struct ll_core_analysis *a = analyze(storefd, e, err, sizeof(err));
+		struct cores_analysis an;
+		int ar = cores_analyze(storefd, e, !o->json, out_color(), &an);
 
 		if (o->json) {
-			json_object_object_add(out, "analysis", a ? ll_core_analysis_json(a) : NULL);
-			json_object_object_add(out, "top_frame",
-					       a && ll_core_analysis_top_frame(a)
-					       ? json_object_new_string(ll_core_analysis_top_frame(a)) : NULL);
-			json_object_object_add(out, "analysis_error", a ? NULL : json_object_new_string(err));
-		} else if (a) {
+			json_object_object_add(out, "analysis", ar == 0 ? json_object_get(an.json) : NULL);
+			json_object_object_add(out, "top_frame", ar == 0 && an.top ? json_object_new_string(an.top) : NULL);
+			json_object_object_add(out, "analysis_error", ar == 0 ? NULL : json_object_new_string(an.err));
+			json_object_object_add(out, "analysis_uid", ar == 0 ? json_object_new_int(an.uid) : NULL);
+		} else if (ar == 0) {
 			printf("\n");
-			fflush(stdout);
-			char *text = NULL;
-			size_t len = 0;
-			FILE *mem = open_memstream(&text, &len);
-
-			if (mem) {
-				ll_core_analysis_print(a, mem, out_color());
-				fclose(mem);
-				write_untrusted(stdout, text, len);
-			}
-			free(text);
+			if (an.text)
+				write_untrusted(stdout, an.text, strlen(an.text));
 		} else {
-			printf("\nanalysis   %s\n", err);
+			char b[600];
+
+			printf("\nanalysis   %s\n", safe(an.err, b, sizeof(b)));
 		}
-		if (!a)
+		if (ar < 0)
 			rc = LL_EXIT_FAIL;
-		ll_core_analysis_free(a);
+		cores_analysis_free(&an);
 	} else if (o->json) {
 		json_object_object_add(out, "analysis", NULL);
 		json_object_object_add(out, "top_frame", NULL);
 		json_object_object_add(out, "analysis_error", json_object_new_string("no core stored"));
 	}
-#else
-	if (o->json) {
-		json_object_object_add(out, "analysis", NULL);
-		json_object_object_add(out, "top_frame", NULL);
-		json_object_object_add(out, "analysis_error", json_object_new_string("analysis not built yet"));
-	} else {
-		printf("\nanalysis   not built yet (use 'lifeline cores gdb %s')\n", e->id);
-	}
-#endif
 	if (o->json)
 		out_json(out);
 	ll_store_list_free(&l);
@@ -713,6 +654,8 @@ int cmd_cores(int argc, char **argv)
 	struct copts o;
 	int storefd, r;
 
+	if (argc >= 2 && !strcmp(argv[1], "__analyze")) /* the unprivileged analysis child */
+		return cores_analyze_child(argc - 1, argv + 1);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? LL_EXIT_USAGE : LL_EXIT_OK;

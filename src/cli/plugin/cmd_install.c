@@ -22,6 +22,7 @@
 #include "lifeline/plugin.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/inspect/cli_text.h"
 
 static void usage(FILE *f)
 {
@@ -88,7 +89,7 @@ static const char *advice(int err, const char *step)
 
 static void print_mappers(const char *dst, const struct ll_mapper *v, size_t n)
 {
-	char sz[32];
+	char sz[32], ec[80];
 
 	if (!n) {
 		printf("no process maps %s\n", dst);
@@ -101,7 +102,8 @@ static void print_mappers(const char *dst, const struct ll_mapper *v, size_t n)
 		printf("%zu processes map %s; they keep running the old file (deleted by this install) until they "
 		       "reload or restart (see 'lifeline stale'):\n", n, dst);
 	for (size_t i = 0; i < n; i++)
-		printf("  pid %-7d %-16s %s, %s mapped\n", (int)v[i].pid, v[i].comm, v[i].exec ? "code" : "data",
+		printf("  pid %-7d %-16s %s, %s mapped\n", (int)v[i].pid, cli_esc(v[i].comm, ec, sizeof(ec)),
+		       v[i].exec ? "code" : "data",
 		       out_size(v[i].bytes, sz));
 }
 
@@ -117,14 +119,15 @@ int cmd_install(int argc, char **argv)
 	struct ll_install_result res;
 	struct ll_mapper *mappers = NULL;
 	size_t nmappers = 0;
-	char dst[PATH_MAX], why[256], srccopy[PATH_MAX];
+	char dst[PATH_MAX], why[256], srccopy[PATH_MAX], esrc[1024], edst[1024];
 	const char *src;
 	bool json = false;
 	struct stat st;
 	int c, r, rc = LL_EXIT_FAIL;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			opts.backup = true;
@@ -136,8 +139,7 @@ int cmd_install(int argc, char **argv)
 			usage(stdout);
 			return LL_EXIT_OK;
 		default:
-			usage(stderr);
-			return LL_EXIT_USAGE;
+			return cli_opt_error("install", c, argv, longopts);
 		}
 	}
 	if (argc - optind != 2) {
@@ -145,12 +147,13 @@ int cmd_install(int argc, char **argv)
 		return LL_EXIT_USAGE;
 	}
 	src = argv[optind];
+	cli_esc(src, esrc, sizeof(esrc));
 	if (snprintf(dst, sizeof(dst), "%s", argv[optind + 1]) >= (int)sizeof(dst)) {
-		out_error("install", "%s: path too long", argv[optind + 1]);
+		out_error("install", "%s: path too long", cli_esc(argv[optind + 1], edst, sizeof(edst)));
 		return LL_EXIT_USAGE;
 	}
 	if (stat(src, &st) < 0) {
-		out_error("install", "%s: %s; check the SRC path", src, strerror(errno));
+		out_error("install", "%s: %s; check the SRC path", esrc, strerror(errno));
 		return LL_EXIT_FAIL;
 	}
 	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -161,15 +164,16 @@ int cmd_install(int argc, char **argv)
 		while (dl > 1 && d[dl - 1] == '/')
 			dl--;
 		if (snprintf(dst, sizeof(dst), "%.*s/%s", (int)dl, d, basename(srccopy)) >= (int)sizeof(dst)) {
-			out_error("install", "%s: path too long", argv[optind + 1]);
+			out_error("install", "%s: path too long", cli_esc(argv[optind + 1], edst, sizeof(edst)));
 			return LL_EXIT_USAGE;
 		}
 	}
+	cli_esc(dst, edst, sizeof(edst));
 	if (looks_like_so(dst)) {
 		elf_check(src, why, sizeof(why));
 		if (why[0])
 			fprintf(stderr, "lifeline install: warning: %s is not a loadable shared object (%s); "
-				"installing it as %s anyway\n", src, why, dst);
+				"installing it as %s anyway\n", esrc, why, edst);
 	}
 	if (lstat(dst, &st) == 0 && S_ISREG(st.st_mode)) {
 		r = ll_file_mappers(st.st_dev, st.st_ino, &mappers, &nmappers);
@@ -177,14 +181,14 @@ int cmd_install(int argc, char **argv)
 			fprintf(stderr, "lifeline install: warning: cannot list the processes mapping %s: %s\n", dst,
 				strerror(-r));
 		else if (!json)
-			print_mappers(dst, mappers, nmappers);
+			print_mappers(edst, mappers, nmappers);
 	}
 	r = ll_install(src, dst, &opts, &res);
 	if (r < 0) {
 		if (res.refused)
-			out_error("install", "%s -> %s: %s; %s", src, dst, res.step, advice(r, res.step));
+			out_error("install", "%s -> %s: %s; %s", esrc, edst, res.step, advice(r, res.step));
 		else
-			out_error("install", "%s -> %s: %s failed: %s; %s", src, dst, res.step, strerror(-r),
+			out_error("install", "%s -> %s: %s failed: %s; %s", esrc, edst, res.step, strerror(-r),
 				  advice(r, res.step));
 		goto out;
 	}
@@ -193,20 +197,20 @@ int cmd_install(int argc, char **argv)
 		char mode[8];
 
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)res.mode);
-		json_object_object_add(o, "src", json_object_new_string(src));
-		json_object_object_add(o, "dst", json_object_new_string(dst));
+		json_object_object_add(o, "src", cli_json_str(src));
+		json_object_object_add(o, "dst", cli_json_str(dst));
 		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)res.bytes));
 		json_object_object_add(o, "replaced", json_object_new_boolean(res.replaced));
 		json_object_object_add(o, "mode", json_object_new_string(mode));
 		json_object_object_add(o, "uid", json_object_new_int64(res.uid));
 		json_object_object_add(o, "gid", json_object_new_int64(res.gid));
 		json_object_object_add(o, "owner_kept", json_object_new_boolean(res.owner_kept));
-		json_object_object_add(o, "backup", res.backup[0] ? json_object_new_string(res.backup) : NULL);
+		json_object_object_add(o, "backup", res.backup[0] ? cli_json_str(res.backup) : NULL);
 		for (size_t i = 0; i < nmappers; i++) {
 			json_object *m = json_object_new_object();
 
 			json_object_object_add(m, "pid", json_object_new_int(mappers[i].pid));
-			json_object_object_add(m, "comm", json_object_new_string(mappers[i].comm));
+			json_object_object_add(m, "comm", cli_json_str(mappers[i].comm));
 			json_object_object_add(m, "code", json_object_new_boolean(mappers[i].exec));
 			json_object_object_add(m, "mapped_bytes", json_object_new_int64((int64_t)mappers[i].bytes));
 			json_object_array_add(ms, m);
@@ -217,11 +221,11 @@ int cmd_install(int argc, char **argv)
 	} else {
 		char sz[32];
 
-		printf("installed %s -> %s (%s, mode %04o, owner %u:%u%s)\n", src, dst, out_size(res.bytes, sz),
+		printf("installed %s -> %s (%s, mode %04o, owner %u:%u%s)\n", esrc, edst, out_size(res.bytes, sz),
 		       (unsigned)res.mode, (unsigned)res.uid, (unsigned)res.gid,
 		       res.replaced && !res.owner_kept ? ", previous owner NOT kept: not allowed to chown" : "");
 		if (res.backup[0])
-			printf("previous version kept as %s\n", res.backup);
+			printf("previous version kept as %s\n", cli_esc(res.backup, why, sizeof(why)));
 	}
 	rc = LL_EXIT_OK;
 out:

@@ -19,6 +19,7 @@
 #include "lifeline/plugin.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/inspect/cli_text.h"
 
 static void usage(FILE *f)
 {
@@ -46,15 +47,15 @@ static const char *kind_name(enum ll_stale_kind k)
 
 static void print_proc(const struct ll_stale_proc *sp)
 {
-	char a[32], b[32], c[32];
+	char a[32], b[32], c[32], e[4096 * 4 + 8];
 
-	printf("%sPID %d (%s)%s\n", OUT_BOLD, (int)sp->pid, sp->comm, OUT_RESET);
+	printf("%sPID %d (%s)%s\n", OUT_BOLD, (int)sp->pid, cli_esc(sp->comm, e, sizeof(e)), OUT_RESET);
 	for (size_t i = 0; i < sp->n; i++) {
 		const struct ll_stale_item *it = &sp->v[i];
 		const char *col = it->kind == LL_STALE_TRUNCATED ? OUT_RED : OUT_YELLOW;
 
 		printf("  %s%-9s%s  %-4s  %s  ", col, kind_name(it->kind), OUT_RESET, it->exec ? "code" : "data",
-		       it->path);
+		       cli_esc(it->path, e, sizeof(e)));
 		if (it->kind == LL_STALE_TRUNCATED)
 			printf("(mapped %s, file now %s: %s past its end)\n", out_size(it->mapped_bytes, a),
 			       out_size(it->file_size, b), out_size(it->past_eof, c));
@@ -71,14 +72,14 @@ static json_object *proc_json(const struct ll_stale_proc *sp)
 	char dev[32];
 
 	json_object_object_add(o, "pid", json_object_new_int(sp->pid));
-	json_object_object_add(o, "comm", json_object_new_string(sp->comm));
+	json_object_object_add(o, "comm", cli_json_str(sp->comm));
 	for (size_t i = 0; i < sp->n; i++) {
 		const struct ll_stale_item *it = &sp->v[i];
 		json_object *j = json_object_new_object();
 
 		snprintf(dev, sizeof(dev), "%u:%u", it->dev_major, it->dev_minor);
 		json_object_object_add(j, "kind", json_object_new_string(kind_name(it->kind)));
-		json_object_object_add(j, "path", json_object_new_string(it->path));
+		json_object_object_add(j, "path", cli_json_str(it->path));
 		json_object_object_add(j, "device", json_object_new_string(dev));
 		json_object_object_add(j, "inode", json_object_new_int64((int64_t)it->inode));
 		json_object_object_add(j, "code", json_object_new_boolean(it->exec));
@@ -135,12 +136,13 @@ int cmd_stale(int argc, char **argv)
 	};
 	json_object *jprocs = NULL, *jerrs = NULL;
 	pid_t *pids = NULL;
-	size_t npids = 0, nstale = 0, scanned = 0;
+	size_t npids = 0, nstale = 0, scanned = 0, unreadable = 0;
 	bool json = false, all;
 	int c, r, rc = LL_EXIT_OK;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -149,8 +151,7 @@ int cmd_stale(int argc, char **argv)
 			usage(stdout);
 			return LL_EXIT_OK;
 		default:
-			usage(stderr);
-			return LL_EXIT_USAGE;
+			return cli_opt_error("stale", c, argv, longopts);
 		}
 	}
 	all = optind == argc;
@@ -166,7 +167,10 @@ int cmd_stale(int argc, char **argv)
 			return LL_EXIT_FAIL;
 		for (int i = optind; i < argc; i++) {
 			if (ll_parse_pid(argv[i], &pids[npids]) < 0) {
-				out_error("stale", "'%s' is not a process id; see 'lifeline stale --help'", argv[i]);
+				char e[256];
+
+				out_error("stale", "'%s' is not a process id; give a positive decimal number (see "
+					  "'ps -e' and 'lifeline stale --help')", cli_esc(argv[i], e, sizeof(e)));
 				free(pids);
 				return LL_EXIT_USAGE;
 			}
@@ -182,19 +186,24 @@ int cmd_stale(int argc, char **argv)
 
 		r = ll_stale_scan(pids[i], &sp);
 		if (r < 0) {
-			if (all)
-				continue; /* exited meanwhile, or a kernel thread we cannot read */
+			if (all) { /* exited meanwhile (skipped), or not ours to read (counted) */
+				if (r == -EACCES || r == -EPERM)
+					unreadable++;
+				continue;
+			}
 			rc = LL_EXIT_FAIL;
+			if (r == -ESRCH || r == -ENOENT)
+				out_error("stale", "pid %d: no such process (it may have exited; check with "
+					  "'ps -p %d')", (int)pids[i], (int)pids[i]);
+			else
+				out_error("stale", "pid %d: %s%s", (int)pids[i], strerror(-r),
+					  r == -EACCES || r == -EPERM ? "; run as root or as the process's owner" : "");
 			if (json) {
 				json_object *e = json_object_new_object();
 
 				json_object_object_add(e, "pid", json_object_new_int(pids[i]));
 				json_object_object_add(e, "error", json_object_new_string(strerror(-r)));
 				json_object_array_add(jerrs, e);
-			} else {
-				out_error("stale", "pid %d: %s%s", (int)pids[i], strerror(-r),
-					  r == -ESRCH || r == -ENOENT ? " (no such process)" :
-					  r == -EACCES || r == -EPERM ? "; run as root" : "");
 			}
 			continue;
 		}
@@ -208,10 +217,18 @@ int cmd_stale(int argc, char **argv)
 		}
 		ll_stale_free(sp);
 	}
+	if (unreadable)
+		fprintf(stderr, "lifeline stale: warning: %zu process%s could not be read (permission denied) "
+			"and %s not checked: %s\n", unreadable, unreadable == 1 ? "" : "es",
+			unreadable == 1 ? "was" : "were",
+			geteuid() ? "run as root to scan every process"
+				  : "even root may not read a process that holds capabilities this one lacks "
+				    "or that a security module protects");
 	if (json) {
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "scanned", json_object_new_int64((int64_t)scanned));
+		json_object_object_add(o, "unreadable", json_object_new_int64((int64_t)unreadable));
 		json_object_object_add(o, "processes", jprocs);
 		json_object_object_add(o, "errors", jerrs);
 		if (out_json(o) < 0)

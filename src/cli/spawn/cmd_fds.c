@@ -13,6 +13,7 @@
 #include "common/common.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/inspect/cli_text.h"
 
 static void usage(FILE *f)
 {
@@ -91,9 +92,10 @@ static void print_sock(const struct ll_fd *f)
 
 static void print_table(const struct ll_fds *fds, bool inherited, int shared)
 {
-	char fl[128];
+	char fl[128], ec[80];
 
-	printf("%sPID %d (%s)%s, parent %d: %zu descriptors", OUT_BOLD, (int)fds->pid, fds->comm,
+	printf("%sPID %d (%s)%s, parent %d: %zu descriptors", OUT_BOLD, (int)fds->pid,
+	       cli_esc(fds->comm, ec, sizeof(ec)),
 	       OUT_RESET, (int)fds->ppid, fds->n);
 	if (inherited)
 		printf(", %d shared with the parent", shared);
@@ -122,7 +124,7 @@ static json_object *sock_json(const struct ll_fd_socket *s)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "proto", json_object_new_string(ll_sock_proto_name(s->proto)));
-	json_object_object_add(o, "local", json_object_new_string(s->local));
+	json_object_object_add(o, "local", cli_json_str(s->local));
 	if (s->proto != LL_SOCK_UNIX) {
 		json_object_object_add(o, "remote", json_object_new_string(s->remote));
 		json_object_object_add(o, "local_port", json_object_new_int(s->local_port));
@@ -139,7 +141,7 @@ static json_object *fds_json(const struct ll_fds *fds, bool inherited, int share
 
 	json_object_object_add(p, "pid", json_object_new_int(fds->pid));
 	json_object_object_add(p, "ppid", json_object_new_int(fds->ppid));
-	json_object_object_add(p, "comm", json_object_new_string(fds->comm));
+	json_object_object_add(p, "comm", cli_json_str(fds->comm));
 	json_object_object_add(p, "count", json_object_new_int64((int64_t)fds->n));
 	if (inherited)
 		json_object_object_add(p, "shared_with_parent", json_object_new_int(shared));
@@ -152,7 +154,7 @@ static json_object *fds_json(const struct ll_fds *fds, bool inherited, int share
 		o = json_object_new_object();
 		json_object_object_add(o, "fd", json_object_new_int(f->fd));
 		json_object_object_add(o, "type", json_object_new_string(ll_fd_type_name(f->type)));
-		json_object_object_add(o, "target", json_object_new_string(f->target));
+		json_object_object_add(o, "target", cli_json_str(f->target));
 		json_object_object_add(o, "flags", json_object_new_string(flags_str(f->flags, fl, sizeof(fl))));
 		snprintf(oct, sizeof(oct), "0%o", f->flags);
 		json_object_object_add(o, "flags_octal", json_object_new_string(oct));
@@ -188,7 +190,7 @@ static int show_port(unsigned port, bool json)
 
 			json_object_object_add(x, "pid", json_object_new_int(h[i].pid));
 			json_object_object_add(x, "ppid", json_object_new_int(h[i].ppid));
-			json_object_object_add(x, "comm", json_object_new_string(h[i].comm));
+			json_object_object_add(x, "comm", cli_json_str(h[i].comm));
 			json_object_object_add(x, "fd", json_object_new_int(h[i].fd));
 			json_object_object_add(x, "socket_ino", json_object_new_int64((int64_t)h[i].ino));
 			json_object_object_add(x, "socket", sock_json(&h[i].sock));
@@ -204,7 +206,7 @@ static int show_port(unsigned port, bool json)
 			printf("%8s %-16s %6s %-5s %-22s %-22s %-12s %s\n", "PID", "COMMAND", "FD", "PROTO",
 			       "LOCAL", "REMOTE", "STATE", "HOW");
 		for (size_t i = 0; i < n; i++) {
-			char how[96];
+			char how[96], ec[80];
 
 			if (h[i].opener)
 				snprintf(how, sizeof(how), "%sopened it%s", OUT_GREEN, OUT_RESET);
@@ -214,7 +216,8 @@ static int show_port(unsigned port, bool json)
 			else
 				snprintf(how, sizeof(how), "%sshares it (parent gone, or passed over a socket)%s",
 					 OUT_YELLOW, OUT_RESET);
-			printf("%8d %-16s %6d %-5s %-22s %-22s %-12s %s\n", (int)h[i].pid, h[i].comm, h[i].fd,
+			printf("%8d %-16s %6d %-5s %-22s %-22s %-12s %s\n", (int)h[i].pid,
+			       cli_esc(h[i].comm, ec, sizeof(ec)), h[i].fd,
 			       ll_sock_proto_name(h[i].sock.proto), h[i].sock.local, h[i].sock.remote,
 			       h[i].sock.state, how);
 		}
@@ -239,21 +242,24 @@ int cmd_fds(int argc, char **argv)
 	int c, failed = 0, have_port = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'i': inherited = true; break;
 		case 'p':
 			if (ll_parse_u64(optarg, 0, &port) < 0 || port == 0 || port > 65535) {
-				out_error("fds", "invalid port '%s': give a number from 1 to 65535", optarg);
+				char e[256];
+
+				out_error("fds", "invalid port '%s': give a number from 1 to 65535",
+					  cli_esc(optarg, e, sizeof(e)));
 				return LL_EXIT_USAGE;
 			}
 			have_port = 1;
 			break;
 		case 'h': usage(stdout); return LL_EXIT_OK;
 		default:
-			fprintf(stderr, "see 'lifeline fds --help'\n");
-			return LL_EXIT_USAGE;
+			return cli_opt_error("fds", c, argv, opts);
 		}
 	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
@@ -274,7 +280,10 @@ int cmd_fds(int argc, char **argv)
 		pid_t pid;
 
 		if (ll_parse_pid(argv[i], &pid) < 0) {
-			out_error("fds", "invalid PID '%s': give a process id (a positive number)", argv[i]);
+			char e[256];
+
+			out_error("fds", "invalid PID '%s': give a process id (a positive number, see 'ps -e')",
+				  cli_esc(argv[i], e, sizeof(e)));
 			return LL_EXIT_USAGE;
 		}
 	}

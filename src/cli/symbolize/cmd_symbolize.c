@@ -26,6 +26,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "symbolize_cli.h"
+#include "cli/inspect/cli_text.h"
 
 #define MAX_DEBUG_DIRS 16
 #define MAX_LINE (64u << 10)
@@ -73,14 +74,17 @@ static void answer(struct sbuf *out, struct symctx *ctx, struct sym_item *it, st
 		it->res = res;
 	} else if (it->sym) {
 		struct ll_sym_info info;
+		char ein[128], emod[300];
 
+		cli_esc(it->input, ein, sizeof(ein));
+		cli_esc(it->module, emod, sizeof(emod));
 		ll_symbolizer_info(it->sym, &info);
 		if (info.nsymbols == 0 && !info.has_dwarf)
 			snprintf(msg, msize, "%s: %s+0x%" PRIx64 ": no symbols; install debug info (or add --debug-dir)",
-				 it->input, it->module, it->elf_addr);
+				 ein, emod, it->elf_addr);
 		else
 			snprintf(msg, msize, "%s: %s+0x%" PRIx64 ": no symbol or line information covers it",
-				 it->input, it->module, it->elf_addr);
+				 ein, emod, it->elf_addr);
 		it->res = res; /* empty: prints ?? */
 		it->error = msg;
 	}
@@ -121,10 +125,11 @@ static void item_exe(struct sbuf *out, struct symctx *ctx, const char *text, int
 		     struct ll_sym_result *res)
 {
 	struct sym_item it = { .input = text, .module = ctx->exe, .elf_addr = addr };
-	char msg[600];
+	char msg[600], ein[256];
 
 	if (parsed < 0) {
-		snprintf(msg, sizeof(msg), "'%.200s': not an address (give hex, e.g. 0x1139)", text);
+		snprintf(msg, sizeof(msg), "'%s': not an address (give hex, e.g. 0x1139)",
+			 cli_esc(text, ein, sizeof(ein)));
 		it.module = NULL;
 		it.error = msg;
 	} else {
@@ -141,11 +146,12 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 {
 	struct sym_item it = { .input = text, .runtime = addr };
 	struct ll_addr_info info;
-	char msg[600];
+	char msg[600], ein[256], epath[300];
 	int r, fd = -1;
 
 	if (parsed < 0) {
-		snprintf(msg, sizeof(msg), "'%.200s': not an address (give hex, e.g. 0x7f12345678)", text);
+		snprintf(msg, sizeof(msg), "'%s': not an address (give hex, e.g. 0x7f12345678)",
+			 cli_esc(text, ein, sizeof(ein)));
 		it.error = msg;
 		goto out;
 	}
@@ -160,7 +166,7 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 		const struct ll_map *m = ll_maps_find(ctx->maps, it.runtime);
 
 		snprintf(msg, sizeof(msg), "%s: in %s, which is not an ELF module (%s)", text,
-			 m && m->path ? m->path : "an anonymous mapping",
+			 m && m->path ? cli_esc(m->path, epath, sizeof(epath)) : "an anonymous mapping",
 			 m ? ll_map_kind_name(m->kind) : "no mapping");
 		it.error = msg;
 		goto out;
@@ -180,7 +186,7 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s: %s", text, info.path,
+		snprintf(msg, sizeof(msg), "%s: %s: %s", text, cli_esc(info.path, epath, sizeof(epath)),
 			 r == -ESTALE ? "the file on disk is not the build the process runs (build-id differs): it was replaced"
 			 : r == -ENOENT ? "module file not found"
 			 : r == -ENOEXEC ? "not an ELF file, or truncated or corrupt"
@@ -191,25 +197,86 @@ out:
 	answer(out, ctx, &it, res, msg, sizeof(msg));
 }
 
-/* A crash report, line by line: each line is echoed (with frames) at once. */
+/* A crash report, line by line: each line is echoed (with frames) at once.
+ * Memory is bounded: a line longer than MAX_LINE is passed through in
+ * pieces, unparsed (no frame is that long), however long it is. */
 static void each_report_line(struct symctx *ctx, FILE *f)
 {
 	struct stat st;
 	bool flush = fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	char *line = malloc(MAX_LINE + 1);
+	size_t len = 0;
+	bool cut = false; /* inside a line longer than MAX_LINE */
+	int ch = 0;
 
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		if ((size_t)len > MAX_LINE)
-			line[MAX_LINE] = '\0';
-		else if (len > 0 && line[len - 1] == '\n')
-			line[len - 1] = '\0';
-		sym_report_line(ctx, line);
-		if (flush && ctx->fmt != FMT_JSON)
+	if (!line) {
+		out_error(ctx->cmd, "out of memory reading the report");
+		ctx->failed++;
+		return;
+	}
+	while (ch != EOF) {
+		ch = getc_unlocked(f);
+		if (ch != EOF && ch != '\n') {
+			line[len++] = (char)ch;
+			if (len < MAX_LINE)
+				continue;
+		}
+		if (ch == EOF && len == 0 && !cut)
+			break;
+		line[len] = '\0';
+		if (cut || len == MAX_LINE)
+			sym_report_passthrough(ctx, line, len, !cut, ch == '\n' || ch == EOF);
+		else
+			sym_report_line(ctx, line, len);
+		cut = len == MAX_LINE && ch != '\n' && ch != EOF;
+		len = 0;
+		if (flush && ctx->fmt != FMT_JSON && (ch == '\n' || ch == EOF))
 			fflush(stdout);
 	}
+	if (ferror(f)) {
+		out_error(ctx->cmd, "reading the report: %s", strerror(errno));
+		ctx->failed++;
+	}
 	free(line);
+}
+
+/* --report FILE: a regular file or a pipe (`--report <(cmd)`, a FIFO);
+ * opened without blocking, so a FIFO nobody writes to does not hang us.
+ * Returns the stream, or NULL after printing why. */
+static FILE *open_report(struct symctx *ctx, const char *path)
+{
+	char epath[300];
+	struct stat st;
+	int fd, fl;
+	FILE *f;
+
+	cli_esc(path, epath, sizeof(epath));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		out_error(ctx->cmd, "--report %s: %s", epath,
+			  errno == ENOENT ? "no such file; check the path"
+			  : errno == EACCES ? "permission denied; run as the file's owner or root"
+			  : errno == ELOOP ? "a symbolic link loop"
+			  : strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		out_error(ctx->cmd, "--report %s: %s", epath,
+			  S_ISDIR(st.st_mode) ? "is a directory; give the crash report file"
+					      : "not a regular file or a pipe; give the crash report file "
+						"('-' reads stdin)");
+		close(fd);
+		return NULL;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	f = fdopen(fd, "r");
+	if (!f) {
+		out_error(ctx->cmd, "--report %s: %s", epath, strerror(errno));
+		close(fd);
+	}
+	return f;
 }
 
 void sym_one_item(struct sbuf *out, struct symctx *ctx, const char *text, int parsed, uint64_t addr,
@@ -269,7 +336,7 @@ static void each_address_line(struct symctx *ctx, int fd, struct ll_sym_result *
 	bool flush = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 	size_t cap = BATCH_BYTES + 1, len = 0;
 	char *buf = malloc(cap);
-	bool eof = false;
+	bool eof = false, skip = false; /* skip: the rest of an over-long line */
 
 	if (!buf) {
 		out_error(ctx->cmd, "out of memory reading addresses");
@@ -289,6 +356,15 @@ static void each_address_line(struct symctx *ctx, int fd, struct ll_sym_result *
 		}
 		if (r == 0)
 			eof = true;
+		if (skip) { /* drop what is left of a line already answered */
+			char *nl = memchr(buf + len, '\n', (size_t)r);
+
+			if (!nl)
+				continue;
+			memmove(buf + len, nl + 1, (size_t)(buf + len + r - nl - 1));
+			r = buf + len + r - nl - 1;
+			skip = false;
+		}
 		len += (size_t)r;
 		if (!eof && (size_t)r == want && len < cap - 1)
 			continue;
@@ -301,6 +377,8 @@ static void each_address_line(struct symctx *ctx, int fd, struct ll_sym_result *
 				upto = (size_t)(nl - buf) + 1;
 			else if (len < cap - 1)
 				continue; /* a partial line: wait for its end */
+			else
+				skip = true; /* a line longer than the buffer: answer its start once */
 		}
 		address_lines(ctx, buf, upto, res);
 		memmove(buf, buf + upto, len - upto);
@@ -314,21 +392,25 @@ static void each_address_line(struct symctx *ctx, int fd, struct ll_sym_result *
 static int open_exe(struct symctx *ctx)
 {
 	int r = ll_symcache_get(ctx->cache, ctx->exe, -1, NULL, 0, &ctx->exe_sym);
+	char epath[300];
 
+	cli_esc(ctx->exe, epath, sizeof(epath));
 	if (r < 0) {
-		out_error(ctx->cmd, "%s: %s", ctx->exe,
+		out_error(ctx->cmd, "%s: %s", epath,
 			  r == -ENOENT ? "no such file"
 			  : r == -ENOEXEC ? "not an ELF file, or truncated or corrupt"
 			  : r == -EACCES ? "permission denied"
 			  : r == -EISDIR ? "is a directory"
-			  : r == -EINVAL ? "not a regular file"
+			  : r == -EINVAL ? "not a regular file (give the ELF file itself)"
+			  : r == -ELOOP ? "a symbolic link loop"
+			  : r == -ENAMETOOLONG ? "path too long"
 			  : strerror(-r));
 		return r;
 	}
 	ll_symbolizer_info(ctx->exe_sym, &ctx->exe_info);
 	if (ctx->exe_info.nsymbols == 0 && !ctx->exe_info.has_dwarf)
 		out_error(ctx->cmd, "%s: no symbols; install debug info (or add --debug-dir); showing module offsets only",
-			  ctx->exe);
+			  epath);
 	return 0;
 }
 
@@ -368,16 +450,19 @@ int cmd_symbolize(int argc, char **argv)
 	size_t ndirs = 0;
 	int c, rc = LL_EXIT_FAIL;
 	uint64_t v;
+	char ebuf[256];
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "e:p:r:d:fanD:jh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":e:p:r:d:fanD:jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': ctx.exe = optarg; break;
 		case 'p': pid_arg = optarg; break;
 		case 'r': report = optarg; break;
 		case 'd':
 			if (ll_parse_u64(optarg, 0, &v) < 0 || v == 0 || v > 2000) {
-				out_error(ctx.cmd, "--disasm '%s': give a count of instructions, 1 to 2000", optarg);
+				out_error(ctx.cmd, "--disasm '%s': give a count of instructions, 1 to 2000",
+					  cli_esc(optarg, ebuf, sizeof(ebuf)));
 				return LL_EXIT_USAGE;
 			}
 			ctx.disasm = (unsigned)v;
@@ -395,7 +480,7 @@ int cmd_symbolize(int argc, char **argv)
 		case 'j': ctx.fmt = FMT_JSON; break;
 		case 'C': opts.flags &= ~(unsigned)LL_SYM_CACHE; break;
 		case 'h': usage(stdout); return LL_EXIT_OK;
-		default: usage(stderr); return LL_EXIT_USAGE;
+		default: return cli_opt_error(ctx.cmd, c, argv, longopts);
 		}
 	}
 	if (ctx.exe && pid_arg) {
@@ -411,7 +496,8 @@ int cmd_symbolize(int argc, char **argv)
 		return LL_EXIT_USAGE;
 	}
 	if (pid_arg && ll_parse_pid(pid_arg, &ctx.pid) < 0) {
-		out_error(ctx.cmd, "--pid '%s': not a process id", pid_arg);
+		out_error(ctx.cmd, "--pid '%s': not a process id; give a positive decimal number (see 'ps -e')",
+			  cli_esc(pid_arg, ebuf, sizeof(ebuf)));
 		return LL_EXIT_USAGE;
 	}
 	if (ll_symcache_new(&opts, &ctx.cache) < 0 || !(res = malloc(sizeof(*res))) ||
@@ -432,12 +518,10 @@ int cmd_symbolize(int argc, char **argv)
 		else
 			each_address_line(&ctx, STDIN_FILENO, res);
 	} else if (report && strcmp(report, "-")) {
-		FILE *f = fopen(report, "re");
+		FILE *f = open_report(&ctx, report);
 
-		if (!f) {
-			out_error(ctx.cmd, "--report %s: %s", report, strerror(errno));
+		if (!f)
 			goto out;
-		}
 		each_report_line(&ctx, f);
 		fclose(f);
 	} else {

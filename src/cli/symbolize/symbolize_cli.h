@@ -86,7 +86,12 @@ void sym_run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_s
 int sym_report_parse(const char *line, char *buf, size_t size, const char **func, size_t *func_len,
 		     uint64_t *off);
 
-/* Symbolize one report line (echoed, with frames added). */
-void sym_report_line(struct symctx *ctx, const char *line);
+/* Symbolize one report line of len bytes (echoed, with frames added). */
+void sym_report_line(struct symctx *ctx, const char *line, size_t len);
+
+/* Echo len bytes of a report line that is not symbolized: first is false for
+ * the later pieces of a line too long to parse, last true for its end (a
+ * newline follows). --json keeps the first piece only ("truncated"). */
+void sym_report_passthrough(struct symctx *ctx, const char *line, size_t len, bool first, bool last);
 
 #endif

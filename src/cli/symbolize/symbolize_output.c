@@ -14,6 +14,7 @@
 
 #include "cli/output.h"
 #include "symbolize_cli.h"
+#include "cli/inspect/cli_text.h"
 
 bool sb_reserve(struct sbuf *b, size_t more)
 {
@@ -141,7 +142,9 @@ static struct ll_insn *item_disasm(struct symctx *ctx, const struct sym_item *it
 		*why = "no code bytes at this address in the file (a debug-only file, or not in any section)";
 	}
 	if (*why) { /* asked for and not given: the item failed */
-		out_error(ctx->cmd, "%s: disassembly: %s", it->input, *why);
+		char ein[256];
+
+		out_error(ctx->cmd, "%s: disassembly: %s", cli_esc(it->input, ein, sizeof(ein)), *why);
 		ctx->failed++;
 	}
 	return v;
@@ -155,9 +158,11 @@ static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_it
 	size_t n;
 
 	if (!indent) {
-		sb_printf(out, "%s%s%s", OUT_BOLD, it->input, OUT_RESET);
+		char ein[256], emod[4096 * 4 + 8];
+
+		sb_printf(out, "%s%s%s", OUT_BOLD, cli_esc(it->input, ein, sizeof(ein)), OUT_RESET);
 		if (it->module)
-			sb_printf(out, " %s+0x%" PRIx64, it->module, it->elf_addr);
+			sb_printf(out, " %s+0x%" PRIx64, cli_esc(it->module, emod, sizeof(emod)), it->elf_addr);
 		if (res && res->symbol)
 			sb_printf(out, " %s+0x%" PRIx64, res->symbol, res->symbol_offset);
 		else if (res)
@@ -264,11 +269,11 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 	const char *why;
 	size_t n;
 
-	json_object_object_add(o, "input", json_object_new_string(it->input));
+	json_object_object_add(o, "input", cli_json_str(it->input));
 	if (it->has_runtime)
 		json_object_object_add(o, "address", jhex(it->runtime));
 	if (it->module) {
-		json_object_object_add(o, "module", json_object_new_string(it->module));
+		json_object_object_add(o, "module", cli_json_str(it->module));
 		json_object_object_add(o, "elf_address", jhex(it->elf_addr));
 	}
 	if (it->build_id_len) {
@@ -285,15 +290,15 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 		if (info.from_cache)
 			json_object_object_add(o, "index_from_cache", json_object_new_boolean(true));
 		if (info.debug_path) {
-			json_object_object_add(o, "debug_file", json_object_new_string(info.debug_path));
+			json_object_object_add(o, "debug_file", cli_json_str(info.debug_path));
 			json_object_object_add(o, "debug_found_by", json_object_new_string(info.debug_how));
 		}
 	}
 	if (res && res->symbol) {
-		json_object_object_add(o, "symbol", json_object_new_string(res->symbol));
+		json_object_object_add(o, "symbol", cli_json_str(res->symbol));
 		json_object_object_add(o, "symbol_offset", json_object_new_uint64(res->symbol_offset));
 	} else if (res && res->nearest) {
-		json_object_object_add(o, "nearest", json_object_new_string(res->nearest));
+		json_object_object_add(o, "nearest", cli_json_str(res->nearest));
 		json_object_object_add(o, "nearest_offset", json_object_new_uint64(res->nearest_offset));
 	}
 	if (res) {
@@ -304,8 +309,8 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 			const struct ll_sym_frame *f = &res->frames[i];
 			json_object *jf = json_object_new_object();
 
-			json_object_object_add(jf, "function", f->function ? json_object_new_string(f->function) : NULL);
-			json_object_object_add(jf, "file", f->file ? json_object_new_string(f->file) : NULL);
+			json_object_object_add(jf, "function", cli_json_str(f->function));
+			json_object_object_add(jf, "file", cli_json_str(f->file));
 			json_object_object_add(jf, "line", json_object_new_int64(f->line));
 			json_object_object_add(jf, "column", json_object_new_int64(f->column));
 			if (i == 0 && f->discriminator)
@@ -338,7 +343,7 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 	}
 	free(insn);
 	if (it->error)
-		json_object_object_add(o, "error", json_object_new_string(it->error));
+		json_object_object_add(o, "error", cli_json_str(it->error));
 	json_object_array_add(ctx->jarr, o);
 }
 

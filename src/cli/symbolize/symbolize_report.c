@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/output.h"
 #include "symbolize_cli.h"
+#include "cli/inspect/cli_text.h"
 
 #define FRAME_INDENT "        "
 
@@ -104,15 +106,41 @@ static const char *open_error(int r)
 	}
 }
 
-static void passthrough(struct symctx *ctx, const char *line)
+/* Echo a line of the report: its bytes as they are (a filter changes
+ * nothing it does not understand), but escaped on a terminal, where control
+ * bytes would drive it. */
+static void echo(const char *line, size_t len, bool newline)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDOUT_FILENO);
+	if (tty && !cli_is_clean(line, len)) {
+		char buf[1024];
+
+		for (size_t i = 0; i < len; i += 200) /* 200 bytes escape to at most 800 */
+			fputs(cli_esc_len(line + i, len - i < 200 ? len - i : 200, buf, sizeof(buf)), stdout);
+	} else {
+		fwrite(line, 1, len, stdout);
+	}
+	if (newline)
+		putchar('\n');
+}
+
+void sym_report_passthrough(struct symctx *ctx, const char *line, size_t len, bool first, bool last)
 {
 	if (ctx->fmt == FMT_JSON) {
-		json_object *o = json_object_new_object();
+		json_object *o;
 
-		json_object_object_add(o, "line", json_object_new_string(line));
+		if (!first)
+			return;
+		o = json_object_new_object();
+		json_object_object_add(o, "line", cli_json_str_len(line, len));
+		if (!last)
+			json_object_object_add(o, "truncated", json_object_new_boolean(true));
 		json_object_array_add(ctx->jarr, o);
 	} else {
-		puts(line);
+		echo(line, len, last);
 	}
 }
 
@@ -126,9 +154,9 @@ static void print_frames(struct symctx *ctx, const struct sym_item *it)
 	sb_free(&b);
 }
 
-void sym_report_line(struct symctx *ctx, const char *line)
+void sym_report_line(struct symctx *ctx, const char *line, size_t len)
 {
-	char path[4096], fname[512], msg[4800];
+	char path[4096], epath[1024], fname[512], efname[600], msg[4800];
 	struct ll_sym_result *res = NULL;
 	struct ll_symbolizer *s = NULL;
 	struct sym_item it = { .input = line };
@@ -138,14 +166,15 @@ void sym_report_line(struct symctx *ctx, const char *line)
 	int r;
 
 	if (sym_report_parse(line, path, sizeof(path), &func, &flen, &off) < 0) {
-		passthrough(ctx, line);
+		sym_report_passthrough(ctx, line, len, true, true);
 		return;
 	}
 	it.module = path;
 	it.elf_addr = addr = off;
 	r = ll_symcache_get(ctx->cache, path, -1, NULL, 0, &s);
+	cli_esc(path, epath, sizeof(epath));
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", path, open_error(r));
+		snprintf(msg, sizeof(msg), "%s: %s", epath, open_error(r));
 		goto fail;
 	}
 	it.sym = s;
@@ -154,7 +183,8 @@ void sym_report_line(struct symctx *ctx, const char *line)
 
 		snprintf(fname, sizeof(fname), "%.*s", (int)flen, func);
 		if (ll_symbolizer_find_symbol(s, fname, &base) < 0) {
-			snprintf(msg, sizeof(msg), "%.4000s: no symbol '%.500s' in it (install its debug info)", path, fname);
+			snprintf(msg, sizeof(msg), "%s: no symbol '%s' in it (install its debug info)", epath,
+				 cli_esc(fname, efname, sizeof(efname)));
 			goto fail;
 		}
 		it.elf_addr = addr = base + off;
@@ -169,15 +199,15 @@ void sym_report_line(struct symctx *ctx, const char *line)
 
 		ll_symbolizer_info(s, &info);
 		if (info.nsymbols == 0 && !info.has_dwarf)
-			snprintf(msg, sizeof(msg), "%s+0x%" PRIx64 ": no symbols; install debug info", path, addr);
+			snprintf(msg, sizeof(msg), "%s+0x%" PRIx64 ": no symbols; install debug info", epath, addr);
 		else
 			snprintf(msg, sizeof(msg), "%s+0x%" PRIx64 ": no symbol or line information covers it",
-				 path, addr);
+				 epath, addr);
 		goto fail;
 	}
 	it.res = res;
 	if (ctx->fmt != FMT_JSON)
-		puts(line);
+		echo(line, len, true);
 	print_frames(ctx, &it);
 	free(res);
 	return;
@@ -189,5 +219,5 @@ fail:
 	if (ctx->fmt == FMT_JSON)
 		print_frames(ctx, &it);
 	else
-		puts(line);
+		echo(line, len, true);
 }

@@ -1,0 +1,337 @@
+/* cores_analyze.c: the analysis of a stored core for `lifeline cores info`
+ * and `list --top`, without root's rights when the core is another user's.
+ *
+ * The core, its executable and its libraries are the crashing user's bytes,
+ * and the analysis (libdwfl, capstone, our unwinder) is a large parser. Run
+ * by root on a core of uid U != 0, it runs in a child: `lifeline cores
+ * __analyze` exec'ed (execveat of this very binary) after setsid(),
+ * setgroups(0), setresgid(G), setresuid(U) and PR_SET_NO_NEW_PRIVS, with
+ * the decompressed core on fd 3 (given to U), the record as JSON on fd 4, no
+ * terminal (the output comes back through a pipe, bounded, and is escaped
+ * before it is printed), and a time limit. The child makes itself undumpable
+ * first thing, so U cannot ptrace it. Otherwise (root's own crash, or not
+ * root) the analysis runs in-process as before. Between fork() and exec only
+ * system calls run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/coredump/cores_analyze.h"
+#include "cli/coredump/cores_cli.h"
+#include "cli/coredump/cores_config.h"
+#include "cli/output.h"
+#if LL_HAVE_CORE_ANALYSIS
+#include "lifeline/inspect/core.h"
+#endif
+
+#define CHILD_OUTPUT_MAX (64u << 20)
+#define CHILD_TIME_MAX_MS (300 * 1000)
+
+extern char **environ;
+
+void cores_analysis_free(struct cores_analysis *o)
+{
+	json_object_put(o->json);
+	free(o->top);
+	free(o->text);
+	memset(o, 0, sizeof(*o));
+}
+
+#if LL_HAVE_CORE_ANALYSIS
+/* The analysis of the core at path (with its record meta), into o. */
+static int analyze_here(const char *path, json_object *meta, const char *exe, bool want_text,
+			bool color, struct cores_analysis *o)
+{
+	struct ll_core_options opts = { 0 };
+	struct ll_core_analysis *a = NULL;
+	int r;
+
+	opts.metadata = meta;
+	opts.exe_hint = exe && exe[0] == '/' ? exe : NULL;
+	opts.errbuf = o->err;
+	opts.errbuf_size = sizeof(o->err);
+	r = ll_core_analyze(path, &opts, &a);
+	if (r < 0) {
+		if (!o->err[0])
+			snprintf(o->err, sizeof(o->err), "analysis failed: %s", strerror(-r));
+		return -1;
+	}
+	o->json = ll_core_analysis_json(a);
+	if (ll_core_analysis_top_frame(a))
+		o->top = strdup(ll_core_analysis_top_frame(a));
+	if (want_text) {
+		size_t len = 0;
+		FILE *mem = open_memstream(&o->text, &len);
+
+		if (mem) {
+			ll_core_analysis_print(a, mem, color);
+			fclose(mem);
+		}
+	}
+	ll_core_analysis_free(a);
+	return 0;
+}
+
+/* Read all of fd (at most max bytes) into a NUL-terminated buffer, within
+ * deadline_ms. */
+static char *read_bounded(int fd, size_t max, int deadline_ms, size_t *lenp)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap + 1);
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (buf) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = deadline_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+			goto fail;
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= max)
+				goto fail;
+			cap = cap * 2 > max ? max : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb)
+				goto fail;
+			buf = nb;
+		}
+	}
+	if (buf)
+		buf[len] = '\0';
+	*lenp = len;
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+static int analyze_as_user(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
+			   struct cores_analysis *o)
+{
+	json_object *gidv, *res = NULL, *v;
+	const char *meta_text;
+	char *out = NULL;
+	size_t outlen = 0;
+	uint64_t size;
+	bool trunc;
+	uid_t uid = e->uid;
+	gid_t gid = json_object_object_get_ex(e->meta, "gid", &gidv) ? (gid_t)json_object_get_int64(gidv)
+								       : (gid_t)e->uid;
+	int core = -1, meta = -1, exe = -1, devnull = -1, p[2] = { -1, -1 }, status, r = -1;
+	pid_t pid;
+	char *argv[8];
+	int n = 0;
+
+	argv[n++] = "lifeline";
+	argv[n++] = "cores";
+	argv[n++] = "__analyze";
+	if (want_text)
+		argv[n++] = "--text";
+	if (color)
+		argv[n++] = "--color";
+	if (e->exe[0] == '/') {
+		argv[n++] = "--exe";
+		argv[n++] = (char *)e->exe;
+	}
+	argv[n] = NULL;
+
+	core = cores_decompress_tmp(storefd, e, false, &size, &trunc);
+	if (core < 0) {
+		snprintf(o->err, sizeof(o->err), "cannot decompress the core: %s", strerror(-core));
+		return -1;
+	}
+	meta_text = json_object_to_json_string_ext(e->meta, JSON_C_TO_STRING_PLAIN);
+	meta = memfd_create("lifeline-record", MFD_CLOEXEC);
+	exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (meta < 0 || exe < 0 || devnull < 0 || pipe2(p, O_CLOEXEC) < 0 ||
+	    write(meta, meta_text, strlen(meta_text)) != (ssize_t)strlen(meta_text) ||
+	    lseek(meta, 0, SEEK_SET) < 0 || fchown(core, uid, gid) < 0) {
+		snprintf(o->err, sizeof(o->err), "cannot set up the analysis: %s", strerror(errno));
+		goto out;
+	}
+	/* Above the child's targets (0-5), so that every dup2() below really
+	 * duplicates (and so clears close-on-exec). */
+	{
+		int *fds[] = { &core, &meta, &exe, &devnull, &p[1] };
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+			int hi = fcntl(*fds[i], F_DUPFD_CLOEXEC, 10);
+
+			if (hi < 0) {
+				snprintf(o->err, sizeof(o->err), "cannot set up the analysis: %s", strerror(errno));
+				goto out;
+			}
+			close(*fds[i]);
+			*fds[i] = hi;
+		}
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(o->err, sizeof(o->err), "cannot fork the analysis: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		/* System calls only from here to the exec. */
+		if (dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(devnull, 2) < 0 ||
+		    dup2(core, 3) < 0 || dup2(meta, 4) < 0 || dup2(exe, 5) < 0)
+			_exit(126);
+		syscall(SYS_close_range, 6, ~0U, 0);
+		if (chdir("/") < 0 || setsid() < 0 || setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			_exit(126);
+		syscall(SYS_execveat, 5, "", argv, environ, AT_EMPTY_PATH);
+		_exit(127);
+	}
+	close(p[1]);
+	p[1] = -1;
+	out = read_bounded(p[0], CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, &outlen);
+	if (!out)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	res = out ? json_tokener_parse(out) : NULL;
+	if (!res || !json_object_is_type(res, json_type_object)) {
+		snprintf(o->err, sizeof(o->err), "the analysis (run as uid %u) failed%s", (unsigned)uid,
+			 !out ? ": no answer in time or too much output" :
+			 WIFSIGNALED(status) ? ": it crashed" : "");
+		goto out;
+	}
+	if (json_object_object_get_ex(res, "error", &v) && v) {
+		snprintf(o->err, sizeof(o->err), "%s", json_object_get_string(v));
+		goto out;
+	}
+	if (json_object_object_get_ex(res, "analysis", &v) && v)
+		o->json = json_object_get(v);
+	if (json_object_object_get_ex(res, "top_frame", &v) && v)
+		o->top = strdup(json_object_get_string(v));
+	if (json_object_object_get_ex(res, "text", &v) && v)
+		o->text = strdup(json_object_get_string(v));
+	o->uid = (int)uid;
+	r = o->json ? 0 : -1;
+	if (r < 0)
+		snprintf(o->err, sizeof(o->err), "the analysis (run as uid %u) gave no result", (unsigned)uid);
+out:
+	json_object_put(res);
+	free(out);
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	if (core >= 0)
+		close(core);
+	if (meta >= 0)
+		close(meta);
+	if (exe >= 0)
+		close(exe);
+	if (devnull >= 0)
+		close(devnull);
+	return r;
+}
+
+int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
+		  struct cores_analysis *o)
+{
+	char path[64];
+	uint64_t size;
+	bool trunc;
+	int fd, r;
+
+	memset(o, 0, sizeof(*o));
+	if (!e->core_file) {
+		snprintf(o->err, sizeof(o->err), "no core stored");
+		return -1;
+	}
+	if (geteuid() == 0 && e->uid != 0)
+		return analyze_as_user(storefd, e, want_text, color, o);
+	fd = cores_decompress_tmp(storefd, e, false, &size, &trunc);
+	if (fd < 0) {
+		snprintf(o->err, sizeof(o->err), "cannot decompress the core: %s", strerror(-fd));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	o->uid = (int)geteuid();
+	r = analyze_here(path, e->meta, e->exe, want_text, color, o);
+	close(fd);
+	return r;
+}
+
+int cores_analyze_child(int argc, char **argv)
+{
+	struct cores_analysis o = { 0 };
+	json_object *meta = NULL, *res = json_object_new_object();
+	const char *exe = NULL;
+	bool want_text = false, color = false;
+	char *text;
+	size_t len = 0;
+
+	/* Undumpable: the user whose core this is cannot ptrace us. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--text"))
+			want_text = true;
+		else if (!strcmp(argv[i], "--color"))
+			color = true;
+		else if (!strcmp(argv[i], "--exe") && i + 1 < argc)
+			exe = argv[++i];
+	}
+	text = read_bounded(4, CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, &len);
+	meta = text ? json_tokener_parse(text) : NULL;
+	free(text);
+	if (analyze_here("/proc/self/fd/3", meta, exe, want_text, color, &o) < 0) {
+		json_object_object_add(res, "error", json_object_new_string(o.err));
+	} else {
+		json_object_object_add(res, "analysis", json_object_get(o.json));
+		json_object_object_add(res, "top_frame", o.top ? json_object_new_string(o.top) : NULL);
+		json_object_object_add(res, "text", o.text ? json_object_new_string(o.text) : NULL);
+	}
+	cores_analysis_free(&o);
+	json_object_put(meta);
+	return out_json(res) == 0 ? 0 : 1;
+}
+#else
+int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
+		  struct cores_analysis *o)
+{
+	(void)storefd;
+	(void)e;
+	(void)want_text;
+	(void)color;
+	memset(o, 0, sizeof(*o));
+	snprintf(o->err, sizeof(o->err), "analysis not built yet");
+	return -1;
+}
+
+int cores_analyze_child(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return 1;
+}
+#endif
