@@ -97,6 +97,10 @@ expect 2 "addresses need --exe FILE" -- symbolize 0x10
 expect 2 "not both" -- symbolize --exe /bin/true --pid 1 0x10
 expect 2 "--report takes no" -- symbolize --report x --exe /bin/true
 expect 2 "--port takes no PID" -- fds --port 80 1
+expect 2 "the path is empty" -- symbolize --exe "" 0x10
+expect 2 "the path is empty" -- symbolize --report ""
+expect 2 "SRC is an empty path" -- install "" x
+expect 2 "DST is an empty path" -- install /bin/true ""
 
 echo "== garbage numbers"
 for n in 12abc 0 99999999999 0x "" " 1"; do
@@ -127,12 +131,12 @@ expect 0 "" -- maps "$kthread"
 grep -q "has no mappings" "$out" || bad "maps of a kernel thread does not say it has no mappings"
 expect 0 "" -- stale "$kthread"
 expect 0 "" -- fds "$kthread"
-expect 1 "outside every mapping" -- symbolize --pid "$kthread" 0x10
+expect 1 "has no memory mappings" -- symbolize --pid "$kthread" 0x10
 if [ -n "$zombie" ]; then
 	expect 0 "" -- maps "$zombie"
 	expect 0 "" -- fds "$zombie"
 	expect 0 "" -- stale "$zombie"
-	expect 1 "outside every mapping" -- symbolize --pid "$zombie" 0x10
+	expect 1 "has no memory mappings" -- symbolize --pid "$zombie" 0x10
 else
 	echo "note: no zombie could be made; zombie cases skipped"
 fi
@@ -149,6 +153,12 @@ expect 1 "not a regular file" -- symbolize --exe /dev/null 0x10
 expect 1 "not an ELF file" -- symbolize --exe "$tmp/empty" 0x10
 expect 1 "symbolic link loop" -- symbolize --exe "$tmp/loop" 0x10
 expect 1 "no such file" -- symbolize --exe "$tmp/missing" 0x10
+expect 2 "no such directory" -- symbolize --exe /bin/true --debug-dir "$tmp/missing" 0x10
+expect 2 "not a directory" -- symbolize --exe /bin/true --debug-dir "$tmp/fifo" 0x10
+printf '#0 %s+0x10\n#1 /dev/zero+0x10\n#2 %s+0x10\n' "$tmp/fifo" "$tmp/dir" >"$tmp/oddreport"
+expect 1 "is a directory" "$tmp/oddreport" -- symbolize # modules named in a report: no hang either
+grep -q "fifo: not a regular file" "$err" && grep -q "/dev/zero: not a regular file" "$err" ||
+	bad "report naming a FIFO and /dev/zero as modules"
 expect 1 "is a directory" -- symbolize --report "$tmp/dir"
 expect 0 "" -- symbolize --report "$tmp/fifo" # nobody writes: an empty report, at once
 expect 1 "not a regular file or a pipe" -- symbolize --report /dev/zero
@@ -248,6 +258,15 @@ done
 seq 1 200000 | sed 's/^/0x/' >"$tmp/addrs"
 timeout 20 "$L" symbolize --exe /bin/true <"$tmp/addrs" 2>/dev/null | head -c 1 >/dev/null; rc=${PIPESTATUS[0]}
 { [ "$rc" = 1 ] || [ "$rc" = 141 ]; } && echo "ok: symbolize | head" || bad "symbolize | head: exit $rc"
+
+# closed descriptors: no file we open may become our stdin or stdout
+timeout 10 "$L" symbolize --exe /bin/true <&- >"$out" 2>"$err"; rc=$?
+sane "symbolize <&-" && [ "$rc" = 2 ] && grep -q "stdin is closed" "$err" && [ ! -s "$out" ] &&
+	echo "ok: symbolize with stdin closed" || bad "symbolize <&-: exit $rc (read a module as its input?)"
+timeout 10 "$L" install /bin/true "$tmp/closed-out" >&- 2>"$err"; rc=$?
+sane "install >&-" && [ "$rc" = 1 ] && cmp -s /bin/true "$tmp/closed-out" &&
+	echo "ok: install with stdout closed: reported, the installed file intact" ||
+	bad "install >&-: exit $rc, or the installed file differs"
 
 echo "== without privileges"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then

@@ -55,7 +55,11 @@ struct ll_core_options {
 int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 		    struct ll_core_analysis **out);
 
-/** Print the analysis for a person (colour when color is true). */
+/** Print the analysis for a person (colour when color is true). Text that
+ *  comes from the core or the files it names (paths, comm, command line,
+ *  abort message, function names) is printed with control bytes, DEL, C1
+ *  controls and bidi overrides escaped (\xNN, \uNNNN): a hostile core
+ *  cannot drive the terminal. */
 int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color);
 
 /** The analysis as a JSON object (a new reference; the caller puts it).
@@ -67,7 +71,8 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
  *  (text), abort_message, top_frame; causes [{kind, title, detail, fix,
  *  hint}] (first: the most certain); threads [{tid, crashed, frames [{pc,
  *  activation, inlined, module, module_offset, function, function_offset,
- *  file, line, column, note}], unwind_error}] (the crashing thread first);
+ *  file, line, column, note}], unwind_error}] (the crashing thread first;
+ *  at most 256), threads_omitted (threads of the core not analysed);
  *  registers {name: hex}; disassembly [{address, bytes, text, current}],
  *  disassembly_note; modules [{name, start, end, build_id (from the core),
  *  file (used for symbols), disk_build_id, status ("ok", "unverified",

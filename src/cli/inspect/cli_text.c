@@ -5,9 +5,11 @@
  * and NUL: an escape sequence printed raw would drive the operator's
  * terminal, and bytes that are not UTF-8 make JSON that parsers reject. Both
  * are written as \xHH text; everything else is kept as it is. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -146,6 +148,25 @@ json_object *cli_json_str_len(const char *s, size_t len)
 json_object *cli_json_str(const char *s)
 {
 	return s ? cli_json_str_len(s, strlen(s)) : NULL;
+}
+
+unsigned cli_std_fds(void)
+{
+	unsigned closed = 0;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		closed |= 1u << fd;
+		n = open("/dev/null", O_RDONLY); /* the lowest free number: fd itself */
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+	return closed;
 }
 
 static const struct option *find_long(const struct option *longopts, int val)

@@ -26,6 +26,12 @@ int cli_is_clean(const char *s, size_t len);
 json_object *cli_json_str(const char *s);
 json_object *cli_json_str_len(const char *s, size_t len);
 
+/* Make sure descriptors 0, 1 and 2 exist: each closed one is given
+ * /dev/null read-only, so that no file we open later becomes "stdout" (and
+ * gets our output written into it) while writes to it still fail and are
+ * reported. Returns a mask of the ones that were closed (1 << fd). */
+unsigned cli_std_fds(void);
+
 /* Report a getopt_long() error (c is '?' or ':', the optstring started with
  * ':' and opterr is 0) for command cmd: names the option and what is wrong
  * (unknown, takes no value, needs a value, a negative number). Returns

@@ -295,6 +295,7 @@ int cmd_maps(int argc, char **argv)
 	json_object *jarr;
 	int c, failed = 0, npids;
 
+	cli_std_fds();
 	optind = 0; /* full reset: the demo calls us after other commands */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {

@@ -125,6 +125,7 @@ int cmd_install(int argc, char **argv)
 	struct stat st;
 	int c, r, rc = LL_EXIT_FAIL;
 
+	cli_std_fds(); /* the temp file must never become our stdout */
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
@@ -148,6 +149,10 @@ int cmd_install(int argc, char **argv)
 	}
 	src = argv[optind];
 	cli_esc(src, esrc, sizeof(esrc));
+	if (!*src || !*argv[optind + 1]) {
+		out_error("install", "%s is an empty path; see 'lifeline install --help'", !*src ? "SRC" : "DST");
+		return LL_EXIT_USAGE;
+	}
 	if (snprintf(dst, sizeof(dst), "%s", argv[optind + 1]) >= (int)sizeof(dst)) {
 		out_error("install", "%s: path too long", cli_esc(argv[optind + 1], edst, sizeof(edst)));
 		return LL_EXIT_USAGE;

@@ -5,8 +5,10 @@
  * since (old code still running after an install) and the files now
  * shorter than their mapping (rewritten or truncated in place: touching the
  * pages past the end raises SIGBUS). Each is printed with its risk spelled
- * out. A named PID that cannot be read is reported and the exit status is
- * 1; in a whole-system scan, processes that vanish are skipped. */
+ * out. A named PID that cannot be read is reported (on stderr, and in the
+ * JSON "errors") and the exit status is 1; in a whole-system scan, processes
+ * that vanish are skipped and those we may not read are counted in a
+ * warning, so that "no stale mappings" never hides what was not looked at. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -32,8 +34,9 @@ static void usage(FILE *f)
 		"  truncated  the file is now shorter than its mapping (cp or a write in\n"
 		"             place): a crash waiting to happen, touching the pages past\n"
 		"             its end raises SIGBUS\n"
-		"Without PID, every process is scanned. memfd, SysV and POSIX shared memory\n"
-		"mappings are not reported.\n\n"
+		"Without PID, every process is scanned; the ones this user may not read are\n"
+		"counted in a warning on stderr (\"unreadable\" in JSON). memfd, SysV and POSIX\n"
+		"shared memory mappings are not reported.\n\n"
 		"  --json       print JSON\n"
 		"  -h, --help   show this help\n\n"
 		"Exit status: 0 scanned (stale mappings or not), 1 some PID could not be read,\n"
@@ -140,6 +143,7 @@ int cmd_stale(int argc, char **argv)
 	bool json = false, all;
 	int c, r, rc = LL_EXIT_OK;
 
+	cli_std_fds();
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {

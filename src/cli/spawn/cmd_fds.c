@@ -57,19 +57,16 @@ static const char *flags_str(unsigned fl, char *buf, size_t size)
 	return buf;
 }
 
-/* A target for a terminal: control characters become '?'. */
+/* A target for a terminal: control bytes and non-UTF-8 become \xHH. */
 static void put_clean(const char *s, FILE *f)
 {
-	const char *p = s;
+	static char buf[4096 * 4 + 8];
+	size_t n = strlen(s);
 
-	while (*p && (unsigned char)*p >= 0x20 && *p != 0x7f)
-		p++;
-	if (!*p) {
-		fwrite(s, 1, (size_t)(p - s), f); /* the common case: clean */
-		return;
-	}
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	if (cli_is_clean(s, n))
+		fwrite(s, 1, n, f); /* the common case: clean */
+	else
+		fputs(cli_esc_len(s, n, buf, sizeof(buf)), f);
 }
 
 static void print_sock(const struct ll_fd *f)
@@ -241,6 +238,7 @@ int cmd_fds(int argc, char **argv)
 	uint64_t port = 0;
 	int c, failed = 0, have_port = 0;
 
+	cli_std_fds();
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {

@@ -10,7 +10,10 @@
  * address order). Each item is answered or gets one message naming it; the
  * exit status is 1 when any item failed. Modules are opened once through an
  * ll_symcache. Printing is symbolize_output.c's, reports
- * symbolize_report.c's. */
+ * symbolize_report.c's. Input is read in bounded memory: a line longer
+ * than MAX_LINE is one bad item (addresses) or passed through unparsed
+ * (reports), however long; names from the input are escaped in messages
+ * (cli_text.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -343,7 +346,7 @@ static void each_address_line(struct symctx *ctx, int fd, struct ll_sym_result *
 		ctx->failed++;
 		return;
 	}
-	while (!eof) {
+	while (!eof && !ctx->out_broken) {
 		size_t want = cap - 1 - len, upto;
 		ssize_t r = read(fd, buf + len, want);
 
@@ -418,6 +421,11 @@ static int open_pid(struct symctx *ctx)
 {
 	int r = ll_maps_read(ctx->pid, 0, &ctx->maps);
 
+	if (r == 0 && ctx->maps->n == 0) {
+		out_error(ctx->cmd, "process %d has no memory mappings (a kernel thread, or a zombie or exiting "
+				    "process): it has no addresses to symbolize", (int)ctx->pid);
+		return -ESRCH;
+	}
 	if (r < 0)
 		out_error(ctx->cmd, "process %d: %s", (int)ctx->pid,
 			  r == -ESRCH || r == -ENOENT ? "no such process"
@@ -451,6 +459,9 @@ int cmd_symbolize(int argc, char **argv)
 	int c, rc = LL_EXIT_FAIL;
 	uint64_t v;
 	char ebuf[256];
+	struct stat dst;
+
+	unsigned closed = cli_std_fds(); /* a module opened as fd 0 would be read as input */
 
 	optind = 1;
 	opterr = 0;
@@ -475,6 +486,14 @@ int cmd_symbolize(int argc, char **argv)
 				out_error(ctx.cmd, "at most %d --debug-dir options", MAX_DEBUG_DIRS);
 				return LL_EXIT_USAGE;
 			}
+			if (stat(optarg, &dst) < 0 || !S_ISDIR(dst.st_mode)) {
+				bool missing = access(optarg, F_OK) < 0;
+
+				out_error(ctx.cmd, "--debug-dir %s: %s; give a directory of debug files (like "
+					  "/usr/lib/debug)", cli_esc(optarg, ebuf, sizeof(ebuf)),
+					  missing ? "no such directory" : "not a directory");
+				return LL_EXIT_USAGE;
+			}
 			dirs[ndirs++] = optarg;
 			break;
 		case 'j': ctx.fmt = FMT_JSON; break;
@@ -482,6 +501,15 @@ int cmd_symbolize(int argc, char **argv)
 		case 'h': usage(stdout); return LL_EXIT_OK;
 		default: return cli_opt_error(ctx.cmd, c, argv, longopts);
 		}
+	}
+	if ((ctx.exe && !*ctx.exe) || (report && !*report)) {
+		out_error(ctx.cmd, "%s: the path is empty; give a file", ctx.exe && !*ctx.exe ? "--exe" : "--report");
+		return LL_EXIT_USAGE;
+	}
+	if ((closed & 1) && optind == argc && (!report || !strcmp(report, "-"))) {
+		out_error(ctx.cmd, "stdin is closed: give the addresses as arguments, pipe them in, or give "
+				   "--report FILE");
+		return LL_EXIT_USAGE;
 	}
 	if (ctx.exe && pid_arg) {
 		out_error(ctx.cmd, "give --exe or --pid, not both");

@@ -71,6 +71,7 @@ static void write_in_order(struct symctx *ctx, const struct sbuf *out,
 			if (w < 0) {
 				out_error(ctx->cmd, "writing the answers: %s", strerror(errno));
 				ctx->failed++;
+				ctx->out_broken = true;
 				return;
 			}
 			while (k < cnt && (size_t)w >= iov[k].iov_len)

@@ -39,6 +39,7 @@ struct symctx {
 	struct ll_symcache *cache;
 	json_object *jarr;           /* FMT_JSON: the items */
 	int failed;                  /* items that failed */
+	bool out_broken;             /* stdout failed (full, closed): stop reading input */
 	size_t nanswered;            /* addresses asked about */
 	/* --exe */
 	const char *exe;

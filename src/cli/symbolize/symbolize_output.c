@@ -164,7 +164,9 @@ static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_it
 		if (it->module)
 			sb_printf(out, " %s+0x%" PRIx64, cli_esc(it->module, emod, sizeof(emod)), it->elf_addr);
 		if (res && res->symbol)
-			sb_printf(out, " %s+0x%" PRIx64, res->symbol, res->symbol_offset);
+			sb_printf(out, " %s+0x%" PRIx64,
+				  cli_is_clean(res->symbol, strlen(res->symbol)) ? res->symbol
+					: cli_esc(res->symbol, emod, sizeof(emod)), res->symbol_offset);
 		else if (res)
 			sb_printf(out, " ??");
 		sb_putc(out, '\n');
@@ -175,9 +177,15 @@ static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_it
 
 		for (size_t i = 0; i < nf; i++) {
 			const struct ll_sym_frame *f = &res->frames[i];
+			const char *fn = f->function ? f->function : "??", *file = f->file ? f->file : "??";
+			char efn[1024], efile[4096 * 4 + 8];
 
-			sb_printf(out, "%s%s at %s", indent, f->function ? f->function : "??",
-			       f->file ? f->file : "??");
+			/* Names come from the ELF file: escape the odd ones. */
+			if (!cli_is_clean(fn, strlen(fn)))
+				fn = cli_esc(fn, efn, sizeof(efn));
+			if (!cli_is_clean(file, strlen(file)))
+				file = cli_esc(file, efile, sizeof(efile));
+			sb_printf(out, "%s%s at %s", indent, fn, file);
 			if (f->line)
 				sb_printf(out, ":%u", f->line);
 			if (f->line && f->column)

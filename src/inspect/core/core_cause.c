@@ -192,6 +192,19 @@ static uint64_t page_up(uint64_t v)
 	return (v + 4095) & ~(uint64_t)4095;
 }
 
+/* Whether a file's mtime is after the process start, beyond what the two
+ * clocks' resolution explains. The start time comes from /proc/PID/stat in
+ * clock ticks (USER_HZ: 10 ms, rounded down), and a file system stamps mtime
+ * from a coarse clock (one jiffy, at most 10 ms) or, when the mtime has no
+ * fraction at all, in whole seconds: a binary written just before it was
+ * started must not be taken for one modified in place while mapped. */
+static bool modified_after_start(double mtime, double start)
+{
+	double tick = 0.010, granularity = mtime == (double)(int64_t)mtime ? 1.0 : 0.010;
+
+	return mtime > start + tick + granularity;
+}
+
 static bool metadata_modified(const struct core_region *g, double start, bool have_start)
 {
 	uint64_t need = g->offset + (g->end - g->start);
@@ -200,7 +213,8 @@ static bool metadata_modified(const struct core_region *g, double start, bool ha
 		return false;
 	if (g->inode != 0 && g->file_inode != g->inode)
 		return false;
-	return (have_start && g->file_mtime > start) || page_up(g->file_size) < need;
+	return (have_start && modified_after_start(g->file_mtime, start)) ||
+	       page_up(g->file_size) < need;
 }
 
 static bool metadata_start(const struct core_ctx *c, double *start)
@@ -236,7 +250,7 @@ static int check_modified_metadata(struct core_ctx *c, double start_time, bool h
 		if (!g->have_stat || !g->path || g->path[0] != '/' || g->deleted)
 			continue;
 		same = g->inode == 0 || g->file_inode == g->inode;
-		newer = have_start && g->file_mtime > start_time;
+		newer = have_start && modified_after_start(g->file_mtime, start_time);
 		shorter = page_up(g->file_size) < need;
 		if (!metadata_modified(g, start_time, have_start) || !same || path_done(&seen, g->path))
 			continue;

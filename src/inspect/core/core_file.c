@@ -8,6 +8,7 @@
  * bounded by what the file really holds. Register layouts are the kernel's
  * elf_gregset_t for x86_64, aarch64, i386 and arm. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,6 @@
 #include "common/common.h"
 #include "core_internal.h"
 
-#define MAX_NOTE_BYTES (64u << 20)
-#define MAX_NT_FILE 200000u
 
 struct arch_regs {
 	unsigned machine, elfclass;
@@ -113,6 +112,8 @@ static int parse_prstatus(struct core_ctx *c, const unsigned char *d, size_t n, 
 
 	if (n < pid_off + 4)
 		return 0;
+	if (c->nprs_total++ >= CORE_MAX_THREADS)
+		return 0; /* counted, not kept: the analysis is bounded */
 	v = realloc(c->prs, (c->nprs + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -168,13 +169,15 @@ static int parse_nt_file(struct core_ctx *c, const unsigned char *d, size_t n, b
 		return 0;
 	count = get_word(d, ec, msb);
 	page = get_word(d + w, ec, msb);
-	if (count > MAX_NT_FILE || 2 * w + count * 3 * w > n)
+	if (count > (n - 2 * w) / (3 * w))
 		return 0;
-	c->files = calloc(count ? count : 1, sizeof(*c->files));
+	c->nfiles_total = (size_t)count;
+	c->files = calloc(count ? (count < CORE_MAX_NT_FILE ? count : CORE_MAX_NT_FILE) : 1,
+			  sizeof(*c->files));
 	if (!c->files)
 		return -ENOMEM;
 	names = (const char *)d + 2 * w + count * 3 * w;
-	for (uint64_t i = 0; i < count; i++) {
+	for (uint64_t i = 0; i < count && i < CORE_MAX_NT_FILE; i++) {
 		const unsigned char *e = d + 2 * w + i * 3 * w;
 		struct core_nt_file *f = &c->files[c->nfiles];
 		const char *z;
@@ -244,8 +247,11 @@ static int parse_notes(struct core_ctx *c, const GElf_Phdr *ph, bool msb)
 		return 0;
 	if (size > c->a->core_size - ph->p_offset)
 		size = c->a->core_size - ph->p_offset;
-	if (size > MAX_NOTE_BYTES)
-		size = MAX_NOTE_BYTES;
+	if (size > CORE_MAX_NOTE_BYTES - c->note_bytes)
+		size = CORE_MAX_NOTE_BYTES - c->note_bytes; /* in all notes segments together */
+	if (size == 0)
+		return 0;
+	c->note_bytes += size;
 	data = elf_getdata_rawchunk(c->elf, (int64_t)ph->p_offset, size, ELF_T_NHDR);
 	if (!data)
 		return 0;
@@ -289,17 +295,17 @@ static int read_segments(struct core_ctx *c, size_t phnum, bool msb)
 	size_t nload = 0;
 	int r = 0;
 
-	c->segs = calloc(phnum ? phnum : 1, sizeof(*c->segs));
+	c->segs = calloc(phnum < CORE_MAX_SEGMENTS ? phnum : CORE_MAX_SEGMENTS, sizeof(*c->segs));
 	if (!c->segs)
 		return -ENOMEM;
-	for (size_t i = 0; i < phnum && r == 0; i++) {
+	for (size_t i = 0; i < phnum && i <= INT_MAX && r == 0; i++) {
 		GElf_Phdr ph;
 
 		if (!gelf_getphdr(c->elf, (int)i, &ph))
 			continue;
 		if (ph.p_type == PT_NOTE) {
 			r = parse_notes(c, &ph, msb);
-		} else if (ph.p_type == PT_LOAD) {
+		} else if (ph.p_type == PT_LOAD && c->nsegs_total++ < CORE_MAX_SEGMENTS) {
 			struct core_seg *s = &c->segs[c->nsegs++];
 
 			s->vaddr = ph.p_vaddr;
@@ -317,6 +323,20 @@ static int read_segments(struct core_ctx *c, size_t phnum, bool msb)
 				nload++;
 		}
 	}
+	c->segs_sorted = true;
+	for (size_t i = 1; i < c->nsegs; i++)
+		if (c->segs[i].vaddr < c->segs[i - 1].vaddr + c->segs[i - 1].memsz ||
+		    c->segs[i - 1].vaddr + c->segs[i - 1].memsz < c->segs[i - 1].vaddr)
+			c->segs_sorted = false;
+	if (r == 0 && c->nsegs_total > c->nsegs)
+		r = core_strv_pushf(&a->notes, "the core has %zu memory segments: only the first %zu "
+				    "were read", c->nsegs_total, c->nsegs);
+	if (r == 0 && c->nfiles_total > c->nfiles)
+		r = core_strv_pushf(&a->notes, "the core names %zu file mappings: only the first %zu "
+				    "were read", c->nfiles_total, c->nfiles);
+	if (r == 0 && c->note_bytes >= CORE_MAX_NOTE_BYTES)
+		r = core_strv_pushf(&a->notes, "the core's notes were read up to %u MiB only",
+				    CORE_MAX_NOTE_BYTES >> 20);
 	if (r == 0 && nload > 0) {
 		a->truncated = true;
 		a->truncated_detail = core_printf(
@@ -331,20 +351,31 @@ int core_file_open(struct core_ctx *c, const char *path)
 {
 	struct ll_core_analysis *a = c->a;
 	const struct ll_core_options *o = c->opts;
-	struct stat st;
+	struct stat pre, st;
 	GElf_Ehdr eh;
 	size_t phnum;
 	unsigned char ident[EI_NIDENT];
 	ssize_t n;
 	bool msb;
 
-	c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* stat first: a FIFO or a device given as the core is never opened */
+	if (stat(path, &pre) < 0) {
+		int e = errno;
+		core_set_error(o, "%s: cannot open: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(pre.st_mode)) {
+		core_set_error(o, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (c->fd < 0) {
 		int e = errno;
 		core_set_error(o, "%s: cannot open: %s", path, strerror(e));
 		return -e;
 	}
-	if (fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != pre.st_dev ||
+	    st.st_ino != pre.st_ino) {
 		core_set_error(o, "%s: not a regular file", path);
 		return -EINVAL;
 	}
@@ -360,7 +391,9 @@ int core_file_open(struct core_ctx *c, const char *path)
 		return -EINVAL;
 	}
 	elf_version(EV_CURRENT);
-	c->elf = elf_begin(c->fd, ELF_C_READ_MMAP, NULL);
+	/* read with pread, never mmap: a core truncated while it is read must
+	 * give a short read, not SIGBUS */
+	c->elf = elf_begin(c->fd, ELF_C_READ, NULL);
 	if (!c->elf || elf_kind(c->elf) != ELF_K_ELF || !gelf_getehdr(c->elf, &eh)) {
 		core_set_error(o, "%s: the ELF header cannot be read (%s): the file is truncated or corrupt",
 			       path, elf_errmsg(-1));
@@ -377,6 +410,7 @@ int core_file_open(struct core_ctx *c, const char *path)
 	a->elfclass = ident[EI_CLASS];
 	a->arch = machine_name(eh.e_machine);
 	msb = ident[EI_DATA] == ELFDATA2MSB;
+	c->msb = msb;
 	if (elf_getphdrnum(c->elf, &phnum) < 0 || phnum == 0 ||
 	    eh.e_phoff + (uint64_t)phnum * eh.e_phentsize > a->core_size) {
 		core_set_error(o, "%s: truncated before the end of its program headers "
@@ -397,11 +431,28 @@ size_t core_read_mem(const struct core_ctx *c, uint64_t addr, void *buf, size_t 
 		size_t chunk;
 		ssize_t r;
 
-		for (size_t i = 0; i < c->nsegs; i++)
-			if (a >= c->segs[i].vaddr && a - c->segs[i].vaddr < c->segs[i].memsz) {
-				s = &c->segs[i];
-				break;
+		if (c->segs_sorted) { /* the kernel writes them in address order */
+			size_t lo = 0, hi = c->nsegs;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (a < c->segs[mid].vaddr)
+					hi = mid;
+				else if (a - c->segs[mid].vaddr >= c->segs[mid].memsz)
+					lo = mid + 1;
+				else {
+					s = &c->segs[mid];
+					break;
+				}
 			}
+		} else {
+			for (size_t i = 0; i < c->nsegs; i++)
+				if (a >= c->segs[i].vaddr && a - c->segs[i].vaddr < c->segs[i].memsz) {
+					s = &c->segs[i];
+					break;
+				}
+		}
 		if (!s)
 			break;
 		rel = a - s->vaddr;

@@ -20,12 +20,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <gelf.h>
 #include <elfutils/libdwfl.h>
 #include <json-c/json.h>
 
 #include "lifeline/inspect/core.h"
+
+/* Bounds on what a core (written by a process that may be hostile) can make
+ * the analysis do: threads unwound, NT_FILE entries and PT_LOAD segments
+ * read, bytes of notes, size of a file named by the core that is read. */
+#define CORE_MAX_THREADS 256u
+#define CORE_MAX_NT_FILE 16384u
+#define CORE_MAX_SEGMENTS 65536u
+#define CORE_MAX_NOTE_BYTES (64u << 20)
+#define CORE_MAX_FILE_BYTES (1ull << 30)
 
 /* A growable array of strings. */
 struct core_strv {
@@ -157,6 +167,7 @@ struct ll_core_analysis {
 
 	struct core_thread *threads;
 	size_t nthreads;
+	size_t threads_omitted;  /* threads in the core beyond CORE_MAX_THREADS */
 	struct core_module *modules;
 	size_t nmodules;
 	struct core_cause *causes;
@@ -172,6 +183,19 @@ struct ll_core_analysis {
 	char *top_frame;
 };
 
+/* A file named by the core, copied into a sealed memfd (core_safefile.c). */
+struct core_copy {
+	char *path;
+	int fd;                  /* the memfd, or -errno when it could not be had */
+};
+
+/* A module found in the core's memory (core_sniff.c). */
+struct core_sniffed {
+	uint64_t start, end;     /* the module's span */
+	uint64_t image;          /* address of its ELF header */
+	uint64_t image_size;     /* bytes of its file image from there (0: unknown) */
+};
+
 /* The state of one analysis run, freed when ll_core_analyze() returns. */
 struct core_ctx {
 	struct ll_core_analysis *a;
@@ -181,10 +205,14 @@ struct core_ctx {
 	Dwfl *dwfl;
 	struct core_seg *segs;
 	size_t nsegs;
+	bool segs_sorted;          /* by address, not overlapping: binary search */
 	struct core_nt_file *files;
 	size_t nfiles;
-	struct core_prstatus *prs;
+	struct core_prstatus *prs;  /* the first CORE_MAX_THREADS threads */
 	size_t nprs;
+	size_t nprs_total;         /* NT_PRSTATUS notes in the core */
+	size_t nfiles_total;       /* NT_FILE entries in the core */
+	size_t nsegs_total;        /* PT_LOAD headers in the core */
 	uint64_t *auxv;          /* pairs */
 	size_t nauxv;
 	unsigned char exe_hint_build_id[64];
@@ -194,11 +222,20 @@ struct core_ctx {
 	char *debug_dir;
 	struct core_strv tainted;  /* files modified in place while mapped */
 	struct core_strv unverified; /* files reported without a build-id check */
+	struct core_copy *copies;  /* files named by the core, read into memfds */
+	size_t ncopies;
+	void **images;             /* module images read from the core (elf_memory) */
+	size_t nimages;
+	struct core_sniffed *sniffed;
+	size_t nsniffed;
+	bool msb;                  /* the core is big-endian */
 	struct ll_symcache *symcache; /* the shared symbolizer's modules */
 	const char *sym_dirs[2];   /* its debug roots */
 	size_t thread_index;       /* while unwinding */
 	size_t phys_frames;
 	bool stopped;              /* the frame callback ended the walk itself */
+	bool stopped_threads;      /* CORE_MAX_THREADS reached */
+	uint64_t note_bytes;       /* bytes of notes read (CORE_MAX_NOTE_BYTES in all) */
 };
 
 /* ---- helpers (core.c) ---- */
@@ -211,6 +248,11 @@ void core_strv_free(struct core_strv *sv);
 void core_set_error(const struct ll_core_options *opts, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 char *core_hex(const unsigned char *b, size_t n);
+/* s with what a terminal would act on made visible: C0 bytes, DEL and
+ * bytes that are not valid UTF-8 as \xNN, C1 controls (U+0080-U+009F) and
+ * the bidi overrides/isolates (U+202A-U+202E, U+2066-U+2069) as \uNNNN.
+ * Malloc'ed, NULL on ENOMEM. */
+char *core_escape(const char *s);
 
 /* ---- core_file.c ---- */
 /* Open and validate the core, read program headers and notes. */
@@ -229,6 +271,28 @@ bool core_regs_pc_sp(const struct core_ctx *c, const struct core_prstatus *p, ui
 void core_regs_fill(struct core_ctx *c);
 void core_file_close(struct core_ctx *c);
 
+/* ---- core_safefile.c ---- */
+/* Open path for reading only when it is a regular file (lstat first, then
+ * O_NONBLOCK|O_NOCTTY|O_NOFOLLOW, then fstat: same st_dev/st_ino), at most
+ * CORE_MAX_FILE_BYTES. The fd, or -errno. */
+int core_safe_open(const char *path, struct stat *st);
+/* A new descriptor (the caller closes it) of a sealed memfd holding a copy of
+ * the file at path, opened with core_safe_open(); or -errno. Copied once per
+ * analysis. */
+int core_safe_copy(struct core_ctx *c, const char *path);
+/* The memfd of path if it was copied (owned by c), or -errno. */
+int core_safe_copy_known(const struct core_ctx *c, const char *path);
+/* Close the copies and free the in-core images (after dwfl_end()). */
+void core_safe_copies_free(struct core_ctx *c);
+
+/* ---- core_sniff.c ---- */
+/* Report to libdwfl (between dwfl_report_begin and _end) the core's segments
+ * and the modules whose ELF headers are in its memory, without opening any
+ * file. Returns the number of modules. */
+int core_sniff_report(struct core_ctx *c);
+/* The module found at start, or NULL. */
+const struct core_sniffed *core_sniffed_at(const struct core_ctx *c, uint64_t start);
+
 /* ---- core_regions.c ---- */
 /* Build a->regions from the core and the metadata. */
 int core_regions_build(struct core_ctx *c);
@@ -241,6 +305,8 @@ const struct core_region *core_region_above(const struct ll_core_analysis *a, ui
 /* Start libdwfl on the core, report its modules (build-id matched) and fill
  * a->modules. */
 int core_modules_report(struct core_ctx *c);
+/* The analysis is over: libdwfl's callbacks answer no more. */
+void core_modules_end(struct core_ctx *c);
 /* The module record containing addr, or NULL. */
 struct core_module *core_module_at(const struct ll_core_analysis *a, uint64_t addr);
 

@@ -1,16 +1,21 @@
 /* core_modules.c: the modules of a core, matched by build-id.
  *
- * dwfl_core_file_report() finds the modules from the core (link_map, NT_FILE,
- * the build-id notes in the dumped first pages). Our find_elf callback
- * matches every module by build-id: the file named in the core is used only
- * when its build-id equals the one the core recorded, then the exe the
- * caller gave (by build-id too), then <debug dir>/.build-id/xx/yyyy[.debug].
- * A file whose build-id differs is never used: the module is reported as
- * replaced since the crash and its frames stay unsymbolized; a file known to
- * have been modified in place while mapped (core_cause.c) is not used
- * either. Modules whose headers are not in the core (truncated, filtered,
- * qemu-user cores) are placed from NT_FILE or the caller's exe, marked
- * unverified. */
+ * The modules are found from the core's memory alone (core_sniff.c: libdwfl's
+ * dwfl_core_file_report() would open every path the core names itself). Our
+ * find_elf callback matches every module by build-id: the file named in the
+ * core is used only when its build-id equals the one the core recorded, then
+ * the exe the caller gave (by build-id too), then <debug dir>/.build-id/xx/
+ * yyyy[.debug]; a module with no file (the vdso) is read from the core. Each
+ * file is opened the safe way and read into a sealed memfd first
+ * (core_safefile.c): libdwfl and libelf only see the copy. Separate debug
+ * files come from the debug dir by build-id only: no .gnu_debuglink to a path
+ * the module names, and never debuginfod (libdwfl's standard callbacks would
+ * query $DEBUGINFOD_URLS over the network). A file whose build-id differs is
+ * never used: the module is reported as replaced since the crash and its
+ * frames stay unsymbolized; a file known to have been modified in place while
+ * mapped (core_cause.c) is not used either. Modules whose headers are not in
+ * the core (truncated, filtered) are placed from NT_FILE or the caller's exe,
+ * marked unverified. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,24 +32,11 @@
 /* libdwfl's callbacks get no user pointer; one analysis runs per thread. */
 static __thread struct core_ctx *cur_ctx;
 
-static int open_regular(const char *path)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The GNU build-id of the ELF file open at fd (length, 0 none, -1 not ELF). */
+/* The GNU build-id of the ELF file open at fd (length, 0 none, -1 not ELF).
+ * Read with pread (ELF_C_READ), never mapped. */
 static ssize_t fd_build_id(int fd, unsigned char *out, size_t max)
 {
-	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
 	const void *p;
 	ssize_t n = -1;
 
@@ -62,7 +54,7 @@ static ssize_t fd_build_id(int fd, unsigned char *out, size_t max)
 
 static ssize_t path_build_id(const char *path, unsigned char *out, size_t max)
 {
-	int fd = open_regular(path);
+	int fd = core_safe_open(path, NULL);
 	ssize_t n;
 
 	if (fd < 0)
@@ -72,12 +64,14 @@ static ssize_t path_build_id(const char *path, unsigned char *out, size_t max)
 	return n;
 }
 
-/* Open path when its build-id is bid (any file when blen is 0). */
-static int open_matching(const char *path, const unsigned char *bid, int blen, char **file_name)
+/* A copy (memfd) of path when its build-id is bid (any ELF file when blen
+ * is 0); *file_name is set to path. */
+static int open_matching(struct core_ctx *c, const char *path, const unsigned char *bid, int blen,
+			 char **file_name)
 {
 	unsigned char fb[64];
 	ssize_t fl;
-	int fd = open_regular(path);
+	int fd = core_safe_copy(c, path);
 
 	if (fd < 0)
 		return -1;
@@ -92,6 +86,30 @@ static int open_matching(const char *path, const unsigned char *bid, int blen, c
 		return -1;
 	}
 	return fd;
+}
+
+/* A module with no file (the vdso, a core of a program without files): its
+ * image from the core's memory when all of it is there. */
+static Elf *image_from_core(struct core_ctx *c, Dwarf_Addr base)
+{
+	const struct core_sniffed *s = core_sniffed_at(c, base);
+	void **v, *buf;
+	Elf *e;
+
+	if (!s || s->image_size == 0)
+		return NULL;
+	buf = malloc((size_t)s->image_size);
+	if (!buf)
+		return NULL;
+	if (core_read_mem(c, s->image, buf, (size_t)s->image_size) != s->image_size ||
+	    !(v = realloc(c->images, (c->nimages + 1) * sizeof(*v)))) {
+		free(buf);
+		return NULL;
+	}
+	c->images = v;
+	v[c->nimages++] = buf; /* freed after dwfl_end() */
+	e = elf_memory(buf, (size_t)s->image_size);
+	return e && elf_kind(e) == ELF_K_ELF ? e : (e ? (elf_end(e), NULL) : NULL);
 }
 
 /* The NT_FILE path of the mapping holding addr (modules named by their
@@ -127,7 +145,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	if (modname && modname[0] == '/') {
 		size_t l = strlen(modname);
 
-		fd = open_matching(modname, bid, blen, file_name);
+		fd = open_matching(c, modname, bid, blen, file_name);
 		if (fd >= 0)
 			return fd;
 		/* a file unlinked while mapped (an upgrade that renamed a new one
@@ -135,7 +153,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 		if (blen > 0 && l > DELETED_LEN && strcmp(modname + l - DELETED_LEN, DELETED) == 0) {
 			char *p = strndup(modname, l - DELETED_LEN);
 
-			fd = p ? open_matching(p, bid, blen, file_name) : -1;
+			fd = p ? open_matching(c, p, bid, blen, file_name) : -1;
 			free(p);
 			if (fd >= 0)
 				return fd;
@@ -143,7 +161,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	}
 	if (blen > 0 && c->opts->exe_hint && c->exe_hint_build_id_len == (size_t)blen &&
 	    memcmp(c->exe_hint_build_id, bid, (size_t)blen) == 0) {
-		fd = open_matching(c->opts->exe_hint, bid, blen, file_name);
+		fd = open_matching(c, c->opts->exe_hint, bid, blen, file_name);
 		if (fd >= 0)
 			return fd;
 	}
@@ -155,7 +173,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 		for (int debug = 0; debug < 2; debug++) {
 			p = core_printf("%s/.build-id/%.2s/%s%s", c->debug_dir, hex, hex + 2,
 					debug ? ".debug" : "");
-			fd = p ? open_matching(p, bid, blen, file_name) : -1;
+			fd = p ? open_matching(c, p, bid, blen, file_name) : -1;
 			free(p);
 			if (fd >= 0) {
 				free(hex);
@@ -164,7 +182,39 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 		}
 		free(hex);
 	}
+	if (!modname || modname[0] != '/')
+		*elfp = image_from_core(c, base);
 	return -1;
+}
+
+/* Separate debug files: <debug dir>/.build-id/xx/yyyy.debug only, copied
+ * like modules. libdwfl's standard callback would also follow the module's
+ * .gnu_debuglink (a path the module names) and ask debuginfod (network). */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
+{
+	struct core_ctx *c = cur_ctx;
+	const unsigned char *bid = NULL;
+	GElf_Addr vaddr;
+	char *hex, *p;
+	int blen, fd;
+
+	(void)userdata, (void)modname, (void)base, (void)file_name, (void)debuglink_file;
+	(void)debuglink_crc;
+	if (!c)
+		return -1;
+	blen = dwfl_module_build_id(mod, &bid, &vaddr);
+	if (blen <= 1)
+		return -1;
+	hex = core_hex(bid, (size_t)blen);
+	if (!hex)
+		return -1;
+	p = core_printf("%s/.build-id/%.2s/%s.debug", c->debug_dir, hex, hex + 2);
+	fd = p ? open_matching(c, p, bid, blen, debuginfo_file_name) : -1;
+	free(p);
+	free(hex);
+	return fd;
 }
 
 static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
@@ -340,6 +390,7 @@ static void report_headerless(struct core_ctx *c)
 		const struct core_nt_file *f = &c->files[i];
 		bool exec = false, tainted = false, seen = false;
 		Dwfl_Module *m;
+		int fd;
 
 		if (f->file_offset != 0 || f->path[0] != '/' || dwfl_addrmodule(c->dwfl, f->start))
 			continue;
@@ -359,7 +410,10 @@ static void report_headerless(struct core_ctx *c)
 			began = true;
 		}
 		core_strv_pushf(&done, "%s", f->path);
-		m = dwfl_report_elf(c->dwfl, f->path, f->path, -1, f->start, false);
+		fd = core_safe_copy(c, f->path);
+		m = fd >= 0 ? dwfl_report_elf(c->dwfl, f->path, f->path, fd, f->start, false) : NULL;
+		if (!m && fd >= 0)
+			close(fd); /* on success libdwfl owns it */
 		if (m)
 			core_strv_pushf(&c->unverified, "%s", f->path);
 		if (m)
@@ -411,10 +465,10 @@ static void report_exe_hint(struct core_ctx *c)
 
 	if (!exe || (entry && dwfl_addrmodule(c->dwfl, entry)) || (!entry && a->nmodules))
 		return;
-	fd = open_regular(exe);
+	fd = core_safe_copy(c, exe);
 	if (fd < 0)
 		return;
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	e = elf_begin(fd, ELF_C_READ, NULL);
 	if (!e || !gelf_getehdr(e, &eh) || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
 	    eh.e_machine != a->machine)
 		goto out;
@@ -436,13 +490,17 @@ static void report_exe_hint(struct core_ctx *c)
 				"as the executable without a build-id check", exe);
 		core_strv_pushf(&c->unverified, "%s", exe);
 	}
+	elf_end(e);
+	e = NULL;
 	dwfl_report_begin_add(c->dwfl);
-	dwfl_report_elf(c->dwfl, exe, exe, -1, base, false);
+	if (dwfl_report_elf(c->dwfl, exe, exe, fd, base, false))
+		fd = -1; /* libdwfl owns it */
 	dwfl_report_end(c->dwfl, NULL, NULL);
 out:
 	if (e)
 		elf_end(e);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 }
 
 struct core_module *core_module_at(const struct ll_core_analysis *a, uint64_t addr)
@@ -464,7 +522,7 @@ int core_modules_report(struct core_ctx *c)
 	if (!c->debug_dir || !c->debuginfo_path)
 		return -ENOMEM;
 	c->callbacks.find_elf = find_elf;
-	c->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	c->callbacks.find_debuginfo = find_debuginfo;
 	c->callbacks.debuginfo_path = &c->debuginfo_path;
 	if (c->opts->exe_hint) {
 		ssize_t l = path_build_id(c->opts->exe_hint, c->exe_hint_build_id,
@@ -476,10 +534,13 @@ int core_modules_report(struct core_ctx *c)
 		return -ENOMEM;
 	cur_ctx = c;
 	dwfl_report_begin(c->dwfl);
-	n = dwfl_core_file_report(c->dwfl, c->elf, NULL);
+	n = core_sniff_report(c);
 	dwfl_report_end(c->dwfl, NULL, NULL);
 	if (n < 0)
-		core_strv_pushf(&a->notes, "no module could be found in the core: %s", dwfl_errmsg(-1));
+		return n;
+	if (n == 0)
+		core_strv_pushf(&a->notes, "no module could be found in the core: no ELF headers "
+				"in its memory");
 	report_headerless(c);
 	report_exe_hint(c);
 	dwfl_getmodules(c->dwfl, module_cb, c, 0);
@@ -487,8 +548,15 @@ int core_modules_report(struct core_ctx *c)
 		qsort(a->modules, a->nmodules, sizeof(*a->modules), cmp_module);
 	for (size_t i = 0; i < a->nmodules; i++)
 		check_module(c, &a->modules[i]);
-	cur_ctx = NULL;
+	/* cur_ctx stays set: libdwfl calls find_debuginfo lazily, while
+	 * unwinding and symbolizing; core_modules_end() clears it */
 	/* debug_dir and debuginfo_path are used while the Dwfl lives: freed by
 	 * core_file_close() after dwfl_end() */
 	return 0;
+}
+
+void core_modules_end(struct core_ctx *c)
+{
+	if (cur_ctx == c)
+		cur_ctx = NULL;
 }

@@ -31,33 +31,56 @@ static const char *mod_status(enum core_mod_status s)
 	return "?";
 }
 
+/* Untrusted text (everything from the core or the files it names: paths,
+ * comm, the command line, glibc's abort message, function and file names,
+ * and the causes and notes that quote them) is printed through E(): control
+ * bytes and bidi overrides become visible escapes (core_escape()), so a
+ * hostile core cannot move the cursor, recolour or reorder the terminal.
+ * The escaped copies live in the pool until the print ends. */
+static const char *E(struct core_strv *pool, const char *s)
+{
+	char *e;
+
+	if (!s)
+		return "";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			goto escape;
+	return s; /* printable ASCII: nothing to do */
+escape:
+	e = core_escape(s);
+	if (!e || core_strv_push(pool, e) < 0)
+		return "?";
+	return e;
+}
+
 static void print_frame(FILE *f, const struct style *st, size_t i, const struct core_frame *fr,
-			unsigned elfclass)
+			unsigned elfclass, struct core_strv *pool)
 {
 	int w = elfclass == ELFCLASS32 ? 8 : 16;
 
 	fprintf(f, "  #%-3zu 0x%0*llx ", i, w, (unsigned long long)fr->pc);
 	if (fr->function) {
-		fprintf(f, "in %s%s%s", st->bold, fr->function, st->reset);
+		fprintf(f, "in %s%s%s", st->bold, E(pool, fr->function), st->reset);
 		if (fr->have_function_offset)
 			fprintf(f, "+0x%llx", (unsigned long long)fr->function_offset);
 	} else {
 		fprintf(f, "in ??");
 	}
 	if (fr->file)
-		fprintf(f, " (%s:%d)", fr->file, fr->line);
+		fprintf(f, " (%s:%d)", E(pool, fr->file), fr->line);
 	if (fr->inlined)
 		fprintf(f, " [inlined]");
 	if (fr->module)
-		fprintf(f, " %s[%s+0x%llx]%s", st->dim, fr->module, (unsigned long long)fr->module_offset,
-			st->reset);
+		fprintf(f, " %s[%s+0x%llx]%s", st->dim, E(pool, fr->module),
+			(unsigned long long)fr->module_offset, st->reset);
 	if (fr->note)
-		fprintf(f, " %s(%s)%s", st->yellow, fr->note, st->reset);
+		fprintf(f, " %s(%s)%s", st->yellow, E(pool, fr->note), st->reset);
 	fputc('\n', f);
 }
 
 static void print_thread(FILE *f, const struct style *st, const struct ll_core_analysis *a,
-			 const struct core_thread *t)
+			 const struct core_thread *t, struct core_strv *pool)
 {
 	fprintf(f, "%s%s %d%s%s%s:\n", st->bold, t->crashed ? "Crashing thread" : "Thread", t->tid,
 		t->crashed && a->signal_text ? " (" : "",
@@ -67,7 +90,7 @@ static void print_thread(FILE *f, const struct style *st, const struct ll_core_a
 	for (size_t i = 0; i < t->nframes; i++) {
 		size_t j = i + 1;
 
-		print_frame(f, st, i, &t->frames[i], a->elfclass);
+		print_frame(f, st, i, &t->frames[i], a->elfclass, pool);
 		/* a recursion: the same return address again and again */
 		while (j < t->nframes && t->frames[j].pc == t->frames[i].pc && !t->frames[j].inlined &&
 		       !t->frames[i].inlined)
@@ -81,7 +104,7 @@ static void print_thread(FILE *f, const struct style *st, const struct ll_core_a
 	if (t->nframes == 0)
 		fprintf(f, "  (no frames)\n");
 	if (t->unwind_error)
-		fprintf(f, "  %s(%s)%s\n", st->dim, t->unwind_error, st->reset);
+		fprintf(f, "  %s(%s)%s\n", st->dim, E(pool, t->unwind_error), st->reset);
 }
 
 static bool same_stack(const struct core_thread *x, const struct core_thread *y)
@@ -96,7 +119,8 @@ static bool same_stack(const struct core_thread *x, const struct core_thread *y)
 
 /* The other threads; those with the same stack (a pool of idle workers)
  * are printed once, with their ids. */
-static void print_other_threads(FILE *f, const struct style *st, const struct ll_core_analysis *a)
+static void print_other_threads(FILE *f, const struct style *st, const struct ll_core_analysis *a,
+				struct core_strv *pool)
 {
 	bool *done = a->nthreads ? calloc(a->nthreads, sizeof(*done)) : NULL;
 
@@ -108,7 +132,7 @@ static void print_other_threads(FILE *f, const struct style *st, const struct ll
 		for (size_t k = i + 1; done && k < a->nthreads; k++)
 			if (!done[k] && same_stack(&a->threads[i], &a->threads[k]))
 				same++;
-		print_thread(f, st, a, &a->threads[i]);
+		print_thread(f, st, a, &a->threads[i], pool);
 		if (same) {
 			fprintf(f, "  %s(the same stack in %zu more thread%s:", st->dim, same, same > 1 ? "s" : "");
 			for (size_t k = i + 1; k < a->nthreads; k++)
@@ -120,6 +144,9 @@ static void print_other_threads(FILE *f, const struct style *st, const struct ll
 		}
 		fputc('\n', f);
 	}
+	if (a->threads_omitted)
+		fprintf(f, "... %zu more threads (not analysed: at most %u are)\n\n", a->threads_omitted,
+			CORE_MAX_THREADS);
 	free(done);
 }
 
@@ -149,43 +176,45 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 	static const struct style plain = { "", "", "", "", "" };
 	static const struct style ansi = { "\033[1m", "\033[1;31m", "\033[33m", "\033[2m", "\033[0m" };
 	const struct style *st = color ? &ansi : &plain;
+	struct core_strv pool = { 0 };
+	struct core_strv *P = &pool;
 	int w;
 
 	if (!a || !f)
 		return -EINVAL;
 	w = a->elfclass == ELFCLASS32 ? 8 : 16;
-	fprintf(f, "%sCore%s %s: PID %d (%s), %s%s%s\n", st->bold, st->reset, a->core_path, a->pid,
-		a->comm ? a->comm : "?", a->arch ? a->arch : "?",
+	fprintf(f, "%sCore%s %s: PID %d (%s), %s%s%s\n", st->bold, st->reset, E(P, a->core_path), a->pid,
+		a->comm ? E(P, a->comm) : "?", a->arch ? a->arch : "?",
 		a->signal_text ? ", killed by " : "", a->signal_text ? core_signal_name(a->signo) : "");
 	if (a->truncated)
-		fprintf(f, "%sWARNING:%s %s\n", st->red, st->reset, a->truncated_detail);
+		fprintf(f, "%sWARNING:%s %s\n", st->red, st->reset, E(P, a->truncated_detail));
 	if (a->exe)
-		fprintf(f, "  Executable: %s\n", a->exe);
+		fprintf(f, "  Executable: %s\n", E(P, a->exe));
 	if (a->psargs && *a->psargs)
-		fprintf(f, "  Command line: %s\n", a->psargs);
+		fprintf(f, "  Command line: %s\n", E(P, a->psargs));
 	if (a->signal_text)
-		fprintf(f, "  Signal: %s%s%s\n", a->signal_text, a->code_text ? ", " : "",
-			a->code_text ? a->code_text : "");
+		fprintf(f, "  Signal: %s%s%s\n", E(P, a->signal_text), a->code_text ? ", " : "",
+			a->code_text ? E(P, a->code_text) : "");
 	if (a->have_fault_addr)
 		fprintf(f, "  Fault address: 0x%llx\n", (unsigned long long)a->fault_addr);
 	if (a->have_siginfo && a->si_code <= 0 && a->sender_pid && a->sender_pid != a->pid)
 		fprintf(f, "  Sent by: pid %d, uid %d\n", a->sender_pid, a->sender_uid);
 	if (a->fault_text)
-		print_wrapped(f, "  ", a->fault_text, 100);
+		print_wrapped(f, "  ", E(P, a->fault_text), 100);
 	if (a->abort_msg)
-		fprintf(f, "  Abort message: %s\n", a->abort_msg);
+		fprintf(f, "  Abort message: %s\n", E(P, a->abort_msg));
 	if (a->top_frame)
-		fprintf(f, "  Top frame: %s\n", a->top_frame);
+		fprintf(f, "  Top frame: %s\n", E(P, a->top_frame));
 	fputc('\n', f);
 
 	for (size_t i = 0; i < a->ncauses; i++) {
 		const struct core_cause *c = &a->causes[i];
 
 		fprintf(f, "+-- %s%s --\n", c->hint ? "Hint" : "Cause", i ? " (also)" : "");
-		fprintf(f, "| %s%s%s\n", c->hint ? st->yellow : st->red, c->title, st->reset);
-		print_wrapped(f, "|   ", c->detail, 96);
+		fprintf(f, "| %s%s%s\n", c->hint ? st->yellow : st->red, E(P, c->title), st->reset);
+		print_wrapped(f, "|   ", E(P, c->detail), 96);
 		fprintf(f, "| %sFix:%s\n", st->bold, st->reset);
-		print_wrapped(f, "|   ", c->fix, 96);
+		print_wrapped(f, "|   ", E(P, c->fix), 96);
 		fprintf(f, "+--\n");
 	}
 	if (a->ncauses == 0)
@@ -193,7 +222,7 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 	fputc('\n', f);
 
 	if (a->nthreads > 0) {
-		print_thread(f, st, a, &a->threads[0]);
+		print_thread(f, st, a, &a->threads[0], P);
 		fputc('\n', f);
 	}
 	if (a->nregs > 0) {
@@ -210,19 +239,20 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 		const struct core_insn *in = &a->insns[i];
 
 		fprintf(f, "%s%s 0x%0*llx  %-30s %s%s\n", in->current ? st->red : "", in->current ? "=>" : "  ",
-			w, (unsigned long long)in->addr, in->bytes, in->text, in->current ? st->reset : "");
+			w, (unsigned long long)in->addr, E(P, in->bytes), E(P, in->text),
+			in->current ? st->reset : "");
 	}
 	if (a->disasm_note)
-		fprintf(f, "  (%s)\n", a->disasm_note);
+		fprintf(f, "  (%s)\n", E(P, a->disasm_note));
 	fputc('\n', f);
 
-	print_other_threads(f, st, a);
+	print_other_threads(f, st, a, P);
 	fprintf(f, "%sModules:%s\n", st->bold, st->reset);
 	for (size_t i = 0; i < a->nmodules; i++) {
 		const struct core_module *m = &a->modules[i];
 
 		fprintf(f, "  0x%0*llx-0x%0*llx %s  build-id %s%s  [%s%s%s]\n", w, (unsigned long long)m->start,
-			w, (unsigned long long)m->end, m->name,
+			w, (unsigned long long)m->end, E(P, m->name),
 			m->build_id ? m->build_id : m->disk_build_id ? m->disk_build_id : "-",
 			!m->build_id && m->disk_build_id ? " (the file's, not in the core)" : "",
 			m->status == CORE_MOD_REPLACED || m->status == CORE_MOD_MISSING ||
@@ -232,8 +262,9 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 	if (a->notes.n) {
 		fprintf(f, "\n%sNotes:%s\n", st->bold, st->reset);
 		for (size_t i = 0; i < a->notes.n; i++)
-			fprintf(f, "  - %s\n", a->notes.v[i]);
+			fprintf(f, "  - %s\n", E(P, a->notes.v[i]));
 	}
+	core_strv_free(&pool);
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -329,6 +360,7 @@ json_object *ll_core_analysis_json(const struct ll_core_analysis *a)
 		json_object_array_add(arr, to);
 	}
 	json_object_object_add(o, "threads", arr);
+	json_object_object_add(o, "threads_omitted", json_object_new_int64((int64_t)a->threads_omitted));
 
 	sig = json_object_new_object();
 	for (size_t i = 0; i < a->nregs; i++)

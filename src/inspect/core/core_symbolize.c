@@ -111,7 +111,7 @@ static int shared_frames(struct core_ctx *c, struct core_module *m, uint64_t loo
 	struct ll_symbolizer *s = NULL;
 	struct ll_sym_result *res;
 	uint8_t bid[64];
-	int blen = 0, r = 0;
+	int blen = 0, r = 0, fd;
 	GElf_Addr bias;
 
 	if (!m->file || (m->status != CORE_MOD_OK && m->status != CORE_MOD_DEBUG_ONLY &&
@@ -119,14 +119,19 @@ static int shared_frames(struct core_ctx *c, struct core_module *m, uint64_t loo
 		return 0;
 	if (m->build_id && (blen = hex_bytes(m->build_id, bid, sizeof(bid))) < 0)
 		return 0;
+	/* only the safe copy of the module (core_safefile.c) is handed over:
+	 * the symbolizer never opens a path the core names */
+	if ((fd = core_safe_copy_known(c, m->file)) < 0)
+		return 0;
 	if (!c->symcache) {
 		c->sym_dirs[0] = c->debug_dir;
 		c->sym_dirs[1] = NULL;
 		o.debug_dirs = c->sym_dirs;
+		o.flags = LL_SYM_ONLY_GIVEN_DIRS; /* not the module's own directory */
 		if (ll_symcache_new(&o, &c->symcache) < 0)
 			return 0;
 	}
-	if (ll_symcache_get(c->symcache, m->file, -1, blen > 0 ? bid : NULL, (size_t)blen, &s) < 0)
+	if (ll_symcache_get(c->symcache, m->file, fd, blen > 0 ? bid : NULL, (size_t)blen, &s) < 0)
 		return 0;
 	res = calloc(1, sizeof(*res));
 	if (!res)

@@ -21,7 +21,6 @@
 #include "lifeline/inspect/maps.h"
 #include "core_internal.h"
 
-#define MAX_THREADS 4096u
 
 static int push_frame(struct core_thread *t, const struct core_frame *f)
 {
@@ -184,9 +183,11 @@ static int thread_cb(Dwfl_Thread *th, void *arg)
 	struct core_ctx *c = arg;
 	struct core_thread *t;
 
-	if (c->a->nthreads >= MAX_THREADS) {
-		core_strv_pushf(&c->a->notes, "only the first %u threads are unwound", MAX_THREADS);
-		return DWARF_CB_ABORT;
+	if (c->a->nthreads >= CORE_MAX_THREADS) {
+		/* skipped, not aborted: libdwfl leaks its per-thread state when
+		 * the callback aborts the walk (elfutils 0.188) */
+		c->stopped_threads = true;
+		return DWARF_CB_OK;
 	}
 	if (add_thread(c, (int)dwfl_thread_tid(th)) < 0)
 		return DWARF_CB_ABORT;
@@ -261,5 +262,8 @@ int core_unwind(struct core_ctx *c)
 		core_strv_pushf(&a->notes, "threads cannot be read: %s", dwfl_errmsg(-1));
 		r = threads_from_notes(c, "libdwfl cannot read the threads");
 	}
+	/* a core with more threads than CORE_MAX_THREADS: say how many were left */
+	if (c->nprs_total > a->nthreads && (c->stopped_threads || c->nprs_total > CORE_MAX_THREADS))
+		a->threads_omitted = c->nprs_total - a->nthreads;
 	return r;
 }
