@@ -6,6 +6,7 @@
 
 #include "lifeline/lifeline.h"
 #include "cli/commands.h"
+#include "cli/text.h"
 
 struct command {
 	const char *name;
@@ -49,17 +50,20 @@ static int finish(const char *cmd, int status)
 
 int main(int argc, char **argv)
 {
+	/* A closed 0, 1 or 2 gets /dev/null, so that no file a command opens
+	 * can become its stdout. */
+	cli_std_fds();
 	if (argc < 2) {
 		usage(stderr);
 		return LL_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return LL_EXIT_OK;
+		return finish("--help", LL_EXIT_OK);
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("lifeline %s\n", ll_version());
-		return LL_EXIT_OK;
+		return finish("--version", LL_EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))

@@ -7,6 +7,9 @@
  * of 1024) or "infinity"; times take s/m/h/d. An unknown key or a bad value
  * is an error naming the line, so a typo never silently disables a limit. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,19 +169,46 @@ static int on_value(void *user, const char *section, const char *name, const cha
 	return 1;
 }
 
+#define LL_COREDUMP_CONFIG_MAX (1024 * 1024)
+
 int ll_coredump_config_load(struct ll_coredump_config *c, const char *path,
 			    char *err, size_t errlen)
 {
 	struct ll_coredump_config tmp = *c;
 	struct load_ctx x = { .c = &tmp, .err = err, .errlen = errlen };
+	struct stat st;
 	FILE *f;
-	int r;
+	int fd, r;
 
 	if (errlen)
 		err[0] = '\0';
-	f = fopen(path, "re");
-	if (!f)
+	/* Non-blocking (a FIFO must not hang the helper the kernel waits for),
+	 * a regular file only, and of a bounded size (not /dev/zero). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size > LL_COREDUMP_CONFIG_MAX) {
+		snprintf(err, errlen, "larger than %d bytes: not a configuration file",
+			 LL_COREDUMP_CONFIG_MAX);
+		close(fd);
+		return -EINVAL;
+	}
+	f = fdopen(fd, "re");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 	r = ini_parse_file(f, on_value, &x);
 	fclose(f);
 	if (r > 0 || x.failed) {

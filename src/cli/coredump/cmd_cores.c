@@ -22,6 +22,7 @@
 #include "cli/coredump/cores_analyze.h"
 #include "cli/coredump/cores_cli.h"
 #include "cli/coredump/cores_config.h"
+#include "cli/text.h"
 #include "common/common.h"
 #include "lifeline/store.h"
 
@@ -332,7 +333,7 @@ static int do_list(const struct copts *o, int storefd)
 	if (o->json)
 		out_json(arr);
 	else if (!shown)
-		printf("(no stored crash%s)\n", l.n ? " matches the filters" : "s");
+		printf("(%s)\n", l.n ? "no stored crash matches the filters" : "no stored crashes");
 	if (l.unreadable)
 		fprintf(stderr, "lifeline cores: %zu record(s) could not be read (permission or damaged)\n",
 			l.unreadable);
@@ -344,13 +345,14 @@ static int do_list(const struct copts *o, int storefd)
 static int pick(const struct copts *o, const struct ll_store_list *l)
 {
 	int i = ll_store_resolve(l, o->id, &o->f);
+	char idb[256];
 
 	if (i == -EEXIST)
 		out_error("cores", "'%s' matches several cores: give more of the id (see 'lifeline cores list')",
-			  o->id);
+			  cli_esc(o->id, idb, sizeof(idb)));
 	else if (i < 0 && o->id && *o->id)
 		out_error("cores", "no stored core '%s'; 'lifeline cores list' shows the ids (an id, a "
-			  "unique prefix of one, or none for the latest)", o->id);
+			  "unique prefix of one, or none for the latest)", cli_esc(o->id, idb, sizeof(idb)));
 	else if (i < 0)
 		out_error("cores", "no stored core%s in %s; 'lifeline cores list' shows what there is",
 			  (o->f.exe || o->f.pid || o->f.since || o->f.until) ? " matches the filters" : "",
@@ -618,7 +620,9 @@ static int do_gc(const struct copts *o, int storefd)
 
 	ll_coredump_config_init(&cfg);
 	r = ll_coredump_config_load(&cfg, o->config, err, sizeof(err));
-	if (r < 0 && r != -ENOENT) {
+	/* A missing default file means the defaults; a missing --config FILE
+	 * is a mistake worth saying. */
+	if (r < 0 && (r != -ENOENT || strcmp(o->config, LL_COREDUMP_DEFAULT_CONFIG))) {
 		out_error("cores", "%s: %s", o->config, r == -EINVAL ? err : strerror(-r));
 		return LL_EXIT_FAIL;
 	}
@@ -652,6 +656,7 @@ int cmd_cores(int argc, char **argv)
 		{ "gdb", do_gdb }, { "rm", do_rm }, { "gc", do_gc },
 	};
 	struct copts o;
+	char idb[256];
 	int storefd, r;
 
 	if (argc >= 2 && !strcmp(argv[1], "__analyze")) /* the unprivileged analysis child */
@@ -676,6 +681,8 @@ int cmd_cores(int argc, char **argv)
 		close(storefd);
 		return r;
 	}
-	out_error("cores", "unknown subcommand '%s'; one of list, info, dump, gdb, rm, gc", argv[1]);
+	out_error("cores", "unknown subcommand '%s'; one of list, info, dump, gdb, rm, gc (the "
+		  "subcommand comes first: 'lifeline cores list --store DIR')",
+		  cli_esc(argv[1], idb, sizeof(idb)));
 	return LL_EXIT_USAGE;
 }

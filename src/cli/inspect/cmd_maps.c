@@ -18,7 +18,7 @@
 #include "common/common.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cli_text.h"
+#include "cli/text.h"
 
 static void usage(FILE *f)
 {

@@ -22,7 +22,7 @@
 #include "lifeline/plugin.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cli/inspect/cli_text.h"
+#include "cli/text.h"
 
 static void usage(FILE *f)
 {

@@ -13,7 +13,7 @@
 #include "common/common.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cli/inspect/cli_text.h"
+#include "cli/text.h"
 
 static void usage(FILE *f)
 {

@@ -13,7 +13,7 @@
  * symbolize_report.c's. Input is read in bounded memory: a line longer
  * than MAX_LINE is one bad item (addresses) or passed through unparsed
  * (reports), however long; names from the input are escaped in messages
- * (cli_text.h). */
+ * (cli/text.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "symbolize_cli.h"
-#include "cli/inspect/cli_text.h"
+#include "cli/text.h"
 
 #define MAX_DEBUG_DIRS 16
 #define MAX_LINE (64u << 10)

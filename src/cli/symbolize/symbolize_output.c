@@ -14,7 +14,7 @@
 
 #include "cli/output.h"
 #include "symbolize_cli.h"
-#include "cli/inspect/cli_text.h"
+#include "cli/text.h"
 
 bool sb_reserve(struct sbuf *b, size_t more)
 {

@@ -18,7 +18,7 @@
 
 #include "cli/output.h"
 #include "symbolize_cli.h"
-#include "cli/inspect/cli_text.h"
+#include "cli/text.h"
 
 #define FRAME_INDENT "        "
 

@@ -158,6 +158,30 @@ static void parse_siginfo(struct core_ctx *c, const unsigned char *d, size_t n, 
 	}
 }
 
+static int cmp_nt_file(const void *x, const void *y)
+{
+	const struct core_nt_file *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+const struct core_nt_file *core_nt_file_at(const struct core_ctx *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->nfiles;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < c->files[mid].start)
+			hi = mid;
+		else if (addr >= c->files[mid].end)
+			lo = mid + 1;
+		else
+			return &c->files[mid];
+	}
+	return NULL;
+}
+
 static int parse_nt_file(struct core_ctx *c, const unsigned char *d, size_t n, bool msb)
 {
 	unsigned ec = c->a->elfclass;
@@ -196,6 +220,8 @@ static int parse_nt_file(struct core_ctx *c, const unsigned char *d, size_t n, b
 		c->nfiles++;
 		names = z + 1;
 	}
+	/* in address order (the kernel's already), for core_nt_file_at() */
+	qsort(c->files, c->nfiles, sizeof(*c->files), cmp_nt_file);
 	return 0;
 }
 

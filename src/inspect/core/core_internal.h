@@ -3,7 +3,11 @@
  * The analysis runs in stages, each in its own file:
  *   core_file.c      the ELF core itself: program headers, notes (threads,
  *                    siginfo, NT_FILE, auxv, psinfo), memory reads, truncation
+ *   core_sniff.c     the modules found in the core's memory (ELF headers),
+ *                    reported to libdwfl without opening any file
  *   core_modules.c   libdwfl: modules matched by build-id
+ *   core_safefile.c  files named by the core: regular files only, copied
+ *                    into sealed memfds before anything parses them
  *   core_unwind.c    libdwfl: threads and frames
  *   core_symbolize.c function, file:line, inline chain, disassembly (capstone);
  *                    the one file to swap for the shared symbolizer
@@ -33,9 +37,11 @@
  * read, bytes of notes, size of a file named by the core that is read. */
 #define CORE_MAX_THREADS 256u
 #define CORE_MAX_NT_FILE 16384u
-#define CORE_MAX_SEGMENTS 65536u
+#define CORE_MAX_SEGMENTS 262144u /* vm.max_map_count of big JVM hosts */
 #define CORE_MAX_NOTE_BYTES (64u << 20)
 #define CORE_MAX_FILE_BYTES (1ull << 30)
+#define CORE_MAX_COPY_BYTES (2ull << 30) /* all files of one analysis */
+#define CORE_MAX_MODULES 4096u
 
 /* A growable array of strings. */
 struct core_strv {
@@ -224,6 +230,8 @@ struct core_ctx {
 	struct core_strv unverified; /* files reported without a build-id check */
 	struct core_copy *copies;  /* files named by the core, read into memfds */
 	size_t ncopies;
+	uint64_t copied;           /* their bytes (CORE_MAX_COPY_BYTES in all) */
+	bool copy_budget_said;
 	void **images;             /* module images read from the core (elf_memory) */
 	size_t nimages;
 	struct core_sniffed *sniffed;
@@ -262,6 +270,8 @@ int core_file_open(struct core_ctx *c, const char *path);
 size_t core_read_mem(const struct core_ctx *c, uint64_t addr, void *buf, size_t n);
 /* A NUL-terminated string at addr (at most max bytes), malloc'ed, or NULL. */
 char *core_read_string(const struct core_ctx *c, uint64_t addr, size_t max);
+/* The NT_FILE entry whose mapping holds addr (binary search), or NULL. */
+const struct core_nt_file *core_nt_file_at(const struct core_ctx *c, uint64_t addr);
 /* An auxv value, or 0. */
 uint64_t core_auxv(const struct core_ctx *c, uint64_t type);
 /* The pc and sp register values of a prstatus (false when unknown). */

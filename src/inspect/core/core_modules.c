@@ -116,10 +116,9 @@ static Elf *image_from_core(struct core_ctx *c, Dwarf_Addr base)
  * soname only get their real path this way), or NULL. */
 static const char *nt_file_path(const struct core_ctx *c, uint64_t addr)
 {
-	for (size_t i = 0; i < c->nfiles; i++)
-		if (addr >= c->files[i].start && addr < c->files[i].end)
-			return c->files[i].path;
-	return NULL;
+	const struct core_nt_file *f = core_nt_file_at(c, addr);
+
+	return f ? f->path : NULL;
 }
 
 #define DELETED " (deleted)"
@@ -394,16 +393,18 @@ static void report_headerless(struct core_ctx *c)
 
 		if (f->file_offset != 0 || f->path[0] != '/' || dwfl_addrmodule(c->dwfl, f->start))
 			continue;
-		for (size_t k = 0; k < c->nfiles && !exec; k++) {
+		for (size_t k = 0; k < done.n && !seen; k++)
+			seen |= strcmp(done.v[k], f->path) == 0;
+		for (size_t k = 0; k < c->tainted.n && !seen; k++)
+			tainted |= strcmp(c->tainted.v[k], f->path) == 0;
+		if (seen || tainted)
+			continue;
+		for (size_t k = i; k < c->nfiles && !exec; k++) { /* its later mappings */
 			const struct core_region *g = core_region_find(a, c->files[k].start);
 
 			exec = strcmp(c->files[k].path, f->path) == 0 && g && (g->perms & LL_PERM_EXEC);
 		}
-		for (size_t k = 0; k < c->tainted.n; k++)
-			tainted |= strcmp(c->tainted.v[k], f->path) == 0;
-		for (size_t k = 0; k < done.n; k++)
-			seen |= strcmp(done.v[k], f->path) == 0;
-		if (!exec || tainted || seen)
+		if (!exec)
 			continue;
 		if (!began) {
 			dwfl_report_begin_add(c->dwfl);

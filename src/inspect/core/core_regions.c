@@ -124,19 +124,19 @@ static int from_core(struct core_ctx *c)
 	for (size_t i = 0; i < c->nsegs; i++) {
 		struct core_region *r = &a->regions[a->nregions++];
 		const struct core_seg *s = &c->segs[i];
+		const struct core_nt_file *f;
 
 		r->start = s->vaddr;
 		r->end = s->vaddr + s->memsz;
 		r->perms = (s->flags & PF_R ? LL_PERM_READ : 0) | (s->flags & PF_W ? LL_PERM_WRITE : 0) |
 			   (s->flags & PF_X ? LL_PERM_EXEC : 0);
-		for (size_t j = 0; j < c->nfiles; j++)
-			if (c->files[j].start == r->start) {
-				r->path = core_strdup(c->files[j].path);
-				r->offset = c->files[j].file_offset;
-				if (!r->path)
-					return -ENOMEM;
-				break;
-			}
+		f = core_nt_file_at(c, r->start);
+		if (f && f->start == r->start) {
+			r->path = core_strdup(f->path);
+			r->offset = f->file_offset;
+			if (!r->path)
+				return -ENOMEM;
+		}
 	}
 	qsort(a->regions, a->nregions, sizeof(*a->regions), cmp_region);
 	/* name the stacks: the mapping holding each thread's stack pointer */

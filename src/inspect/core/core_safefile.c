@@ -12,7 +12,8 @@
  * pread into a sealed memfd. libelf, libdwfl and the shared symbolizer only
  * ever get that memfd: nobody can shrink it (F_SEAL_SHRINK), so mapping it
  * cannot fault, and the bytes whose build-id was checked are the bytes used.
- * The copies of one analysis are kept (c->copies) so a module is read once. */
+ * The copies of one analysis are kept (c->copies) so a module is read once,
+ * and they add up to CORE_MAX_COPY_BYTES at most. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -120,9 +121,20 @@ int core_safe_copy(struct core_ctx *c, const char *path)
 	fd = core_safe_open(path, &st);
 	if (fd < 0) {
 		mfd = fd;
+	} else if ((uint64_t)st.st_size > CORE_MAX_COPY_BYTES - c->copied) {
+		mfd = -EFBIG; /* the analysis has read enough files already */
+		close(fd);
+		if (!c->copy_budget_said) {
+			c->copy_budget_said = true;
+			core_strv_pushf(&c->a->notes, "the files named by the core add up to more than "
+					"%llu MiB: %s and later ones were not read",
+					CORE_MAX_COPY_BYTES >> 20, path);
+		}
 	} else {
 		mfd = copy_to_memfd(fd, (uint64_t)st.st_size);
 		close(fd);
+		if (mfd >= 0)
+			c->copied += (uint64_t)st.st_size;
 	}
 	/* remembered, failures too: each file is looked at once */
 	v = realloc(c->copies, (c->ncopies + 1) * sizeof(*v));

@@ -12,7 +12,8 @@
  * AT_SYSINFO_EHDR, "[exe]"/"[dso]" otherwise). The module is reported with
  * dwfl_report_module(): libdwfl asks our find_elf (core_modules.c) for its
  * file later, which opens it the safe way (core_safefile.c). Everything is
- * bounded: 256 program headers, 64 KiB of notes per module. */
+ * bounded: CORE_MAX_MODULES modules, 256 program headers and 64 KiB of notes
+ * each. */
 #include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -61,10 +62,9 @@ static size_t note_build_id(const struct core_ctx *c, const unsigned char *d, si
 
 static const char *nt_file_at(const struct core_ctx *c, uint64_t addr)
 {
-	for (size_t i = 0; i < c->nfiles; i++)
-		if (c->files[i].start == addr && c->files[i].file_offset == 0)
-			return c->files[i].path;
-	return NULL;
+	const struct core_nt_file *f = core_nt_file_at(c, addr);
+
+	return f && f->start == addr && f->file_offset == 0 ? f->path : NULL;
 }
 
 static bool overlaps(const struct core_ctx *c, uint64_t start, uint64_t end)
@@ -185,6 +185,11 @@ int core_sniff_report(struct core_ctx *c)
 	for (size_t i = 0; i < c->nsegs; i++) {
 		int r;
 
+		if (c->nsniffed >= CORE_MAX_MODULES) {
+			core_strv_pushf(&c->a->notes, "more than %u modules in the core: the others "
+					"were not looked at", CORE_MAX_MODULES);
+			break;
+		}
 		if (c->segs[i].filesz == 0 || c->segs[i].avail == 0)
 			continue;
 		r = sniff_at(c, c->segs[i].vaddr, pagesz);

@@ -22,6 +22,9 @@
 #include "core_internal.h"
 
 
+/* set_initial_registers gets no process argument: one analysis per thread */
+static __thread struct core_ctx *cur_unwind;
+
 static int push_frame(struct core_thread *t, const struct core_frame *f)
 {
 	struct core_frame *v = realloc(t->frames, (t->nframes + 1) * sizeof(*v));
@@ -246,6 +249,121 @@ static int threads_from_notes(struct core_ctx *c, const char *why)
 	return 0;
 }
 
+/* ---- our own thread state for libdwfl ----
+ * dwfl_core_file_attach() reads the core's memory by scanning every program
+ * header for each word it reads: with tens of thousands of segments (a big
+ * JVM, or a hostile core with millions of headers) unwinding 256 threads
+ * takes minutes or more. For the architectures whose register layout we know,
+ * libdwfl gets its threads from the NT_PRSTATUS notes we parsed (at most
+ * CORE_MAX_THREADS) and its memory from core_read_mem() (binary search). */
+
+/* DWARF register number -> index in the NT_PRSTATUS registers. */
+static const unsigned char x86_64_dwarf[] = { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 };
+static const unsigned char i386_dwarf[] = { 6, 1, 2, 0, 15, 5, 3, 4, 12 };
+
+static bool dwarf_regs(const struct core_ctx *c, const struct core_prstatus *p, Dwarf_Word *v,
+		       unsigned *n)
+{
+	switch (c->a->machine) {
+	case EM_X86_64:
+		if (p->nregs < 27)
+			return false;
+		for (unsigned i = 0; i < sizeof(x86_64_dwarf); i++)
+			v[i] = p->regs[x86_64_dwarf[i]];
+		*n = sizeof(x86_64_dwarf);
+		return true;
+	case EM_386:
+		if (p->nregs < 17)
+			return false;
+		for (unsigned i = 0; i < sizeof(i386_dwarf); i++)
+			v[i] = p->regs[i386_dwarf[i]];
+		*n = sizeof(i386_dwarf);
+		return true;
+	case EM_AARCH64: /* x0-x30, sp: DWARF 0-31 */
+		if (p->nregs < 34)
+			return false;
+		for (unsigned i = 0; i < 32; i++)
+			v[i] = p->regs[i];
+		*n = 32;
+		return true;
+	case EM_ARM: /* r0-r15: DWARF 0-15 */
+		if (p->nregs < 18)
+			return false;
+		for (unsigned i = 0; i < 16; i++)
+			v[i] = p->regs[i];
+		*n = 16;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static pid_t st_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct core_ctx *c = arg;
+	uintptr_t i = (uintptr_t)*thread_argp; /* threads handed out so far */
+
+	(void)dwfl;
+	if (i >= c->nprs)
+		return 0;
+	*thread_argp = (void *)(i + 1);
+	return c->prs[i].tid > 0 ? c->prs[i].tid : (pid_t)(i + 1);
+}
+
+static bool st_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct core_ctx *c = arg;
+	unsigned char b[8];
+	size_t w = c->a->elfclass == ELFCLASS64 ? 8 : 4;
+	uint64_t v = 0;
+
+	(void)dwfl;
+	if (core_read_mem(c, addr, b, w) != w)
+		return false;
+	for (size_t k = 0; k < w; k++)
+		v |= (uint64_t)b[c->msb ? w - 1 - k : k] << (8 * k);
+	*result = v;
+	return true;
+}
+
+static bool st_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	struct core_ctx *c = cur_unwind;
+	uintptr_t i = (uintptr_t)thread_arg - 1;
+	Dwarf_Word v[40];
+	unsigned n;
+	uint64_t pc, sp;
+
+	if (!c || i >= c->nprs || !dwarf_regs(c, &c->prs[i], v, &n) ||
+	    !core_regs_pc_sp(c, &c->prs[i], &pc, &sp))
+		return false;
+	if (!dwfl_thread_state_registers(thread, 0, n, v))
+		return false;
+	dwfl_thread_state_register_pc(thread, pc);
+	return true;
+}
+
+static const Dwfl_Thread_Callbacks state_callbacks = {
+	.next_thread = st_next_thread,
+	.memory_read = st_memory_read,
+	.set_initial_registers = st_set_initial_registers,
+};
+
+/* Our thread state when the architecture allows, else libdwfl's own. */
+static bool attach_state(struct core_ctx *c)
+{
+	Dwarf_Word v[40];
+	unsigned n;
+
+	if (c->nprs > 0 && dwarf_regs(c, &c->prs[0], v, &n)) {
+		cur_unwind = c;
+		if (dwfl_attach_state(c->dwfl, c->elf, c->a->pid > 0 ? c->a->pid : c->prs[0].tid,
+				      &state_callbacks, c))
+			return true;
+	}
+	return dwfl_core_file_attach(c->dwfl, c->elf) >= 0;
+}
+
 int core_unwind(struct core_ctx *c)
 {
 	struct ll_core_analysis *a = c->a;
@@ -253,7 +371,7 @@ int core_unwind(struct core_ctx *c)
 
 	if (r < 0)
 		return r;
-	if (dwfl_core_file_attach(c->dwfl, c->elf) < 0) {
+	if (!attach_state(c)) {
 		char *why = core_strdup(dwfl_errmsg(-1));
 
 		r = threads_from_notes(c, why ? why : "libdwfl cannot read the threads");
@@ -262,6 +380,7 @@ int core_unwind(struct core_ctx *c)
 		core_strv_pushf(&a->notes, "threads cannot be read: %s", dwfl_errmsg(-1));
 		r = threads_from_notes(c, "libdwfl cannot read the threads");
 	}
+	cur_unwind = NULL;
 	/* a core with more threads than CORE_MAX_THREADS: say how many were left */
 	if (c->nprs_total > a->nthreads && (c->stopped_threads || c->nprs_total > CORE_MAX_THREADS))
 		a->threads_omitted = c->nprs_total - a->nthreads;

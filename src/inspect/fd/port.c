@@ -170,7 +170,8 @@ int ll_fds_port_holders(uint16_t port, struct ll_port_holder **out, size_t *n)
 		free(h.v);
 		return r;
 	}
-	qsort(h.v, h.n, sizeof(*h.v), cmp_holder);
+	if (h.n > 1)
+		qsort(h.v, h.n, sizeof(*h.v), cmp_holder);
 	for (size_t i = 0; i < h.n;) {
 		size_t j = i + 1;
 

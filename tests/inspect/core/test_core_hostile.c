@@ -94,12 +94,14 @@ struct craft_load {
 struct craft {
 	size_t nthreads;
 	const char *comm, *psargs;
-	struct craft_file files[4];
+	struct craft_file files[4];	/* in address order, like the loads */
 	size_t nfiles;
 	size_t bulk_files;  /* extra NT_FILE entries, all naming /nonexistent */
 	struct craft_load loads[4];
 	size_t nloads;
-	uint64_t rip, rsp;
+	size_t empty_loads; /* PT_LOADs without bytes below the others, at 0x200000000
+			     * and up (beyond 65535 headers: PN_XNUM) */
+	uint64_t rip, rsp, rbp;
 };
 
 /* Write an x86_64 ELF core as the kernel lays it out. */
@@ -108,7 +110,7 @@ static void write_core(const char *path, const struct craft *cr)
 	struct buf notes = { 0 }, out = { 0 }, d = { 0 };
 	unsigned char prs[336] = { 0 }, ps[136] = { 0 }, si[128] = { 0 };
 	uint64_t auxv[4] = { AT_PAGESZ, 4096, AT_NULL, 0 };
-	size_t nph = 1 + cr->nloads, off;
+	size_t nph = 1 + cr->nloads + cr->empty_loads, off;
 	Elf64_Ehdr eh = { 0 };
 	FILE *f;
 
@@ -120,6 +122,7 @@ static void write_core(const char *path, const struct craft *cr)
 		memcpy(prs + 32, &pid, 4);
 		memcpy(prs + 112 + 16 * 8, &cr->rip, 8);
 		memcpy(prs + 112 + 19 * 8, &cr->rsp, 8);
+		memcpy(prs + 112 + 4 * 8, &cr->rbp, 8);
 		note(&notes, "CORE", NT_PRSTATUS, prs, sizeof(prs));
 		if (t == 0) {
 			uint32_t one = 1000;
@@ -165,7 +168,7 @@ static void write_core(const char *path, const struct craft *cr)
 	eh.e_phoff = sizeof(eh);
 	eh.e_ehsize = sizeof(eh);
 	eh.e_phentsize = sizeof(Elf64_Phdr);
-	eh.e_phnum = (Elf64_Half)nph;
+	eh.e_phnum = nph < PN_XNUM ? (Elf64_Half)nph : PN_XNUM; /* else in section 0's sh_info */
 	put(&out, &eh, sizeof(eh));
 	off = sizeof(eh) + nph * sizeof(Elf64_Phdr);
 	{
@@ -174,6 +177,12 @@ static void write_core(const char *path, const struct craft *cr)
 		put(&out, &ph, sizeof(ph));
 	}
 	off = (off + notes.n + 4095) & ~(size_t)4095;
+	for (size_t i = 0; i < cr->empty_loads; i++) {
+		Elf64_Phdr ph = { .p_type = PT_LOAD, .p_offset = 0, .p_vaddr = 0x200000000ull + i * 8192,
+				  .p_memsz = 4096, .p_flags = PF_R, .p_align = 4096 };
+
+		put(&out, &ph, sizeof(ph));
+	}
 	for (size_t i = 0; i < cr->nloads; i++) {
 		size_t sz = (cr->loads[i].size + 4095) & ~(size_t)4095;
 		Elf64_Phdr ph = { .p_type = PT_LOAD, .p_offset = off, .p_vaddr = cr->loads[i].vaddr,
@@ -190,6 +199,15 @@ static void write_core(const char *path, const struct craft *cr)
 
 		put(&out, cr->loads[i].data, cr->loads[i].size);
 		put(&out, NULL, sz - cr->loads[i].size);
+	}
+	if (nph >= PN_XNUM) {
+		Elf64_Shdr sh = { .sh_info = (Elf64_Word)nph };
+		Elf64_Ehdr *e = (Elf64_Ehdr *)out.p;
+
+		e->e_shoff = out.n;
+		e->e_shentsize = sizeof(sh);
+		e->e_shnum = 1;
+		put(&out, &sh, sizeof(sh));
 	}
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -476,11 +494,12 @@ static void test_escaped_output(void **state)
 	unlink(core);
 }
 
-/* 4. 100,000 threads and 100,000 file mappings: bounded work. */
+/* 4. 100,000 threads, 100,000 file mappings and 270,000 segments (more than
+ * e_phnum holds): bounded work, and the analysis says what it left out. */
 static void test_bounded(void **state)
 {
 	const char *core = tmp("many.core");
-	struct craft cr = { .nthreads = 100000, .bulk_files = 100000 };
+	struct craft cr = { .nthreads = 100000, .bulk_files = 100000, .empty_loads = 270000 };
 	json_object *j, *v;
 	char *text, more[64];
 
@@ -499,12 +518,56 @@ static void test_bounded(void **state)
 			said |= strstr(json_object_get_string(json_object_array_get_idx(v, i)),
 				       "names 100000 file mappings: only the first") != NULL;
 		assert_true(said);
+		said = false;
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			said |= strstr(json_object_get_string(json_object_array_get_idx(v, i)),
+				       "the core has 270000 memory segments: only the first 262144") != NULL;
+		assert_true(said);
 	}
 	json_object_put(j);
 	text = analyze_text(core);
 	snprintf(more, sizeof(more), "... %d more threads", 100000 - 256);
 	assert_non_null(strstr(text, more));
 	free(text);
+	unlink(core);
+}
+
+/* 4b. Deep stacks in a core with 70,000 segments (a big JVM's worth): every
+ * thread is unwound through a frame-pointer chain; the work stays bounded
+ * (256 threads, 64 frames each, each memory read a binary search: libdwfl's
+ * own core reader scans every program header for each word). */
+static void test_bounded_unwind(void **state)
+{
+	const char *core = tmp("deep.core");
+	static unsigned char page[4096], stack[65536];
+	struct craft cr = { .nthreads = 300, .empty_loads = 70000 };
+	uint64_t sp = 0x7ff000000000ull, mod = 0x7f0000000000ull;
+	json_object *j, *v, *frames;
+
+	(void)state;
+	fake_elf_page(page);
+	for (size_t i = 0; i + 16 <= sizeof(stack); i += 16) { /* rbp chain: next, return */
+		uint64_t next = sp + i + 16, ret = mod + 0x100 + (i % 64);
+
+		memcpy(stack + i, &next, 8);
+		memcpy(stack + i + 8, &ret, 8);
+	}
+	cr.files[0] = (struct craft_file){ mod, mod + 4096, 0, "/nonexistent/libdeep.so" };
+	cr.nfiles = 1;
+	cr.loads[0] = (struct craft_load){ mod, page, sizeof(page), PF_R | PF_X };
+	cr.loads[1] = (struct craft_load){ sp, stack, sizeof(stack), PF_R | PF_W };
+	cr.nloads = 2;
+	cr.rip = mod + 0x100;
+	cr.rsp = sp;
+	cr.rbp = sp;
+	write_core(core, &cr);
+	j = analyze_json(core, NULL);
+	assert_true(json_object_object_get_ex(j, "threads", &v));
+	assert_int_equal(json_object_array_length(v), 256);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(v, 0), "frames", &frames));
+	assert_true(json_object_array_length(frames) >= 32); /* the chain was followed */
+	assert_true(json_object_array_length(frames) <= 64);
+	json_object_put(j);
 	unlink(core);
 }
 
@@ -577,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_no_debuginfod),
 		cmocka_unit_test(test_escaped_output),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_bounded_unwind),
 		cmocka_unit_test(test_mtime_boundary),
 	};
 

@@ -1,5 +1,5 @@
-/* cli_text.c: escaping of untrusted names for a terminal and for JSON, and
- * getopt_long() error messages (see cli_text.h).
+/* text.c: escaping of untrusted names for a terminal and for JSON, and
+ * getopt_long() error messages (see text.h).
  *
  * A file name, a process name or an input line can hold anything but '/'
  * and NUL: an escape sequence printed raw would drive the operator's
@@ -13,7 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cli_text.h"
+#include "cli/text.h"
 
 /* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when s[0] does not
  * start one. */
@@ -152,8 +152,14 @@ json_object *cli_json_str(const char *s)
 
 unsigned cli_std_fds(void)
 {
-	unsigned closed = 0;
+	static int done;
+	static unsigned closed;
 
+	/* main() calls this first; a command calling it again learns what was
+	 * closed when lifeline started. */
+	if (done)
+		return closed;
+	done = 1;
 	for (int fd = 0; fd <= 2; fd++) {
 		int n;
 

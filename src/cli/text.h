@@ -1,6 +1,6 @@
-/* cli_text.h: text helpers shared by the CLI commands that handle names
+/* text.h: text helpers shared by the CLI commands that handle names
  * chosen by someone else (file names, process names, input lines) and by
- * their option parsing. Candidates for src/cli/output.h (not ours to edit). */
+ * their option parsing. */
 #ifndef LL_CLI_TEXT_H
 #define LL_CLI_TEXT_H
 
@@ -29,7 +29,8 @@ json_object *cli_json_str_len(const char *s, size_t len);
 /* Make sure descriptors 0, 1 and 2 exist: each closed one is given
  * /dev/null read-only, so that no file we open later becomes "stdout" (and
  * gets our output written into it) while writes to it still fail and are
- * reported. Returns a mask of the ones that were closed (1 << fd). */
+ * reported. Returns a mask of the ones that were closed (1 << fd) when it
+ * was first called (main() calls it at start; later calls return the same). */
 unsigned cli_std_fds(void);
 
 /* Report a getopt_long() error (c is '?' or ':', the optstring started with
