@@ -365,7 +365,8 @@ static void test_install_errors(void **state)
 	assert_int_equal(lifeline(&out, &err, "install", v1, NULL, NULL, NULL), 2);
 	free(out);
 	free(err);
-	/* Not an ELF, installed as a .so: a warning, installed anyway. */
+	/* Not an ELF, installed as a .so: refused, DST untouched; with --force
+	 * a warning, installed anyway. */
 	snprintf(bogus, sizeof(bogus), "%s/notes.txt", dir);
 	{
 		FILE *f = fopen(bogus, "w");
@@ -373,7 +374,14 @@ static void test_install_errors(void **state)
 		fputs("hello\n", f);
 		fclose(f);
 	}
-	assert_int_equal(lifeline(&out, &err, "install", bogus, in_dir("plugin.so"), NULL, NULL), 0);
+	copy_file(v1, in_dir("plugin.so"));
+	assert_int_equal(lifeline(&out, &err, "install", bogus, in_dir("plugin.so"), NULL, NULL), 1);
+	assert_non_null(strstr(err, "not a complete ELF file"));
+	assert_non_null(strstr(err, "--force"));
+	assert_true(same_bytes(v1, in_dir("plugin.so")));
+	free(out);
+	free(err);
+	assert_int_equal(lifeline(&out, &err, "install", "--force", bogus, in_dir("plugin.so"), NULL), 0);
 	assert_non_null(strstr(err, "warning"));
 	assert_non_null(strstr(err, "not an ELF file"));
 	assert_true(same_bytes(bogus, in_dir("plugin.so")));

@@ -5,7 +5,9 @@
  * Before replacing, lists the processes that map DST (ll_file_mappers():
  * device + inode in /proc/PID/maps): they keep running the old, now deleted
  * file until they reload or restart. When DST looks like a shared object
- * and SRC is not a complete ELF, a warning is printed (installed anyway).
+ * or is an ELF file now, and SRC is not a complete ELF (a truncated build, a
+ * text file), the install is refused: the service would fail to load it or
+ * crash; --force installs it anyway, with a warning.
  * DST may be a directory: SRC's file name is then used inside it. */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,14 +29,17 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lifeline install [--backup] [--json] SRC DST\n\n"
+		"usage: lifeline install [--backup] [--force] [--json] SRC DST\n\n"
 		"Replace DST by a copy of SRC atomically, never in place: the copy goes to a\n"
 		"temp file in DST's directory, is fsync'ed, gets DST's mode and owner (SRC's\n"
 		"mode for a new file), is renamed over DST, and the directory is fsync'ed.\n"
 		"A process that mapped the old DST keeps running it, intact (unlike cp, which\n"
 		"rewrites the mapped inode and crashes it); the processes mapping DST are\n"
-		"listed first. If DST is a directory, SRC's name is used inside it.\n\n"
+		"listed first. If DST is a directory, SRC's name is used inside it.\n"
+		"When DST is a shared object or an ELF file and SRC is not a complete ELF\n"
+		"(a truncated build, a text file), the install is refused.\n\n"
 		"  --backup     keep the replaced file as DST~ (a hard link to it)\n"
+		"  --force      install SRC even when it is not a complete ELF file\n"
 		"  --json       print the result as JSON\n"
 		"  -h, --help   show this help\n\n"
 		"Exit status: 0 installed, 1 failed (DST unchanged), 2 usage error.\n");
@@ -48,6 +53,22 @@ static bool looks_like_so(const char *path)
 	base = base ? base + 1 : path;
 	n = strlen(base);
 	return (n > 3 && !strcmp(base + n - 3, ".so")) || strstr(base, ".so.");
+}
+
+/* True when path is a regular file that starts with the ELF magic. */
+static bool is_elf(const char *path)
+{
+	unsigned char m[4];
+	bool elf = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+	struct stat st;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, m, 4, 0) == 4)
+		elf = m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F';
+	close(fd);
+	return elf;
 }
 
 /* "" when SRC is a complete ELF, else why not, in why. Read, not mapped:
@@ -111,6 +132,7 @@ int cmd_install(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "backup", no_argument, NULL, 'b' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -121,7 +143,7 @@ int cmd_install(int argc, char **argv)
 	size_t nmappers = 0;
 	char dst[PATH_MAX], why[256], srccopy[PATH_MAX], esrc[1024], edst[1024];
 	const char *src;
-	bool json = false;
+	bool json = false, force = false;
 	struct stat st;
 	int c, r, rc = LL_EXIT_FAIL;
 
@@ -132,6 +154,9 @@ int cmd_install(int argc, char **argv)
 		switch (c) {
 		case 'b':
 			opts.backup = true;
+			break;
+		case 'f':
+			force = true;
 			break;
 		case 'j':
 			json = true;
@@ -174,11 +199,17 @@ int cmd_install(int argc, char **argv)
 		}
 	}
 	cli_esc(dst, edst, sizeof(edst));
-	if (looks_like_so(dst)) {
+	if (looks_like_so(dst) || is_elf(dst)) {
 		elf_check(src, why, sizeof(why));
+		if (why[0] && !force) {
+			out_error("install", "%s is not a complete ELF file (%s), and %s is a shared object "
+				  "or program: a service loading it would fail or crash. Check the build; "
+				  "--force installs it anyway", esrc, why, edst);
+			return LL_EXIT_FAIL;
+		}
 		if (why[0])
 			fprintf(stderr, "lifeline install: warning: %s is not a loadable shared object (%s); "
-				"installing it as %s anyway\n", esrc, why, edst);
+				"installing it as %s anyway (--force)\n", esrc, why, edst);
 	}
 	if (lstat(dst, &st) == 0 && S_ISREG(st.st_mode)) {
 		r = ll_file_mappers(st.st_dev, st.st_ino, &mappers, &nmappers);
