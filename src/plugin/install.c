@@ -21,11 +21,13 @@
 #include <unistd.h>
 
 #include "lifeline/plugin.h"
+#include "common/common.h"
 
 static int copy_fd(int src, int dst, uint64_t *bytes)
 {
 	char buf[65536];
 	uint64_t total = 0;
+	int r;
 
 	for (;;) {
 		ssize_t n = copy_file_range(src, NULL, dst, NULL, (size_t)1 << 30, 0);
@@ -53,15 +55,9 @@ static int copy_fd(int src, int dst, uint64_t *bytes)
 			return -errno;
 		if (n == 0)
 			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(dst, buf + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return -errno;
-			off += w;
-		}
+		r = ll_write_all(dst, buf, (size_t)n);
+		if (r < 0)
+			return r;
 		total += (uint64_t)n;
 	}
 	*bytes = total;

@@ -24,6 +24,7 @@
 
 #include "lifeline/inspect/maps.h"
 #include "plugin/plugin_private.h"
+#include "common/common.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U /* Linux 6.3: executable memfd even under vm.memfd_noexec=1 */
@@ -50,6 +51,7 @@ static int copy_all(int src, int dst, size_t max, size_t *copied)
 {
 	char buf[65536];
 	size_t total = 0;
+	int r;
 
 	for (;;) {
 		ssize_t n = sendfile(dst, src, NULL, max + 1 - total);
@@ -77,15 +79,9 @@ static int copy_all(int src, int dst, size_t max, size_t *copied)
 			return -errno;
 		if (n == 0)
 			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(dst, buf + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return -errno;
-			off += w;
-		}
+		r = ll_write_all(dst, buf, (size_t)n);
+		if (r < 0)
+			return r;
 		total += (size_t)n;
 		if (total > max)
 			return -EFBIG;

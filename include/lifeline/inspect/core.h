@@ -50,8 +50,17 @@ struct ll_core_options {
  *  -ENOEXEC when the file is not an ELF core, -EINVAL for a truncated one
  *  that cannot be read at all or a file that is not regular (a partly
  *  truncated core is analysed as far as it goes and says so), -errno of
- *  open(2), -ENOMEM. Files named by the core are opened read-only, never
- *  run. */
+ *  open(2), -ENOMEM.
+ *
+ *  The core may come from a hostile process. Files it names are never run
+ *  and only opened when lstat(2) shows a regular file (never a FIFO or a
+ *  device), without following a final symlink; each is copied (at most
+ *  1 GiB, 2 GiB in all) into a sealed memfd before anything parses it, so
+ *  a file truncated meanwhile cannot SIGBUS the caller. Debug files come
+ *  from debug_dir (or /usr/lib/debug) by build-id only: no .gnu_debuglink
+ *  to other paths, no debuginfod ($DEBUGINFOD_URLS is ignored). The work is
+ *  bounded: 256 threads analysed, 16384 NT_FILE entries, 262144 segments,
+ *  64 MiB of notes, 4096 modules; what was left out is said in the notes. */
 int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 		    struct ll_core_analysis **out);
 
@@ -77,11 +86,14 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
  *  disassembly_note; modules [{name, start, end, build_id (from the core),
  *  file (used for symbols), disk_build_id, status ("ok", "unverified",
  *  "debug-file-only", "replaced", "modified-in-place", "missing",
- *  "in-core")}]; notes [text]. Addresses are hex strings; unknown is null. */
+ *  "in-core")}]; notes [text]. Addresses are hex strings; unknown is null.
+ *  Strings are the core's bytes as they are (json-c writes control bytes
+ *  as \u00XX): a consumer that shows them on a terminal escapes them. */
 json_object *ll_core_analysis_json(const struct ll_core_analysis *a);
 
 /** The crashing thread's innermost frame as "function (file:line)" or
- *  "module+0xOFF" when unsymbolized, for list views. Points into a. */
+ *  "module+0xOFF" when unsymbolized, for list views, with control bytes and
+ *  bidi overrides escaped as by ll_core_analysis_print(). Points into a. */
 const char *ll_core_analysis_top_frame(const struct ll_core_analysis *a);
 
 /** The signal that ended the process (0 when the core has none). */

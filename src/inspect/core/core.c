@@ -211,6 +211,14 @@ static void make_top_frame(struct ll_core_analysis *a)
 		a->top_frame = core_printf("%s+0x%llx", f->module, (unsigned long long)f->module_offset);
 	else
 		a->top_frame = core_printf("0x%llx", (unsigned long long)f->pc);
+	if (a->top_frame) { /* a display string for list views: made safe to print */
+		char *e = core_escape(a->top_frame);
+
+		if (e) {
+			free(a->top_frame);
+			a->top_frame = e;
+		}
+	}
 }
 
 /* When the crashing pc holds no readable code (a jump to 0 or into a

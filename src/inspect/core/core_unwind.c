@@ -7,7 +7,12 @@
  * a module whose file is not trusted (replaced, modified in place, missing)
  * keep module+offset only. A call into a missing page (a NULL or stale
  * function pointer) gets its caller back from the return address the call
- * left. The modules themselves are found by core_modules.c. */
+ * left. The modules themselves are found by core_modules.c. libdwfl gets
+ * the threads and the memory from us (dwfl_attach_state() with the parsed
+ * NT_PRSTATUS registers and core_read_mem()) on x86_64, i386, aarch64 and
+ * arm: its own core reader scans every program header per word read, which
+ * a core with many segments turns into minutes. Other architectures use
+ * dwfl_core_file_attach(). At most CORE_MAX_THREADS threads are unwound. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
