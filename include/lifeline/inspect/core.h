@@ -88,7 +88,8 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
  *  "debug-file-only", "replaced", "modified-in-place", "missing",
  *  "in-core")}]; notes [text]. Addresses are hex strings; unknown is null.
  *  Strings are the core's bytes as they are (json-c writes control bytes
- *  as \u00XX): a consumer that shows them on a terminal escapes them. */
+ *  as \u00XX; bytes that are not UTF-8 become U+FFFD): a consumer that
+ *  shows them on a terminal escapes them. */
 json_object *ll_core_analysis_json(const struct ll_core_analysis *a);
 
 /** The crashing thread's innermost frame as "function (file:line)" or

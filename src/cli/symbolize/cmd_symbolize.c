@@ -528,6 +528,7 @@ int cmd_symbolize(int argc, char **argv)
 			  cli_esc(pid_arg, ebuf, sizeof(ebuf)));
 		return LL_EXIT_USAGE;
 	}
+	sym_heap_setup();
 	if (ll_symcache_new(&opts, &ctx.cache) < 0 || !(res = malloc(sizeof(*res))) ||
 	    (ctx.fmt == FMT_JSON && !(ctx.jarr = json_object_new_array()))) {
 		out_error(ctx.cmd, "out of memory");

@@ -78,6 +78,8 @@ void sym_one_item(struct sbuf *out, struct symctx *ctx, const char *text, int pa
 int sym_parse_addr(const char *text, uint64_t *v);
 
 /* symbolize_batch.c: answer n address lines (sorted lookups, input-order output). */
+/* Tune this process's heap for a large cold batch (few page faults). */
+void sym_heap_setup(void);
 void sym_run_batch(struct symctx *ctx, const char **texts, size_t n, struct ll_sym_result *res);
 
 /* symbolize_report.c: find a `PATH+0xOFF`, `(PATH+0xOFF)`, `PATH(+0xOFF)` or

@@ -151,6 +151,32 @@ char *core_escape(const char *s)
 	return out;
 }
 
+char *core_valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), o = 0;
+	char *out = malloc(3 * n + 1); /* each bad byte becomes U+FFFD (3 bytes) */
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t l = p[i] >= 0x80 ? utf8_seq(p + i, n - i, &cp) : 1;
+
+		if (l == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(out + o, p + i, l);
+			o += l;
+			i += l;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* The executable's path: the NT_FILE mapping holding AT_PHDR, else the
  * metadata's exe, else AT_EXECFN from the core's memory. */
 static void find_exe(struct core_ctx *c)

@@ -261,6 +261,9 @@ char *core_hex(const unsigned char *b, size_t n);
  * the bidi overrides/isolates (U+202A-U+202E, U+2066-U+2069) as \uNNNN.
  * Malloc'ed, NULL on ENOMEM. */
 char *core_escape(const char *s);
+/* s with each byte that is not part of valid UTF-8 replaced by U+FFFD (for
+ * JSON, which must be UTF-8). Malloc'ed, NULL on ENOMEM. */
+char *core_valid_utf8(const char *s);
 
 /* ---- core_file.c ---- */
 /* Open and validate the core, read program headers and notes. */

@@ -296,18 +296,8 @@ static void check_module(struct core_ctx *c, struct core_module *m)
 	ssize_t dl;
 
 	dwfl_module_info(m->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
-	if (e && !mainfile && m->name[0] == '/' && m->build_id) {
-		/* libdwfl opened the file named in the core itself (it checks the
-		 * build-id too); confirm and name it */
-		dl = path_build_id(m->name, db, sizeof(db));
-		if (dl > 0) {
-			char *h = core_hex(db, (size_t)dl);
-
-			if (h && strcmp(h, m->build_id) == 0)
-				mainfile = m->name;
-			free(h);
-		}
-	}
+	/* every file comes through find_elf (a safe copy, build-id checked):
+	 * an ELF without a main file is the image read from the core */
 	for (size_t i = 0; i < c->unverified.n; i++)
 		if (strcmp(c->unverified.v[i], m->name) == 0)
 			unverified = true;

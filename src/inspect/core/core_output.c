@@ -268,9 +268,25 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
 	return ferror(f) ? -EIO : 0;
 }
 
+/* A JSON string: the bytes as they are when they are UTF-8 (json-c escapes
+ * control bytes as \u00XX), else with the bytes that are not replaced by
+ * U+FFFD, so a hostile core cannot make the JSON invalid. */
 static json_object *jstr(const char *s)
 {
-	return s ? json_object_new_string(s) : NULL;
+	json_object *o;
+	char *v;
+
+	if (!s)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p >= 0x80)
+			goto check;
+	return json_object_new_string(s);
+check:
+	v = core_valid_utf8(s);
+	o = json_object_new_string(v ? v : "?");
+	free(v);
+	return o;
 }
 
 static json_object *jhex(uint64_t v)

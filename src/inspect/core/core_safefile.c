@@ -6,9 +6,12 @@
  * core's build-id) may name a FIFO (open(2) hangs), a device (opening
  * /dev/watchdog arms it) or a file its hostile owner truncates while it is
  * read (an mmap of it then kills the analyser with SIGBUS). So a file is
- * lstat'ed first and opened only when it is a regular file, with
- * O_RDONLY|O_NONBLOCK|O_NOCTTY|O_NOFOLLOW; fstat confirms it is the same file
- * (st_dev, st_ino) and at most CORE_MAX_FILE_BYTES; then it is copied with
+ * lstat'ed first and opened only when it is a regular file: first with
+ * O_PATH|O_NOFOLLOW (which opens nothing) and fstat'ed, then reopened
+ * through /proc/self/fd with O_RDONLY|O_NONBLOCK|O_NOCTTY, and fstat'ed
+ * again: the same file (st_dev, st_ino), at most CORE_MAX_FILE_BYTES (a
+ * directory swapped for a symlink to /dev meanwhile cannot turn the open
+ * into one of a device). Then it is copied with
  * pread into a sealed memfd. libelf, libdwfl and the shared symbolizer only
  * ever get that memfd: nobody can shrink it (F_SEAL_SHRINK), so mapping it
  * cannot fault, and the bytes whose build-id was checked are the bytes used.
@@ -16,6 +19,7 @@
  * and they add up to CORE_MAX_COPY_BYTES at most. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -26,10 +30,25 @@
 
 #define COPY_CHUNK (1u << 20)
 
+/* Open for reading the regular file that the O_PATH descriptor pfd names:
+ * through /proc/self/fd, the very inode checked, not the path again (whose
+ * directories may have been swapped for a symlink to /dev meanwhile). */
+static int reopen_path_fd(int pfd, const char *path)
+{
+	char proc[64];
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT) /* no /proc: the path, checked again below */
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
 int core_safe_open(const char *path, struct stat *out)
 {
 	struct stat pre, st;
-	int fd;
+	int pfd, fd;
 
 	if (!path || !*path)
 		return -EINVAL;
@@ -37,9 +56,20 @@ int core_safe_open(const char *path, struct stat *out)
 		return -errno;
 	if (!S_ISREG(pre.st_mode))
 		return -EINVAL; /* a FIFO, a device, a symlink, a directory: never opened */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-	if (fd < 0)
+	/* O_PATH does not open the file itself (no driver open, no FIFO wait):
+	 * what it names is checked before anything is really opened */
+	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
 		return -errno;
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != pre.st_dev ||
+	    st.st_ino != pre.st_ino) {
+		close(pfd);
+		return -EAGAIN; /* replaced between lstat and open */
+	}
+	fd = reopen_path_fd(pfd, path);
+	close(pfd);
+	if (fd < 0)
+		return fd;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != pre.st_dev ||
 	    st.st_ino != pre.st_ino) {
 		close(fd);

@@ -67,6 +67,47 @@ static int cmp_cu_range(const void *a, const void *b)
 	return x->hi > y->hi ? -1 : x->hi < y->hi;
 }
 
+/* Debug sections the index never reads (locations, call frames, macros,
+ * name and address lookup tables). libdw decompresses every compressed
+ * .debug_* section when dwarf_begin_elf() opens the file; in libc6-dbg's
+ * libc .debug_loclists alone is a fifth of the compressed DWARF. Marking
+ * these section headers SHT_NOBITS (in libelf's copy of the headers, never
+ * in the file) makes libdw skip them. */
+static const char *const unneeded_sections[] = {
+	"loc", "loclists", "aranges", "frame", "macro", "macinfo", "pubnames",
+	"pubtypes", "gnu_pubnames", "gnu_pubtypes", "names",
+};
+
+static void hide_unneeded_sections(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(n = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (!strncmp(n, ".debug_", 7))
+			n += 7;
+		else if (!strncmp(n, ".zdebug_", 8))
+			n += 8;
+		else
+			continue;
+		for (size_t i = 0; i < sizeof(unneeded_sections) / sizeof(*unneeded_sections); i++) {
+			if (!strcmp(n, unneeded_sections[i])) {
+				sh.sh_type = SHT_NOBITS;
+				gelf_update_shdr(scn, &sh);
+				break;
+			}
+		}
+	}
+}
+
 int dwarf_index_open(struct ll_symbolizer *s)
 {
 	Elf *delf = NULL;
@@ -82,6 +123,7 @@ int dwarf_index_open(struct ll_symbolizer *s)
 		delf = s->elf;
 	if (!delf)
 		return 0;
+	hide_unneeded_sections(delf);
 	s->dwarf = dwarf_begin_elf(delf, DWARF_C_READ, NULL);
 	if (!s->dwarf)
 		return 0; /* no usable DWARF: symbols still answer */
@@ -163,10 +205,14 @@ static int load_file_names(struct cu *c, Dwarf_Die *cudie, Dwarf_Files *files, s
 		const char *n = c->fnames[i];
 
 		if (n && n[0] != '/' && clen) {
-			int k = snprintf(c->joined + w, total - w, "%s/%s", comp, n);
+			size_t nlen = strlen(n);
+			char *d = c->joined + w;
 
-			c->fnames[i] = c->joined + w;
-			w += (size_t)k + 1;
+			memcpy(d, comp, clen);
+			d[clen] = '/';
+			memcpy(d + clen + 1, n, nlen + 1);
+			c->fnames[i] = d;
+			w += clen + 1 + nlen + 1;
 		}
 	}
 	return 0;

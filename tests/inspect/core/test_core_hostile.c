@@ -484,12 +484,15 @@ static void test_escaped_output(void **state)
 	assert_non_null(strstr(text, "lib\\x1b[8mhidden\\u2066.so"));
 	free(text);
 
-	/* JSON: json-c writes control bytes as \u00XX */
+	/* JSON: json-c writes control bytes as \u00XX; bytes that are not
+	 * UTF-8 become U+FFFD */
 	j = analyze_json(core, NULL);
 	js = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
 	for (const char *p = js; *p; p++)
 		assert_true((unsigned char)*p >= 0x20);
 	assert_non_null(strstr(js, "\\u001b[2J"));
+	assert_null(strchr(js, '\xff')); /* invalid UTF-8 is replaced: the JSON stays UTF-8 */
+	assert_non_null(strstr(js, "\xef\xbf\xbd end"));
 	json_object_put(j);
 	unlink(core);
 }
