@@ -4,7 +4,8 @@
  * order, so the symbolizer's index is walked almost sequentially (few cache
  * misses, each compile unit loaded once and in order; lookups start from
  * where the previous one ended). Answers are formatted into memory (struct
- * sbuf) and written in input order with writev(). */
+ * sbuf) and written in input order with writev(). sym_heap_setup() tunes
+ * the process's heap for such a batch first (few page faults). */
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>

@@ -2,13 +2,16 @@
  * search.
  *
  * At open only the compile units' address ranges are read (one DIE per CU)
- * into a sorted array mapping an address to its CU. The first address that
+ * into a sorted array mapping an address to its CU; debug sections the
+ * index never reads are hidden from libdw first, so that it does not
+ * decompress them. The first address that
  * falls in a CU loads that CU:
  *   - its line table, copied from libdw (sorted by address) into rows;
  *   - its scopes: every subprogram with code and every inlined subroutine
  *     (name, call_file, call_line, parent scope), found by walking only the
  *     DIEs that can hold code (subprograms, inlined subroutines, lexical
- *     blocks, namespaces); their address ranges are then flattened by a sweep
+ *     blocks, namespaces; each DIE's attributes read in one pass, the name of
+ *     an inline function once per CU); their address ranges are then flattened by a sweep
  *     into non-overlapping segments, each naming the innermost scope.
  * An address is then: CU by binary search, segment by binary search (the
  * innermost scope; its parents give the inline chain with each call site),
@@ -32,8 +35,16 @@ struct raw_range {
 	int32_t depth;
 };
 
+/* An origin DIE's name, cached (key: its offset + 1; 0: empty slot). */
+struct name_slot {
+	Dwarf_Off key;
+	const char *name;
+};
+
 struct walk {
 	struct cu *cu;
+	struct name_slot *names; /* open addressing, power-of-two size */
+	size_t nnames, names_cap;
 	size_t scap;
 	struct raw_range *raws;
 	size_t nraws, rcap;
@@ -71,8 +82,9 @@ static int cmp_cu_range(const void *a, const void *b)
  * name and address lookup tables). libdw decompresses every compressed
  * .debug_* section when dwarf_begin_elf() opens the file; in libc6-dbg's
  * libc .debug_loclists alone is a fifth of the compressed DWARF. Marking
- * these section headers SHT_NOBITS (in libelf's copy of the headers, never
- * in the file) makes libdw skip them. */
+ * these section headers SHT_NOBITS (in libelf's copy of the headers: the
+ * Elf is opened read-only, elf_open.c; never in the file) makes libdw skip
+ * them. Nothing else of the symbolizer reads these sections. */
 static const char *const unneeded_sections[] = {
 	"loc", "loclists", "aranges", "frame", "macro", "macinfo", "pubnames",
 	"pubtypes", "gnu_pubnames", "gnu_pubtypes", "names",
@@ -278,14 +290,101 @@ static const char *die_name(Dwarf_Die *die)
 	return NULL;
 }
 
-static unsigned die_udata(Dwarf_Die *die, unsigned name)
+/* The attributes of a scope DIE the index reads, found in one pass over
+ * its attributes (dwarf_attr() walks them again for each one asked). The
+ * first of duplicated attributes counts, as with dwarf_attr(). */
+struct scope_attrs {
+	Dwarf_Attribute origin;
+	bool has_origin, has_name;
+	bool has_call_file, has_call_line, has_call_column;
+	unsigned call_file, call_line, call_column;
+};
+
+static unsigned attr_udata(Dwarf_Attribute *a)
 {
-	Dwarf_Attribute a;
 	Dwarf_Word w;
 
-	if (!dwarf_attr(die, name, &a) || dwarf_formudata(&a, &w) != 0 || w > UINT32_MAX)
-		return 0;
-	return (unsigned)w;
+	return dwarf_formudata(a, &w) != 0 || w > UINT32_MAX ? 0 : (unsigned)w;
+}
+
+static int collect_attr(Dwarf_Attribute *a, void *arg)
+{
+	struct scope_attrs *sa = arg;
+
+	switch (dwarf_whatattr(a)) {
+	case DW_AT_abstract_origin:
+		if (!sa->has_origin)
+			sa->origin = *a;
+		sa->has_origin = true;
+		break;
+	case DW_AT_name:
+	case DW_AT_linkage_name:
+	case DW_AT_MIPS_linkage_name:
+		sa->has_name = true;
+		break;
+	case DW_AT_call_file:
+		if (!sa->has_call_file)
+			sa->call_file = attr_udata(a);
+		sa->has_call_file = true;
+		break;
+	case DW_AT_call_line:
+		if (!sa->has_call_line)
+			sa->call_line = attr_udata(a);
+		sa->has_call_line = true;
+		break;
+	case DW_AT_call_column:
+		if (!sa->has_call_column)
+			sa->call_column = attr_udata(a);
+		sa->has_call_column = true;
+		break;
+	default:
+		break;
+	}
+	return DWARF_CB_OK;
+}
+
+/* The name of an inlined instance (or out-of-line copy) is its abstract
+ * origin's: all instances of one inline function name the same origin DIE,
+ * so the origin's name is looked up once per CU (with many inlined calls,
+ * following the origin three times per instance was a third of the work).
+ * A DIE with a name of its own, or no origin, is looked up by die_name()
+ * directly; the answer is the same either way (dwarf_attr_integrate looks
+ * at the DIE's own attributes, then at its origin's). */
+static const char *scope_name(struct walk *w, Dwarf_Die *die, struct scope_attrs *sa)
+{
+	Dwarf_Die origin;
+	Dwarf_Off key;
+	size_t h;
+
+	if (!sa->has_origin || sa->has_name || !dwarf_formref_die(&sa->origin, &origin))
+		return die_name(die);
+	if (w->nnames * 2 >= w->names_cap) { /* grow (and rehash) at half full */
+		size_t ncap = w->names_cap ? w->names_cap * 2 : 256;
+		struct name_slot *v = calloc(ncap, sizeof(*v));
+
+		if (!v)
+			return die_name(&origin);
+		for (size_t i = 0; i < w->names_cap; i++) {
+			if (!w->names[i].key)
+				continue;
+			h = (size_t)(w->names[i].key * 0x9e3779b97f4a7c15ull >> 32) & (ncap - 1);
+			while (v[h].key)
+				h = (h + 1) & (ncap - 1);
+			v[h] = w->names[i];
+		}
+		free(w->names);
+		w->names = v;
+		w->names_cap = ncap;
+	}
+	key = dwarf_dieoffset(&origin) + 1;
+	h = (size_t)(key * 0x9e3779b97f4a7c15ull >> 32) & (w->names_cap - 1);
+	while (w->names[h].key && w->names[h].key != key)
+		h = (h + 1) & (w->names_cap - 1);
+	if (!w->names[h].key) {
+		w->names[h] = (struct name_slot){ key, die_name(&origin) };
+		w->nnames++;
+	}
+	return w->names[h].name;
 }
 
 static int push_raw(struct walk *w, uint64_t lo, uint64_t hi, int32_t scope, int32_t depth)
@@ -311,6 +410,7 @@ static int push_raw(struct walk *w, uint64_t lo, uint64_t hi, int32_t scope, int
 static int add_scope(struct walk *w, Dwarf_Die *die, int32_t parent, int depth, bool inlined)
 {
 	struct cu *c = w->cu;
+	struct scope_attrs sa = { .has_origin = false };
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
 	int32_t idx;
@@ -340,13 +440,12 @@ static int add_scope(struct walk *w, Dwarf_Die *die, int32_t parent, int depth, 
 	}
 	if (!any)
 		return -1;
-	c->scopes[idx] = (struct scope){ .name = die_name(die), .parent = inlined ? parent : -1 };
+	dwarf_getattrs(die, collect_attr, &sa, 0);
+	c->scopes[idx] = (struct scope){ .name = scope_name(w, die, &sa), .parent = inlined ? parent : -1 };
 	if (inlined) {
-		unsigned f = die_udata(die, DW_AT_call_file);
-
-		c->scopes[idx].call_file = file_name(c, f);
-		c->scopes[idx].call_line = die_udata(die, DW_AT_call_line);
-		c->scopes[idx].call_column = die_udata(die, DW_AT_call_column);
+		c->scopes[idx].call_file = file_name(c, sa.call_file);
+		c->scopes[idx].call_line = sa.call_line;
+		c->scopes[idx].call_column = sa.call_column;
 	}
 	c->nscopes++;
 	return idx;
@@ -497,6 +596,7 @@ static int load_cu(struct ll_symbolizer *s, struct cu *c)
 	if (r == 0)
 		r = flatten(&w);
 	free(w.raws);
+	free(w.names);
 	if (r < 0) {
 		free(c->rows);
 		free(c->scopes);
