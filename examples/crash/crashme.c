@@ -40,7 +40,11 @@
 #include "lifeline/crash.h"
 #endif
 
+#if defined(__clang__)
+#define CRASHER __attribute__((noinline, no_sanitize("undefined")))
+#else
 #define CRASHER __attribute__((noinline, noclone, no_sanitize("undefined")))
+#endif
 
 static volatile int zero;
 static volatile int depth_limit = INT_MAX;

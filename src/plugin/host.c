@@ -427,7 +427,11 @@ void ll_plugin_close(struct ll_plugin *p)
 
 /* The two hot functions: no frame pointer (they call nothing on the fast
  * path and are leaves for a backtrace's purpose). */
+#if defined(__clang__)
+#define LL_HOT __attribute__((hot))
+#else
 #define LL_HOT __attribute__((hot, optimize("omit-frame-pointer")))
+#endif
 
 LL_HOT const void *ll_plugin_enter(struct ll_plugin *p)
 {

@@ -309,7 +309,7 @@ static void check_kind(const struct kind *k, const char *const *env)
 	char module[4096], func[512], a2l[512], sigline[256];
 	unsigned long long off = 0;
 	const char *base, *sl;
-	long core;
+	long core = 0;
 
 	assert_int_equal(run_with_core(k->name, env, -1, &r, &core), 0);
 	print_message("---- %s (%s): report ----\n%.3000s\n", k->name, form, r.err);
@@ -388,7 +388,7 @@ KIND_TEST(abort, "abort", SIGABRT, "SIGABRT (6), si_code -6 SI_TKILL", "crash_ab
 static void test_abort_debug_names(void **state)
 {
 	struct run r = { 0 };
-	long core;
+	long core = 0;
 
 	(void)state;
 	if (access("/usr/share/doc/libc6-dbg", F_OK) < 0) {
@@ -461,7 +461,7 @@ static void test_replaced_by_fifo(void **state)
 {
 	char dir[600], envdir[700];
 	struct run r = { 0 };
-	long core;
+	long core = 0;
 
 	(void)state;
 	assert_int_equal(tu_mkdtemp(dir, sizeof(dir)), 0);
@@ -491,7 +491,7 @@ static void test_watchdog(void **state)
 {
 	char pre[4200];
 	struct run r = { 0 };
-	long core;
+	long core = 0;
 
 	(void)state;
 	if (strcmp(form, "linked"))
@@ -603,7 +603,7 @@ static void test_no_lazy_binding_in_handler(void **state)
 		const char *env[] = { "LD_DEBUG=bindings", "CRASHME_MARK_INSTALLED=1", envdir, NULL };
 		struct run r = { 0 };
 		const char *p;
-		long core;
+		long core = 0;
 
 		assert_int_equal(run_with_core(kinds[k], env, -1, &r, &core), 0);
 		assert_true(WIFSIGNALED(r.status));
@@ -635,7 +635,7 @@ static void test_no_lazy_binding_in_handler(void **state)
 static void test_dir(void **state)
 {
 	char dir[600], path[1200], name[64];
-	long core;
+	long core = 0;
 	const char *env[2];
 	char envbuf[700];
 	struct run r = { 0 };
@@ -698,7 +698,7 @@ static void test_dir(void **state)
 static void test_fd_and_bad_env(void **state)
 {
 	char path[] = "/tmp/crash-test-fd-XXXXXX";
-	long core;
+	long core = 0;
 	const char *env[] = { "LIFELINE_CRASH_FD=5", "LIFELINE_CRASH_SIGNALS=SEGV,NOSUCHSIG", NULL };
 	struct run r = { 0 };
 	int fd = mkstemp(path);
@@ -741,7 +741,7 @@ static void test_no_crash(void **state)
 static void test_fault_in_handler(void **state)
 {
 	struct run r = { 0 };
-	long core;
+	long core = 0;
 
 	(void)state;
 	if (strcmp(form, "linked"))
@@ -782,7 +782,7 @@ static void test_stderr_broken_pipe(void **state)
 {
 	struct run r = { 0 };
 	int p[2];
-	long core;
+	long core = 0;
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
@@ -805,7 +805,7 @@ static void test_stderr_stuck_pipe(void **state)
 	struct run r = { 0 };
 	char junk[4096];
 	int p[2], fl;
-	long core;
+	long core = 0;
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
@@ -835,7 +835,7 @@ static void test_symbolize_report(void **state)
 	char *argv[] = { (char *)tu_lifeline(), "symbolize", NULL };
 	struct run r = { 0 };
 	char *out = NULL, *err = NULL;
-	long core;
+	long core = 0;
 	int st;
 
 	(void)state;

@@ -10,6 +10,11 @@ need readelf
 build_prog pie -fPIE -pie
 build_prog nopie -fno-pie -no-pie
 build_prog dwarf4 -gdwarf-4 -fPIE -pie
+# zlib-compressed debug sections, as distributions ship them (libc6-dbg):
+# the index leaves the sections it never reads compressed.
+build_prog gz -gz=zlib -fPIE -pie
+readelf -S -W "$T/gz" | grep -q '\.debug_info .* C ' || readelf -t "$T/gz" | grep -qi compressed ||
+	fail "$T/gz: -gz=zlib did not compress .debug_info"
 
 compare() { # FILE STEP
 	local f=$1 n
@@ -34,6 +39,7 @@ compare() { # FILE STEP
 compare "$T/pie" 1
 compare "$T/nopie" 2
 compare "$T/dwarf4" 3
+compare "$T/gz" 2
 compare "$T/libsymtest.so" 1
 
 # A big shuffled batch (answered in address order, printed in input order).
