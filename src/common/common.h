@@ -3,6 +3,7 @@
 #ifndef LL_COMMON_H
 #define LL_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -13,6 +14,13 @@
  * a malloc'ed, NUL-terminated buffer. At most max bytes are read (-EFBIG past
  * that). dirfd may be AT_FDCWD. */
 int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
+
+/* Read at most max bytes of <dirfd>/path (opened with O_RDONLY|O_CLOEXEC|
+ * O_NOCTTY|extra_oflags, e.g. O_NOFOLLOW) into a malloc'ed, NUL-terminated
+ * buffer: a prefix, for files a hostile process can make arbitrarily large.
+ * *truncated (may be NULL) is set when there was more. */
+int ll_read_prefix_at(int dirfd, const char *path, int extra_oflags, size_t max,
+		      char **out, size_t *len, bool *truncated);
 
 /* ll_read_file_at(AT_FDCWD, ...). */
 int ll_read_file(const char *path, size_t max, char **out, size_t *len);

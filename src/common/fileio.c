@@ -7,13 +7,19 @@
 
 #include "common/common.h"
 
-int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len)
+int ll_read_prefix_at(int dirfd, const char *path, int extra_oflags, size_t max,
+		      char **out, size_t *len, bool *truncated)
 {
-	size_t cap = 4096, used = 0;
-	char *buf = NULL;
+	size_t cap = max < 4096 ? max : 4096, used = 0;
+	char *buf = NULL, probe;
 	int fd, r = 0;
 
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	*out = NULL;
+	if (len)
+		*len = 0;
+	if (truncated)
+		*truncated = false;
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | extra_oflags);
 	if (fd < 0)
 		return -errno;
 	buf = malloc(cap + 1);
@@ -27,10 +33,8 @@ int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 		if (used == cap) {
 			char *nb;
 
-			if (cap >= max) {
-				r = -EFBIG;
-				goto out;
-			}
+			if (cap >= max)
+				break;
 			cap = cap * 2 > max ? max : cap * 2;
 			nb = realloc(buf, cap + 1);
 			if (!nb) {
@@ -40,9 +44,9 @@ int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 			buf = nb;
 		}
 		n = read(fd, buf + used, cap - used);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			r = -errno;
 			goto out;
 		}
@@ -50,6 +54,8 @@ int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 			break;
 		used += (size_t)n;
 	}
+	if (used == max && truncated && read(fd, &probe, 1) == 1)
+		*truncated = true;
 	buf[used] = '\0';
 	*out = buf;
 	if (len)
@@ -58,6 +64,19 @@ int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 out:
 	free(buf);
 	close(fd);
+	return r;
+}
+
+int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len)
+{
+	bool more = false;
+	int r = ll_read_prefix_at(dirfd, path, 0, max, out, len, &more);
+
+	if (r == 0 && more) {
+		free(*out);
+		*out = NULL;
+		return -EFBIG;
+	}
 	return r;
 }
 

@@ -49,58 +49,7 @@
 static int read_prefix(int dirfd, const char *name, size_t max, char **out, size_t *len,
 		       bool *truncated)
 {
-	size_t cap = max < 4096 ? max : 4096, used = 0;
-	char *buf = NULL, probe;
-	int fd, r = 0;
-
-	*out = NULL;
-	*len = 0;
-	*truncated = false;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (used == cap) {
-			char *nb;
-
-			if (cap >= max)
-				break;
-			cap = cap * 2 > max ? max : cap * 2;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + used, cap - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	if (used == max && read(fd, &probe, 1) == 1)
-		*truncated = true;
-	buf[used] = '\0';
-	*out = buf;
-	*len = used;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
+	return ll_read_prefix_at(dirfd, name, O_NOFOLLOW, max, out, len, truncated);
 }
 
 static int fdinfo_pid(int fd, pid_t *pid)
