@@ -4,6 +4,9 @@
 # closing line "N passed, N failed" (skips are counted apart).
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
+# Tests never read the caller's stdin; CI may start us with none at all, and a
+# closed fd 0 would be reused by the first file a test opens.
+exec </dev/null
 
 # Tests restore what they change; this is the belt to their braces.
 saved_pattern=$(cat /proc/sys/kernel/core_pattern)
