@@ -12,6 +12,27 @@
 #include "helpers.h"
 #include "testutil.h"
 
+char th_root[256];
+
+const char *th_path(const char *rel)
+{
+	static char buf[8][512];
+	static int k;
+
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", th_root, rel);
+	return buf[k];
+}
+
+void th_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 const char *th_core_limit;
 int th_fd3 = -1;
 

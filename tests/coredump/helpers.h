@@ -9,6 +9,15 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
+/* The test's temporary directory (the test fills it with tu_mkdtemp()). */
+extern char th_root[256];
+
+/* th_root/rel, in one of 8 rotating static buffers. */
+const char *th_path(const char *rel);
+
+/* Write text to path (the test fails if it cannot be created). */
+void th_write_text(const char *path, const char *text);
+
 /* Knobs for the next th_helper() calls: the %c argument (NULL: unlimited)
  * and a descriptor to hand the helper as fd 3 (-1: none), as %F would. */
 extern const char *th_core_limit;

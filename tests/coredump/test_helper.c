@@ -23,26 +23,6 @@
 #include "helpers.h"
 #include "testutil.h"
 
-static char root[256];
-
-static const char *path_in(const char *rel)
-{
-	static char buf[8][512];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", root, rel);
-	return buf[k];
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* The single record of a store, checked to be the only one. */
 static json_object *only_entry(const char *store, json_object **list)
@@ -68,7 +48,7 @@ static void dump_to(const char *store, const char *id, const char *out, bool for
 
 static void test_roundtrip(void **state)
 {
-	const char *store = path_in("rt-store"), *in = path_in("rt-in"), *out = path_in("rt-out");
+	const char *store = th_path("rt-store"), *in = th_path("rt-in"), *out = th_path("rt-out");
 	json_object *list, *e, *rec;
 	struct stat st;
 
@@ -105,7 +85,7 @@ static void test_roundtrip(void **state)
 /* A live process read through /proc: exe, cmdline, maps with build-ids. */
 static void test_live_process(void **state)
 {
-	const char *store = path_in("live-store"), *in = path_in("live-in");
+	const char *store = th_path("live-store"), *in = th_path("live-in");
 	json_object *list, *e, *rec, *maps;
 	pid_t child;
 	int status;
@@ -148,7 +128,7 @@ static void test_live_process(void **state)
 /* An ELF core header promising 8 MiB, followed by only 1 MiB. */
 static void test_truncated_elf(void **state)
 {
-	const char *store = path_in("tr-store"), *in = path_in("tr-in");
+	const char *store = th_path("tr-store"), *in = th_path("tr-in");
 	unsigned char hdr[64 + 2 * 56];
 	json_object *list, *e, *rec;
 	FILE *f;
@@ -193,7 +173,7 @@ static void test_truncated_elf(void **state)
 /* Empty stdin: still a record, with an empty (valid) core. */
 static void test_empty_input(void **state)
 {
-	const char *store = path_in("empty-store");
+	const char *store = th_path("empty-store");
 	json_object *list, *e;
 
 	(void)state;
@@ -219,11 +199,11 @@ static void tmpfs_case(const char *tag, const char *keep_free, const char *want_
 	json_object *list, *e, *rec;
 	int64_t stored;
 
-	snprintf(mnt, sizeof(mnt), "%s/%s-mnt", root, tag);
+	snprintf(mnt, sizeof(mnt), "%s/%s-mnt", th_root, tag);
 	snprintf(store, sizeof(store), "%s/store", mnt);
-	snprintf(cfg, sizeof(cfg), "%s/%s.conf", root, tag);
-	snprintf(in, sizeof(in), "%s/%s-in", root, tag);
-	snprintf(out, sizeof(out), "%s/%s-out", root, tag);
+	snprintf(cfg, sizeof(cfg), "%s/%s.conf", th_root, tag);
+	snprintf(in, sizeof(in), "%s/%s-in", th_root, tag);
+	snprintf(out, sizeof(out), "%s/%s-out", th_root, tag);
 	if (mount_small_tmpfs(mnt) < 0) {
 		fprintf(stderr, "cannot mount a tmpfs (%s): skipped\n", strerror(errno));
 		skip();
@@ -232,7 +212,7 @@ static void tmpfs_case(const char *tag, const char *keep_free, const char *want_
 		char text[256];
 
 		snprintf(text, sizeof(text), "[Coredump]\nKeepFree=%s\nMaxUse=infinity\n", keep_free);
-		write_text(cfg, text);
+		th_write_text(cfg, text);
 	}
 	assert_int_equal(th_make_input(in, 24u << 20, true), 0);
 	assert_int_equal(th_helper(store, cfg, 999996, 0, time(NULL), tag, in, NULL, NULL), 0);
@@ -271,13 +251,13 @@ static void test_tmpfs_no_room(void **state)
 	json_object *list, *e;
 
 	(void)state;
-	snprintf(mnt, sizeof(mnt), "%s/noroom-mnt", root);
+	snprintf(mnt, sizeof(mnt), "%s/noroom-mnt", th_root);
 	snprintf(store, sizeof(store), "%s/store", mnt);
-	snprintf(cfg, sizeof(cfg), "%s/noroom.conf", root);
-	snprintf(in, sizeof(in), "%s/noroom-in", root);
+	snprintf(cfg, sizeof(cfg), "%s/noroom.conf", th_root);
+	snprintf(in, sizeof(in), "%s/noroom-in", th_root);
 	if (mount_small_tmpfs(mnt) < 0)
 		skip();
-	write_text(cfg, "[Coredump]\nKeepFree=64M\n");
+	th_write_text(cfg, "[Coredump]\nKeepFree=64M\n");
 	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
 	assert_int_equal(th_helper(store, cfg, 999995, 0, time(NULL), "noroom", in, NULL, NULL), 0);
 	e = only_entry(store, &list);
@@ -289,7 +269,7 @@ static void test_tmpfs_no_room(void **state)
 
 static void test_symlink_planted(void **state)
 {
-	const char *store = path_in("sl-store"), *in = path_in("sl-in"), *victim = path_in("sl-victim");
+	const char *store = th_path("sl-store"), *in = th_path("sl-in"), *victim = th_path("sl-victim");
 	char boot[64], name[1024];
 	int64_t t = time(NULL);
 	json_object *list, *e;
@@ -322,7 +302,7 @@ static void test_symlink_planted(void **state)
 
 static void test_hostile_comm(void **state)
 {
-	const char *store = path_in("comm-store"), *in = path_in("comm-in");
+	const char *store = th_path("comm-store"), *in = th_path("comm-in");
 	const char *comm = "../../etc/x\n..\x01/y";
 	json_object *list, *e, *rec;
 	struct dirent *de;
@@ -354,13 +334,13 @@ static void test_hostile_comm(void **state)
 
 static void test_storm(void **state)
 {
-	const char *store = path_in("storm-store"), *in = path_in("storm-in"), *cfg = path_in("storm.conf");
+	const char *store = th_path("storm-store"), *in = th_path("storm-in"), *cfg = th_path("storm.conf");
 	int64_t t = time(NULL);
 	json_object *list;
 	int stored = 0, limited = 0;
 
 	(void)state;
-	write_text(cfg, "[Coredump]\nRateLimitBurst=10\nRateLimitIntervalSec=5min\n");
+	th_write_text(cfg, "[Coredump]\nRateLimitBurst=10\nRateLimitIntervalSec=5min\n");
 	assert_int_equal(th_make_input(in, 8192, false), 0);
 	/* 200 crashes, 16 helpers at a time (as core_pipe_limit=16 allows). */
 	for (int i = 0; i < 200; i += 16) {
@@ -399,7 +379,7 @@ static void test_storm(void **state)
  * uid 1000 with dump mode 1: readable (only readable) by uid 1000. */
 static void test_ownership(void **state)
 {
-	const char *store = path_in("own-store"), *in = path_in("own-in");
+	const char *store = th_path("own-store"), *in = th_path("own-in");
 	json_object *list;
 	char path[1024];
 	struct stat st;
@@ -456,7 +436,7 @@ static void test_ownership(void **state)
 		ssize_t n, got = 0;
 		json_object *mine;
 
-		snprintf(out, sizeof(out), "%s/own-out", root);
+		snprintf(out, sizeof(out), "%s/own-out", th_root);
 		assert_int_equal(pipe(p), 0);
 		kid = fork();
 		if (kid == 0) {
@@ -489,17 +469,17 @@ static void test_ownership(void **state)
 
 static void test_gc_max_use(void **state)
 {
-	const char *store = path_in("gc-store"), *in = path_in("gc-in"), *cfg = path_in("gc.conf");
+	const char *store = th_path("gc-store"), *in = th_path("gc-in"), *cfg = th_path("gc.conf");
 	const char *argv[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config", cfg, NULL };
 	json_object *list;
 	int st, kept = 0;
 
 	(void)state;
-	write_text(cfg, "[Coredump]\nRateLimitBurst=0\n");
+	th_write_text(cfg, "[Coredump]\nRateLimitBurst=0\n");
 	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(th_helper(store, cfg, 300000 + i, 0, 1000000 + i, "gcme", in, NULL, NULL), 0);
-	write_text(cfg, "[Coredump]\nMaxUse=2500K\nKeepFree=0\n");
+	th_write_text(cfg, "[Coredump]\nMaxUse=2500K\nKeepFree=0\n");
 	st = tu_run((char *const *)argv, NULL, NULL, NULL);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	list = th_list(store);
@@ -517,7 +497,7 @@ static void test_gc_max_use(void **state)
 	assert_int_equal(kept, 2);
 	json_object_put(list);
 	/* MaxAgeSec: these crashes are from 1970: every record goes. */
-	write_text(cfg, "[Coredump]\nMaxAgeSec=30d\n");
+	th_write_text(cfg, "[Coredump]\nMaxAgeSec=30d\n");
 	st = tu_run((char *const *)argv, NULL, NULL, NULL);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	list = th_list(store);
@@ -527,7 +507,7 @@ static void test_gc_max_use(void **state)
 
 static void test_bad_config_and_ids(void **state)
 {
-	const char *store = path_in("bad-store"), *in = path_in("bad-in"), *cfg = path_in("bad.conf");
+	const char *store = th_path("bad-store"), *in = th_path("bad-in"), *cfg = th_path("bad.conf");
 	const char *gc[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config", cfg, NULL };
 	const char *info[] = { tu_lifeline(), "cores", "info", "core.nosuch", "--store", store, NULL };
 	char *err = NULL;
@@ -535,7 +515,7 @@ static void test_bad_config_and_ids(void **state)
 	int st;
 
 	(void)state;
-	write_text(cfg, "[Coredump]\nMaxUse=lots\n");
+	th_write_text(cfg, "[Coredump]\nMaxUse=lots\n");
 	assert_int_equal(th_make_input(in, 4096, false), 0);
 	/* The helper never drops a core over a bad configuration. */
 	assert_int_equal(th_helper(store, cfg, 999992, 0, time(NULL), "badcfg", in, NULL, NULL), 0);
@@ -569,7 +549,7 @@ static void test_bad_config_and_ids(void **state)
 
 		st = tu_run((char *const *)argv, "", NULL, NULL);
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-		f = fopen(path_in("bad-store/coredump.log"), "re");
+		f = fopen(th_path("bad-store/coredump.log"), "re");
 		assert_non_null(f);
 		assert_true(getdelim(&log, &len, '\0', f) > 0);
 		fclose(f);
@@ -595,7 +575,7 @@ static json_object *cores(const char *store, int *status, const char *a1, const 
 
 static void test_filters_and_rm(void **state)
 {
-	const char *store = path_in("f-store"), *in = path_in("f-in");
+	const char *store = th_path("f-store"), *in = th_path("f-in");
 	json_object *j;
 	char since[32], id[300];
 	int st;
@@ -658,14 +638,14 @@ static void test_filters_and_rm(void **state)
  * RLIMIT_CORE 0: records only. */
 static void test_limits(void **state)
 {
-	const char *store = path_in("lim-store"), *in = path_in("lim-in"), *out = path_in("lim-out");
-	const char *cfg = path_in("lim.conf"), *none = path_in("none.conf");
+	const char *store = th_path("lim-store"), *in = th_path("lim-in"), *out = th_path("lim-out");
+	const char *cfg = th_path("lim.conf"), *none = th_path("none.conf");
 	json_object *list, *rec;
 	int seen = 0;
 
 	(void)state;
-	write_text(cfg, "[Coredump]\nExternalSizeMax=1M\n");
-	write_text(none, "[Coredump]\nStorage=none\n");
+	th_write_text(cfg, "[Coredump]\nExternalSizeMax=1M\n");
+	th_write_text(none, "[Coredump]\nStorage=none\n");
 	assert_int_equal(th_make_input(in, 3u << 20, false), 0);
 	assert_int_equal(th_helper(store, cfg, 500001, 0, 1700000001, "big", in, NULL, NULL), 0);
 	assert_int_equal(th_helper(store, none, 500002, 0, 1700000002, "nostore", in, NULL, NULL), 0);
@@ -707,7 +687,7 @@ static void test_limits(void **state)
  * that started after %t is a reused pid: refused too. */
 static void test_pidfd_checks(void **state)
 {
-	const char *store = path_in("pfd-store"), *in = path_in("pfd-in");
+	const char *store = th_path("pfd-store"), *in = th_path("pfd-in");
 	json_object *list;
 	pid_t a, b;
 	int fd, status;
@@ -765,7 +745,7 @@ static void test_pidfd_checks(void **state)
 /* A store writable by others is refused (by the helper and by cores). */
 static void test_unsafe_store(void **state)
 {
-	const char *store = path_in("unsafe-store"), *in = path_in("unsafe-in");
+	const char *store = th_path("unsafe-store"), *in = th_path("unsafe-in");
 	const char *list[] = { tu_lifeline(), "cores", "list", "--store", store, NULL };
 	char *err = NULL;
 	int st;
@@ -786,7 +766,7 @@ static void test_unsafe_store(void **state)
  * (plain builds only: ASan's shadow memory inflates RSS). */
 static void test_bounded_memory(void **state)
 {
-	const char *store = path_in("mem-store"), *chunk = path_in("mem-chunk");
+	const char *store = th_path("mem-store"), *chunk = th_path("mem-chunk");
 	char *buf = malloc(4u << 20);
 	struct rusage ru;
 	int p[2], status, fd;
@@ -849,7 +829,7 @@ static int unmount_all(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
-		snprintf(mnt, sizeof(mnt), "%s/%s-mnt", root, tags[i]);
+		snprintf(mnt, sizeof(mnt), "%s/%s-mnt", th_root, tags[i]);
 		umount2(mnt, MNT_DETACH);
 	}
 	return 0;
@@ -882,8 +862,8 @@ int main(void)
 		fprintf(stderr, "the coredump helper tests need root (store ownership, tmpfs): skipped\n");
 		return TU_SKIP;
 	}
-	if (tu_mkdtemp(root, sizeof(root)) < 0)
+	if (tu_mkdtemp(th_root, sizeof(th_root)) < 0)
 		return 1;
-	chmod(root, 0755);
+	chmod(th_root, 0755);
 	return cmocka_run_group_tests(tests, NULL, unmount_all);
 }

@@ -26,26 +26,6 @@
 #include "helpers.h"
 #include "testutil.h"
 
-static char root[256];
-
-static const char *path_in(const char *rel)
-{
-	static char buf[8][512];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", root, rel);
-	return buf[k];
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static json_object *only_record(const char *store, json_object **list)
 {
@@ -182,14 +162,14 @@ static json_object *map_of(json_object *rec, const char *path)
  * found by the helper's own note reader. */
 static void test_hostile_mapped_files(void **state)
 {
-	const char *store = path_in("bid-store"), *in = path_in("bid-in");
+	const char *store = th_path("bid-store"), *in = th_path("bid-in");
 	json_object *list, *rec, *m;
 	pid_t child;
 
 	(void)state;
-	map_paths[0] = path_in("bid-good.so");
-	map_paths[1] = path_in("bid-huge.so");
-	map_paths[2] = path_in("bid-shrunk.so");
+	map_paths[0] = th_path("bid-good.so");
+	map_paths[1] = th_path("bid-huge.so");
+	map_paths[2] = th_path("bid-shrunk.so");
 	make_elf(map_paths[0], false, 0);
 	make_elf(map_paths[1], true, 16ull << 30);
 	make_elf(map_paths[2], false, 0);
@@ -219,7 +199,7 @@ static void test_hostile_mapped_files(void **state)
  * here) is kept as a bounded prefix, marked truncated. */
 static void test_huge_cmdline(void **state)
 {
-	const char *store = path_in("cmd-store"), *in = path_in("cmd-in");
+	const char *store = th_path("cmd-store"), *in = th_path("cmd-in");
 	enum { NARGS = 16, ARGLEN = 100 * 1024 };
 	char *argv[NARGS + 3];
 	json_object *list, *rec, *cmd;
@@ -278,7 +258,7 @@ static void many_maps(void *arg)
 /* 12,000 mappings: the record keeps a bounded number, marked truncated. */
 static void test_many_maps(void **state)
 {
-	const char *store = path_in("maps-store"), *in = path_in("maps-in");
+	const char *store = th_path("maps-store"), *in = th_path("maps-in");
 	json_object *list, *rec, *maps;
 	struct stat st;
 	char path[1024];
@@ -312,7 +292,7 @@ static void nothing(void *arg)
  * the core stays root-only. */
 static void test_pid_reuse_without_pidfd(void **state)
 {
-	const char *store = path_in("reuse-store"), *in = path_in("reuse-in");
+	const char *store = th_path("reuse-store"), *in = th_path("reuse-in");
 	json_object *list, *rec;
 	pid_t child;
 
@@ -336,13 +316,13 @@ static void test_pid_reuse_without_pidfd(void **state)
  * limit, and one user's storm does not use up another user's. */
 static void test_rate_limit_by_uid(void **state)
 {
-	const char *store = path_in("rl-store"), *in = path_in("rl-in"), *cfg = path_in("rl.conf");
+	const char *store = th_path("rl-store"), *in = th_path("rl-in"), *cfg = th_path("rl.conf");
 	int64_t t = time(NULL);
 	json_object *list;
 	int stored_1000 = 0, stored_1001 = 0, limited = 0;
 
 	(void)state;
-	write_text(cfg, "[Coredump]\nRateLimitBurst=5\nRateLimitUserBurst=10\nRateLimitIntervalSec=5min\n");
+	th_write_text(cfg, "[Coredump]\nRateLimitBurst=5\nRateLimitUserBurst=10\nRateLimitIntervalSec=5min\n");
 	assert_int_equal(th_make_input(in, 4096, false), 0);
 	for (int i = 0; i < 25; i++) {
 		char comm[32];
@@ -382,7 +362,7 @@ static void test_rate_limit_by_uid(void **state)
  * delete that other core. */
 static void test_record_file_confined(void **state)
 {
-	const char *store = path_in("conf-store"), *in = path_in("conf-in");
+	const char *store = th_path("conf-store"), *in = th_path("conf-in");
 	json_object *list, *rec, *core;
 	char victim[300], path[2048], idv[256], ida[256];
 	struct stat st;
@@ -432,7 +412,7 @@ static bool has_control(const char *s)
  * override) reaches neither the terminal nor the log raw. */
 static void test_terminal_escapes(void **state)
 {
-	const char *store = path_in("esc-store"), *in = path_in("esc-in");
+	const char *store = th_path("esc-store"), *in = th_path("esc-in");
 	const char *comm = "\x1b]0;pwned\x07\xc2\x9b" "31m\xe2\x80\xae" "gpj.exe";
 	const char *list_argv[] = { tu_lifeline(), "cores", "list", "--store", store, NULL };
 	const char *info_argv[] = { tu_lifeline(), "cores", "info", "--store", store, NULL };
@@ -456,7 +436,7 @@ static void test_terminal_escapes(void **state)
 	assert_non_null(strstr(out, "\\u{202e}"));
 	assert_false(has_control(out));
 	free(out);
-	f = fopen(path_in("esc-store/coredump.log"), "re");
+	f = fopen(th_path("esc-store/coredump.log"), "re");
 	assert_non_null(f);
 	assert_true(getdelim(&log, &len, '\0', f) > 0);
 	fclose(f);
@@ -468,7 +448,7 @@ static void test_terminal_escapes(void **state)
  * -gdb.py beside the crashing user's executable never runs. */
 static void test_gdb_no_autoload(void **state)
 {
-	const char *store = path_in("gdb-store"), *in = path_in("gdb-in"), *bin = path_in("gdb-bin");
+	const char *store = th_path("gdb-store"), *in = th_path("gdb-in"), *bin = th_path("gdb-bin");
 	const char *argv[] = { tu_lifeline(), "cores", "gdb", "--store", store, NULL };
 	char script[1024], *args = NULL, *oldpath, newpath[4096];
 	size_t len = 0;
@@ -516,8 +496,8 @@ static void test_gdb_no_autoload(void **state)
  * record claimed early is still there. */
 static void test_stalled_pipe(void **state)
 {
-	const char *store = path_in("stall-store"), *cfg = path_in("stall.conf");
-	const char *store2 = path_in("stall2-store"), *cfg2 = path_in("stall2.conf");
+	const char *store = th_path("stall-store"), *cfg = th_path("stall.conf");
+	const char *store2 = th_path("stall2-store"), *cfg2 = th_path("stall2.conf");
 	char t[32], chunk[65536];
 	json_object *list, *rec;
 	int p[2], status;
@@ -528,7 +508,7 @@ static void test_stalled_pipe(void **state)
 	for (int round = 0; round < 2; round++) {
 		const char *s = round ? store2 : store, *c = round ? cfg2 : cfg;
 
-		write_text(c, round ? "[Coredump]\nIdleTimeoutSec=1h\nTimeoutSec=2\n"
+		th_write_text(c, round ? "[Coredump]\nIdleTimeoutSec=1h\nTimeoutSec=2\n"
 				    : "[Coredump]\nIdleTimeoutSec=1\n");
 		assert_int_equal(pipe(p), 0);
 		assert_int_equal(write(p[1], chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
@@ -569,7 +549,7 @@ static void test_stalled_pipe(void **state)
  * nor mistakes the next file it opens for the core or the pidfd. */
 static void test_closed_fds(void **state)
 {
-	const char *store = path_in("fds-store");
+	const char *store = th_path("fds-store");
 	char t[32];
 	json_object *list;
 	int status;
@@ -645,14 +625,14 @@ static uint64_t store_use(const char *store)
  * its record. */
 static void test_record_storm_bounded(void **state)
 {
-	const char *store = path_in("rs-store"), *cfg = path_in("rs.conf");
+	const char *store = th_path("rs-store"), *cfg = th_path("rs.conf");
 	const char *gc[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config", cfg, NULL };
 	char id_prefix[64];
 	json_object *list;
 	int st;
 
 	(void)state;
-	write_text(cfg, "[Coredump]\nRateLimitBurst=0\nRateLimitUserBurst=0\nMaxUse=96K\nKeepFree=0\n");
+	th_write_text(cfg, "[Coredump]\nRateLimitBurst=0\nRateLimitUserBurst=0\nMaxUse=96K\nKeepFree=0\n");
 	for (int i = 0; i < 40; i++)
 		assert_int_equal(th_helper(store, cfg, 600000 + i, 0, 1000000 + i, "stormrec", NULL, NULL, NULL), 0);
 	st = tu_run((char *const *)gc, NULL, NULL, NULL);
@@ -672,12 +652,12 @@ static void test_record_storm_bounded(void **state)
  * `cores gc`): the oldest cores went, the newest is kept. */
 static void test_max_use_at_once(void **state)
 {
-	const char *store = path_in("mu-store"), *in = path_in("mu-in"), *cfg = path_in("mu.conf");
+	const char *store = th_path("mu-store"), *in = th_path("mu-in"), *cfg = th_path("mu.conf");
 	json_object *list;
 	size_t n;
 
 	(void)state;
-	write_text(cfg, "[Coredump]\nRateLimitBurst=0\nMaxUse=2500K\nKeepFree=0\n");
+	th_write_text(cfg, "[Coredump]\nRateLimitBurst=0\nMaxUse=2500K\nKeepFree=0\n");
 	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(th_helper(store, cfg, 610000 + i, 0, 1000000 + i, "maxuse", in, NULL, NULL), 0);
@@ -696,7 +676,7 @@ static void test_max_use_at_once(void **state)
  * helper: refused, by the helper and by `cores`. */
 static void test_store_parent_checked(void **state)
 {
-	const char *dir = path_in("userdir"), *store = path_in("userdir/store"), *in = path_in("up-in");
+	const char *dir = th_path("userdir"), *store = th_path("userdir/store"), *in = th_path("up-in");
 	const char *list[] = { tu_lifeline(), "cores", "list", "--store", store, NULL };
 	struct stat st;
 	int status;
@@ -727,7 +707,7 @@ static void user_locks_store(void *arg)
 	if (fd < 0 || flock(fd, LOCK_EX) < 0)
 		_exit(1);
 	/* and the lock file too, if it can */
-	fd = open(path_in("lock-store/.lock"), O_RDONLY);
+	fd = open(th_path("lock-store/.lock"), O_RDONLY);
 	if (fd >= 0)
 		flock(fd, LOCK_EX);
 }
@@ -736,13 +716,13 @@ static void user_locks_store(void *arg)
  * user can open) does not stall the helpers. */
 static void test_user_lock(void **state)
 {
-	const char *store = path_in("lock-store"), *in = path_in("lock-in"), *cfg = path_in("lock.conf");
+	const char *store = th_path("lock-store"), *in = th_path("lock-in"), *cfg = th_path("lock.conf");
 	json_object *list;
 	pid_t child;
 
 	(void)state;
 	lock_store_path = store;
-	write_text(cfg, "[Coredump]\nTimeoutSec=20\n");
+	th_write_text(cfg, "[Coredump]\nTimeoutSec=20\n");
 	assert_int_equal(th_make_input(in, 4096, false), 0);
 	assert_int_equal(th_helper(store, cfg, 500010, 0, time(NULL), "first", in, NULL, NULL), 0);
 	child = start_child(user_locks_store, NULL);
@@ -782,8 +762,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "the coredump security tests need root (a root-owned store): skipped\n");
 		return TU_SKIP;
 	}
-	if (tu_mkdtemp(root, sizeof(root)) < 0)
+	if (tu_mkdtemp(th_root, sizeof(th_root)) < 0)
 		return 1;
-	chmod(root, 0755);
+	chmod(th_root, 0755);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
