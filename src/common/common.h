@@ -29,6 +29,12 @@ int ll_read_file(const char *path, size_t max, char **out, size_t *len);
  * Async-signal-safe. */
 int ll_write_all(int fd, const void *buf, size_t len);
 
+/* Copy src to dst with read(2)/write(2) from the current offsets until end
+ * of file, adding the bytes copied to *total; -EFBIG as soon as *total
+ * exceeds max (pass UINT64_MAX for no bound). The fallback of callers whose
+ * kernel copy (copy_file_range, sendfile) is refused. */
+int ll_copy_read_write(int src, int dst, uint64_t max, uint64_t *total);
+
 /* Parse a decimal pid (> 0, no trailing garbage). */
 int ll_parse_pid(const char *s, pid_t *out);
 

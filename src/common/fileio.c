@@ -102,3 +102,26 @@ int ll_write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+int ll_copy_read_write(int src, int dst, uint64_t max, uint64_t *total)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = read(src, buf, sizeof(buf));
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		r = ll_write_all(dst, buf, (size_t)n);
+		if (r < 0)
+			return r;
+		*total += (uint64_t)n;
+		if (*total > max)
+			return -EFBIG;
+	}
+}

@@ -25,7 +25,6 @@
 
 static int copy_fd(int src, int dst, uint64_t *bytes)
 {
-	char buf[65536];
 	uint64_t total = 0;
 	int r;
 
@@ -46,20 +45,9 @@ static int copy_fd(int src, int dst, uint64_t *bytes)
 		}
 		total += (uint64_t)n;
 	}
-	for (;;) {
-		ssize_t n = read(src, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		r = ll_write_all(dst, buf, (size_t)n);
-		if (r < 0)
-			return r;
-		total += (uint64_t)n;
-	}
+	r = ll_copy_read_write(src, dst, UINT64_MAX, &total);
+	if (r < 0)
+		return r;
 	*bytes = total;
 	return 0;
 }

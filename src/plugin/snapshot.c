@@ -49,12 +49,11 @@ static bool same_time(const struct timespec *a, const struct timespec *b)
 /* Copy src to dst until EOF, at most max + 1 bytes. */
 static int copy_all(int src, int dst, size_t max, size_t *copied)
 {
-	char buf[65536];
-	size_t total = 0;
+	uint64_t total = 0;
 	int r;
 
 	for (;;) {
-		ssize_t n = sendfile(dst, src, NULL, max + 1 - total);
+		ssize_t n = sendfile(dst, src, NULL, max + 1 - (size_t)total);
 
 		if (n < 0 && (errno == EINVAL || errno == ENOSYS))
 			break; /* fall back to read/write */
@@ -63,30 +62,17 @@ static int copy_all(int src, int dst, size_t max, size_t *copied)
 		if (n < 0)
 			return -errno;
 		if (n == 0) {
-			*copied = total;
+			*copied = (size_t)total;
 			return 0;
 		}
-		total += (size_t)n;
+		total += (uint64_t)n;
 		if (total > max)
 			return -EFBIG;
 	}
-	for (;;) {
-		ssize_t n = read(src, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		r = ll_write_all(dst, buf, (size_t)n);
-		if (r < 0)
-			return r;
-		total += (size_t)n;
-		if (total > max)
-			return -EFBIG;
-	}
-	*copied = total;
+	r = ll_copy_read_write(src, dst, max, &total);
+	if (r < 0)
+		return r;
+	*copied = (size_t)total;
 	return 0;
 }
 
