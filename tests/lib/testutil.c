@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,15 +78,65 @@ static void cleanup_tmpdirs(void)
 		tu_rm_rf(tmpdirs[i]);
 }
 
+#define TU_MAX_USERS 8
+static char users[TU_MAX_USERS][40];
+static int nusers;
+
+static void run_quiet(const char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+void tu_user_delete(const char *name)
+{
+	const char *kill_argv[] = { "pkill", "-KILL", "-u", name, NULL };
+	const char *del_argv[] = { "userdel", "-f", name, NULL };
+
+	if (!name || !*name)
+		return;
+	run_quiet(kill_argv);
+	run_quiet(del_argv);
+	for (int i = 0; i < nusers; i++)
+		if (strcmp(users[i], name) == 0)
+			users[i][0] = '\0';
+}
+
+static void cleanup_users(void)
+{
+	for (int i = 0; i < nusers; i++)
+		if (users[i][0]) {
+			char name[sizeof(users[i])];
+
+			memcpy(name, users[i], sizeof(name));
+			tu_user_delete(name);
+		}
+}
+
 static void on_exit_cleanup(void)
 {
 	restore_global_state();
+	cleanup_users();
 	cleanup_tmpdirs();
 }
 
 static void on_term(int sig)
 {
 	restore_global_state();
+	cleanup_users();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -113,6 +164,35 @@ void tu_save_global_state(void)
 	getrlimit(RLIMIT_CORE, &saved_core);
 	saved = 1;
 	register_cleanup();
+}
+
+int tu_user_create(const char *tag, uid_t *uid, gid_t *gid, char *name, size_t name_size)
+{
+	char user[40];
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return -EPERM;
+	if (!tag || strlen(tag) > 12 || nusers >= TU_MAX_USERS)
+		return -EINVAL;
+	snprintf(user, sizeof(user), "llt-%s-%d", tag, (int)getpid());
+	register_cleanup();
+	tu_user_delete(user); /* a leftover of a killed run with a reused pid */
+	{
+		const char *argv[] = { "useradd", "--system", "--no-create-home", "--user-group",
+				       "--shell", "/usr/sbin/nologin", user, NULL };
+
+		run_quiet(argv);
+	}
+	pw = getpwnam(user);
+	if (!pw)
+		return -ENOENT;
+	snprintf(users[nusers++], sizeof(users[0]), "%s", user);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (name && name_size)
+		snprintf(name, name_size, "%s", user);
+	return 0;
 }
 
 int tu_mkdtemp(char *buf, size_t size)

@@ -49,6 +49,16 @@ const char *tu_source_path(const char *rel);
 /* Non-zero when built with ASan/UBSan. */
 int tu_sanitized(void);
 
+/* Create a real unprivileged user for an attack test: a fresh name
+ * "llt-<tag>-<pid>" (tag at most 12 characters), no login shell, no home
+ * directory, a fresh uid/gid. The user is deleted at exit and on SIGTERM,
+ * SIGINT or SIGHUP, even when the test fails. Returns 0 and fills uid/gid
+ * (and name, when name_size > 0), or -errno (-EPERM when not root). */
+int tu_user_create(const char *tag, uid_t *uid, gid_t *gid, char *name, size_t name_size);
+
+/* Delete a user made by tu_user_create now (also kills its processes). */
+void tu_user_delete(const char *name);
+
 /* Exit code meson counts as a skipped test. */
 #define TU_SKIP 77
 
