@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/coredump/cores_analyze.h"
+#include "cli/coredump/cores_gdb.h"
 #include "cli/coredump/cores_cli.h"
 #include "cli/coredump/cores_config.h"
 #include "cli/text.h"
@@ -526,10 +527,7 @@ out:
 static int do_gdb(const struct copts *o, int storefd)
 {
 	struct ll_store_list l;
-	char core[64], exe[4096];
-	uint64_t size;
-	bool trunc;
-	int i, fd, r;
+	int i, r;
 
 	r = ll_store_list(storefd, &l);
 	if (r < 0) {
@@ -543,46 +541,9 @@ static int do_gdb(const struct copts *o, int storefd)
 		ll_store_list_free(&l);
 		return LL_EXIT_FAIL;
 	}
-	fd = cores_decompress_tmp(storefd, &l.v[i], true, &size, &trunc);
-	if (fd < 0) {
-		out_error("cores", "%s: cannot decompress: %s", l.v[i].id, strerror(-fd));
-		ll_store_list_free(&l);
-		return LL_EXIT_FAIL;
-	}
-	snprintf(core, sizeof(core), "/proc/self/fd/%d", fd);
-	snprintf(exe, sizeof(exe), "%s", l.v[i].exe);
-	{
-		char *del = strstr(exe, " (deleted)");
-
-		if (del && !del[10])
-			*del = '\0';
-	}
-	if (trunc)
-		fprintf(stderr, "lifeline cores: note: the stored core is truncated\n");
+	r = cores_gdb(storefd, &l.v[i]);
 	ll_store_list_free(&l);
-	fflush(NULL);
-	/* gdb runs as whoever runs this (often root) on an executable, libraries
-	 * and a core the crashing user controls: nothing of theirs may run.
-	 * -nx: no gdbinit file (one could turn auto-load back on); auto-load
-	 * off: no .gdbinit of the current directory, no -gdb.py/-gdb.gdb
-	 * scripts or .debug_gdb_scripts sections of the objfiles, no
-	 * libthread_db from the process's library directory; no debuginfod
-	 * download driven by the attacker's build-ids. The record's exe comes
-	 * from /proc/PID/exe: an absolute path; anything else is not passed
-	 * (it could read as an option). */
-	fprintf(stderr, "lifeline cores: running gdb with -nx and auto-load off (the executable and its "
-		"libraries belong to the crashing user)\n");
-	fflush(stderr);
-	if (exe[0] == '/')
-		execlp("gdb", "gdb", "-nx", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
-		       "-se", exe, "-c", core, (char *)NULL);
-	else
-		execlp("gdb", "gdb", "-nx", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
-		       "-c", core, (char *)NULL);
-	out_error("cores", "cannot run gdb: %s (install the gdb package, or use 'lifeline cores dump')",
-		  strerror(errno));
-	close(fd);
-	return LL_EXIT_FAIL;
+	return r;
 }
 
 static int do_rm(const struct copts *o, int storefd)
