@@ -202,8 +202,9 @@ struct ll_store_vacuum_opts {
 /** Apply MaxAgeSec, MaxUse and (o->keep_free) KeepFree now, deciding from
  *  the file names and sizes alone (no record is parsed to choose). Fair
  *  share: with N users holding files, each may keep MaxUse/N; over MaxUse,
- *  the crashing user's oldest cores go first while it holds more than its
- *  share, then the oldest cores of whoever holds the most bytes. A removed
+ *  the crashing user's oldest cores (but its newest) go first while it
+ *  holds more than its share, then the oldest cores of whoever holds the
+ *  most bytes. A removed
  *  core's record stays, saying why; a user with no core left loses its
  *  oldest records instead. Records older than MaxAgeSec go entirely. */
 int ll_store_vacuum(int storefd, const struct ll_coredump_config *cfg,

@@ -5,8 +5,9 @@
  * crash time are part of every file's name, so one readdir() gives each
  * user's bytes (cores, records, maps) and no record is parsed to choose.
  * Over MaxUse, with N users holding files, each may keep MaxUse/N: the
- * crashing user's oldest cores go first while it holds more than that, then
- * the oldest cores of whoever holds the most bytes (systemd-coredump's
+ * crashing user's oldest cores (never by this rule its newest, the crash
+ * asking for room) go first while it holds more than that, then the oldest
+ * cores of whoever holds the most bytes (systemd-coredump's
  * vacuum picks the user with the most files; bytes are what fill a disk:
  * one 1 GiB core outweighs a hundred small ones). A user with no core left
  * loses its oldest records instead. KeepFree (space the rest of the system
@@ -175,7 +176,9 @@ static struct user *pick_user(struct usage *u, uid_t crash_uid, uint64_t limit, 
 	for (size_t i = 0; i < u->n; i++) {
 		struct user *p = &u->v[i];
 
-		if (p->uid == crash_uid && p->bytes > share && evictable(p)) {
+		/* Its newest core (the crash that asks for room) only goes by
+		 * the biggest-user rule below. */
+		if (p->uid == crash_uid && p->bytes > share && p->cores > 1) {
 			*own = true;
 			return p;
 		}
