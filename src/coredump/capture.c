@@ -38,6 +38,7 @@
 struct capture_answer {
 	int stream_r;                    /* ll_cd_stream()'s return (0: a core file) */
 	int record;                      /* 2: full record written, 1: short one, 0: none */
+	int maps;                        /* 1: the maps side file was written */
 	struct ll_coredump_result res;
 	char not_stored[192];            /* why not stored, or "" */
 };
@@ -101,7 +102,7 @@ static void __attribute__((noreturn))
 capture_child(const struct ll_coredump_config *cfg, const struct ll_crash_args *a, int in_fd,
 	      const struct ll_cd_proc_files *files, json_object *meta, bool with_maps,
 	      const char *not_stored, const struct ll_sandbox_id *sid, pid_t parent, int core_fd,
-	      int rec_fd, int answer_fd, const char *id)
+	      int rec_fd, int maps_fd, int answer_fd, const char *id)
 {
 	static struct capture_answer ans;
 	struct ll_cd_limits lim = {
@@ -158,14 +159,31 @@ capture_child(const struct ll_coredump_config *cfg, const struct ll_crash_args *
 				 res->stored ? NULL : ans.not_stored);
 	json_object_object_add(meta, "core", core);
 	if (rec_fd >= 0) {
+		char name[300], maps_name[300];
+		json_object *side = NULL;
+
+		/* The maps go to their side file (record.c), which list and gc
+		 * never read; the record stays small. */
+		if (ll_cd_record_names(id, name, maps_name, sizeof(name)) == 0)
+			side = ll_cd_record_split(meta, id, maps_name);
+		if (side && (maps_fd < 0 || write_record(maps_fd, side) < 0)) {
+			json_object_object_add(meta, "maps_file", NULL);
+			json_object_object_add(meta, "maps_count", NULL);
+			json_object_object_add(meta, "maps_dropped",
+					       json_object_new_string("no space for the maps file"));
+		} else if (side) {
+			ans.maps = 1;
+		}
+		json_object_put(side);
 		if (write_record(rec_fd, meta) == 0) {
 			ans.record = 2;
 		} else {
-			/* Most likely no space: the maps are the bulk of a
-			 * record; keep the outcome at least. */
-			json_object_object_add(meta, "maps", NULL);
+			/* Most likely no space: keep the outcome at least. */
+			json_object_object_add(meta, "maps_file", NULL);
+			json_object_object_add(meta, "maps_count", NULL);
 			json_object_object_add(meta, "maps_dropped",
 					       json_object_new_string("no space for the full record"));
+			ans.maps = 0;
 			if (ftruncate(rec_fd, 0) == 0 && lseek(rec_fd, 0, SEEK_SET) == 0 &&
 			    write_record(rec_fd, meta) == 0)
 				ans.record = 1;
@@ -197,15 +215,17 @@ int ll_cd_capture(int storefd, const struct ll_coredump_config *cfg, const struc
 		  const char *not_stored, uid_t share, struct ll_coredump_result *res, char *core_name,
 		  size_t cnsz, char *why, size_t whysz)
 {
-	char core_tmp[300] = "", rec_tmp[300] = "", json[300];
+	char core_tmp[300] = "", rec_tmp[300] = "", maps_tmp[300] = "", json[300], maps_name[300];
 	struct capture_answer ans;
 	struct ll_sandbox_id sid;
-	int core_fd = -1, rec_fd = -1, p[2] = { -1, -1 }, status = 0, r = 0;
+	int core_fd = -1, rec_fd = -1, maps_fd = -1, p[2] = { -1, -1 }, status = 0, r = 0;
 	bool answered = false;
 	pid_t pid;
 
 	ll_sandbox_identity(NULL, &sid);
-	snprintf(json, sizeof(json), "%s.json", res->id);
+	r = ll_cd_record_names(res->id, json, maps_name, sizeof(json));
+	if (r < 0)
+		return r;
 	if (!not_stored) {
 		core_fd = ll_cd_temp_file(storefd, res->id, core_tmp, sizeof(core_tmp));
 		if (core_fd < 0) {
@@ -218,6 +238,11 @@ int ll_cd_capture(int storefd, const struct ll_coredump_config *cfg, const struc
 	rec_fd = ll_cd_temp_file(storefd, json, rec_tmp, sizeof(rec_tmp));
 	if (rec_fd >= 0)
 		ll_cd_share(rec_fd, share);
+	if (with_maps) {
+		maps_fd = ll_cd_temp_file(storefd, maps_name, maps_tmp, sizeof(maps_tmp));
+		if (maps_fd >= 0)
+			ll_cd_share(maps_fd, share);
+	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fallback;
@@ -233,7 +258,7 @@ int ll_cd_capture(int storefd, const struct ll_coredump_config *cfg, const struc
 		if (a->pidfd >= 0)
 			close(a->pidfd);
 		capture_child(cfg, a, in_fd, files, meta, with_maps, not_stored, &sid, getppid(), core_fd,
-			      rec_fd, p[1], res->id);
+			      rec_fd, maps_fd, p[1], res->id);
 	}
 	close(p[1]);
 	p[1] = -1;
@@ -275,6 +300,9 @@ int ll_cd_capture(int storefd, const struct ll_coredump_config *cfg, const struc
 		r = -EIO;
 		goto record;
 	}
+	/* The maps file first: a record never names a file that is not there. */
+	if (ans.maps && ll_cd_rename(storefd, maps_tmp, maps_name, false) == 0)
+		maps_tmp[0] = '\0';
 	r = ll_cd_rename(storefd, rec_tmp, json, false);
 	if (r == 0) {
 		rec_tmp[0] = '\0';
@@ -307,12 +335,14 @@ record:
 	json_object_object_add(meta, "core", ll_cd_core_object(res, res->stored ? core_name : NULL,
 							       res->truncated ? res->reason : NULL,
 							       res->stored ? NULL : why));
-	r = ll_cd_write_json(storefd, json, meta, false, share);
+	r = ll_cd_record_write(storefd, res->id, meta, false, share);
 out:
 	if (core_tmp[0])
 		unlinkat(storefd, core_tmp, 0);
 	if (rec_tmp[0])
 		unlinkat(storefd, rec_tmp, 0);
+	if (maps_tmp[0])
+		unlinkat(storefd, maps_tmp, 0);
 	for (int i = 0; i < 2; i++)
 		if (p[i] >= 0)
 			close(p[i]);
@@ -320,5 +350,7 @@ out:
 		close(core_fd);
 	if (rec_fd >= 0)
 		close(rec_fd);
+	if (maps_fd >= 0)
+		close(maps_fd);
 	return r;
 }

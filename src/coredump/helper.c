@@ -159,7 +159,7 @@ static int claim(int storefd, const char *base, json_object *meta, uid_t share,
 		if (exists(storefd, json) || exists(storefd, zst))
 			continue;
 		json_object_object_add(meta, "id", json_object_new_string(id));
-		r = ll_cd_write_json(storefd, json, meta, true, share);
+		r = ll_cd_record_write(storefd, id, meta, true, share);
 		if (r == -EEXIST)
 			continue;
 		return r;
@@ -191,12 +191,16 @@ static const char *refuse(int storefd, const struct ll_coredump_config *cfg,
 		return buf;
 	}
 	if (ll_cd_store_usage(storefd, &used, &avail) == 0 &&
-	    ((cfg->max_use != UINT64_MAX && used >= cfg->max_use) || avail < cfg->keep_free)) {
-		ll_store_gc(storefd, cfg, 0, NULL);
+	    cfg->max_use != UINT64_MAX && used >= cfg->max_use) {
+		/* Fair share (gc.c); KeepFree deletes nobody's cores: refused below. */
+		struct ll_store_vacuum_opts vo = { .crash_uid = a->uid };
+
+		ll_store_vacuum(storefd, cfg, &vo, NULL);
 		ll_cd_store_usage(storefd, &used, &avail);
 	}
 	if (avail < cfg->keep_free) {
-		snprintf(buf, size, "keep-free (%llu bytes free, KeepFree=%llu)",
+		snprintf(buf, size, "keep-free (%llu bytes free, KeepFree=%llu: the core is refused "
+			 "rather than other users' cores deleted)",
 			 (unsigned long long)avail, (unsigned long long)cfg->keep_free);
 		return buf;
 	}
@@ -257,8 +261,11 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 							       "leaves this)"));
 	r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
 	if (r == -ENOSPC || r == -EDQUOT) {
-		/* Not even room for the record: free some (oldest cores first). */
-		ll_store_gc(storefd, cfg, 4u << 20, NULL);
+		/* Not even room for the record: free some, from this user's
+		 * own cores only (oldest first). */
+		struct ll_store_vacuum_opts vo = { .crash_uid = a->uid, .reserve = 4u << 20, .keep_free = true };
+
+		ll_store_vacuum(storefd, cfg, &vo, NULL);
 		r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
 	}
 	if (lockfd >= 0)
@@ -294,16 +301,17 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	ll_store_log(storefd, "pid %d (%s) signal %d: %s %s%s%s", (int)a->pid, res->id, a->signal,
 		     res->stored ? "stored" : "NOT stored", res->truncated ? "truncated " : "",
 		     res->reason[0] ? "reason: " : "", res->reason);
-	/* MaxUse at once, not at the next crash: the oldest cores go (this
-	 * one last, and only if it alone exceeds MaxUse; its record then
-	 * says so). */
+	/* MaxUse at once, not at the next crash: fair share (gc.c), this
+	 * user's oldest cores first while it holds more than its share (this
+	 * one last; its record then says so). */
 	if (res->stored && cfg->max_use != UINT64_MAX) {
 		uint64_t used = 0, avail = 0;
 
 		if (ll_cd_store_usage(storefd, &used, &avail) == 0 && used > cfg->max_use) {
+			struct ll_store_vacuum_opts vo = { .crash_uid = a->uid };
 			int lk = lock_store(storefd);
 
-			ll_store_gc(storefd, cfg, 0, NULL);
+			ll_store_vacuum(storefd, cfg, &vo, NULL);
 			if (lk >= 0)
 				close(lk);
 		}

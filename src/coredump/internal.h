@@ -178,8 +178,70 @@ int ll_cd_rename(int storefd, const char *from, const char *to, bool noreplace);
 /* Read and parse <store>/<name> (O_NOFOLLOW, regular files only). */
 int ll_cd_load_record(int storefd, const char *name, json_object **out);
 
-/* Bytes used by the store's cores and records (st_blocks) and the free bytes
- * of its filesystem (for root). */
+/* Bytes used by the store's cores, records and maps files (st_blocks, from
+ * names and sizes: scan.c) and the free bytes of its filesystem (for root). */
 int ll_cd_store_usage(int storefd, uint64_t *used, uint64_t *avail);
+
+/* record.c --------------------------------------------------------------- */
+
+/* Parse a record (or its maps file) from len bytes: one JSON object, nesting
+ * bounded, nothing after it. -EINVAL for anything else. */
+int ll_cd_record_parse(const char *buf, size_t len, json_object **out);
+
+/* Read and parse the record open on fd (a regular file of at most max
+ * bytes, else -EINVAL / -EFBIG without reading it). */
+int ll_cd_record_read_fd(int fd, size_t max, json_object **out);
+
+/* The same for <store>/<name>, opened with O_NOFOLLOW. */
+int ll_cd_record_load(int storefd, const char *name, size_t max, json_object **out);
+
+/* Largest <id>.json the store's readers parse (the writer stays under
+ * 1 MiB; larger ones are records of an older version with inline maps). */
+#define LL_CD_RECORD_MAX (2u << 20)
+
+/* Write the record of id: its "maps" array (if any) goes to <id>.maps and
+ * the record gets "maps_file" and "maps_count" instead (meta is given back
+ * as it was); fields a process can make huge are dropped, with a note, to
+ * keep <id>.json under 1 MiB. Same modes and ACL as ll_cd_write_json(). */
+int ll_cd_record_write(int storefd, const char *id, json_object *meta, bool noreplace,
+		       uid_t share_uid);
+
+/* The record's two file names, <id>.json and <id>.maps (buffers of size). */
+int ll_cd_record_names(const char *id, char *name, char *maps_name, size_t size);
+
+/* The split ll_cd_record_write() does, for a writer that has descriptors
+ * only (the capture sandbox): meta's "maps" move into the returned side
+ * object ({"id", "maps"}; NULL when meta has none), meta gets "maps_file"
+ * (maps_name) and "maps_count", and bulky fields go to keep it under 1 MiB.
+ * ll_cd_record_unsplit() puts the maps back and frees the side object. */
+json_object *ll_cd_record_split(json_object *meta, const char *id, const char *maps_name);
+void ll_cd_record_unsplit(json_object *meta, json_object *side);
+
+/* scan.c ----------------------------------------------------------------- */
+
+#define LL_CD_NAME_MAX 256
+
+enum ll_cd_kind { LL_CD_RECORD, LL_CD_MAPS, LL_CD_CORE };
+
+/* A file of the store, known from its name and an fstatat(). */
+struct ll_cd_file {
+	const char *name;      /* the file's name */
+	size_t idlen;          /* its entry's id is name[0, idlen) */
+	enum ll_cd_kind kind;
+	bool named;            /* the id parsed: uid and time are the crash's */
+	uid_t uid;             /* (uid_t)-1 when !named */
+	int64_t time;
+	uint64_t bytes;        /* st_blocks * 512 */
+	uint64_t size;         /* st_size */
+	uid_t owner;           /* st_uid */
+};
+
+/* Classify a store name (without stat: bytes, size, owner are 0). -EINVAL
+ * for a name that is not a record, maps file or core. */
+int ll_cd_classify(const char *name, struct ll_cd_file *f);
+
+/* Call fn for every regular file of the store that is a record, maps file
+ * or core; stops at the first non-zero return of fn and returns it. */
+int ll_cd_scan(int storefd, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx);
 
 #endif
