@@ -33,25 +33,6 @@ static uid_t sb_uid, at_uid;
 static gid_t sb_gid, at_gid;
 static char sb_name[64];
 
-/* A live process to crash "as": its pidfd is what %F would give. */
-static pid_t start_sleeper(void)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		pause();
-		_exit(0);
-	}
-	return pid;
-}
-
-static void stop(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
 static json_object *only_record(const char *store)
 {
 	json_object *list = th_list(store), *rec;
@@ -67,7 +48,7 @@ static json_object *only_record(const char *store)
 static void test_record_says_unprivileged(void **state)
 {
 	const char *store = th_path("rec-store"), *in = th_path("rec-in");
-	pid_t victim = start_sleeper();
+	pid_t victim = th_sleeper();
 	json_object *rec;
 	char want[32];
 	int r;
@@ -80,7 +61,7 @@ static void test_record_says_unprivileged(void **state)
 	r = th_helper(store, NULL, victim, 0, time(NULL), "privsep", in, "3", "1");
 	close(th_fd3);
 	th_fd3 = -1;
-	stop(victim);
+	th_stop(victim);
 	assert_int_equal(r, 0);
 	rec = only_record(store);
 	assert_true(th_bool(rec, "core.stored"));
@@ -191,7 +172,7 @@ static void test_capture_seen_from_outside(void **state)
 	const char *store = th_path("out-store"), *cfg = th_path("out.conf");
 	char t[32], u[32], v[128], want[64], chunk[4096];
 	int p[2], status, pidfd;
-	pid_t victim = start_sleeper(), helper, cap = -1;
+	pid_t victim = th_sleeper(), helper, cap = -1;
 	json_object *rec;
 
 	(void)state;
@@ -240,7 +221,7 @@ static void test_capture_seen_from_outside(void **state)
 	assert_int_equal(waitpid(helper, &status, 0), helper);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(pidfd);
-	stop(victim);
+	th_stop(victim);
 	rec = only_record(store);
 	assert_true(th_bool(rec, "core.stored"));
 	assert_int_equal(th_int(rec, "core.stored_size"), (int64_t)sizeof(chunk));
@@ -252,7 +233,7 @@ static void test_capture_seen_from_outside(void **state)
 static void test_missing_user_falls_back(void **state)
 {
 	const char *store = th_path("nouser-store"), *in = th_path("nouser-in");
-	pid_t victim = start_sleeper();
+	pid_t victim = th_sleeper();
 	json_object *rec;
 	int r;
 
@@ -264,7 +245,7 @@ static void test_missing_user_falls_back(void **state)
 	r = th_helper(store, NULL, victim, 0, time(NULL), "nouser", in, "3", "1");
 	close(th_fd3);
 	th_fd3 = -1;
-	stop(victim);
+	th_stop(victim);
 	unsetenv("LIFELINE_SANDBOX_USER");
 	assert_int_equal(r, 0);
 	rec = only_record(store);
