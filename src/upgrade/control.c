@@ -166,7 +166,7 @@ static void serve(int conn)
 	o = up_g.ctl_opts;
 	if (up_g.ctl_conn >= 0) {
 		pthread_mutex_unlock(&up_g.lock);
-		send_refusal(conn, -EBUSY, "an upgrade requested by another client is running: wait for it");
+		send_refusal(conn, -EBUSY, "an upgrade is running already (requested by another client): wait for its outcome");
 		close(conn);
 		free(exe);
 		return;
