@@ -68,9 +68,13 @@ static int analyze_here(const char *path, json_object *meta, const char *exe, bo
 {
 	struct ll_core_options opts = { 0 };
 	struct ll_core_analysis *a = NULL;
+	json_object *id;
 	int r;
 
 	opts.metadata = meta;
+	/* the store id, not the /proc/self/fd/N of the decompressed copy */
+	if (meta && json_object_object_get_ex(meta, "id", &id) && json_object_is_type(id, json_type_string))
+		opts.core_name = json_object_get_string(id);
 	opts.exe_hint = exe && exe[0] == '/' ? exe : NULL;
 	opts.errbuf = o->err;
 	opts.errbuf_size = sizeof(o->err);
