@@ -6,7 +6,13 @@
  * struct of function pointers the HOST defines), and optional hooks. The host
  * opens it with ll_plugin_open(): the file is copied into a sealed memfd (a
  * private snapshot: a later `cp` over the file cannot touch the loaded code),
- * checked to be a complete ELF, dlopen'ed through /proc/self/fd/N, and its
+ * checked to be a complete ELF whose dynamic tables ld.so can trust (every
+ * DT_* table, relocation, symbol, string and hash entry inside the loaded
+ * segments, the section headers agreeing with them: a file caught half
+ * rewritten in place is a mix of two versions), test-loaded by the system's
+ * dynamic loader in a short-lived child process (relocations done, no code
+ * of the plugin run: a loader crash there is a rejection naming the signal,
+ * not the host's death), dlopen'ed through /proc/self/fd/N, and its
  * descriptor checked. Calls go through
  *
  *     const struct my_api *api = ll_plugin_enter(p);
@@ -143,6 +149,11 @@ enum {
 	/** On a watched change, skip the reload when the new file's bytes are
 	 *  identical to the serving version's. */
 	LL_PLUGIN_SKIP_SAME = 1u << 1,
+	/** Do not test-load each new snapshot in a child process before
+	 *  loading it in the host (see ll_plugin_open()). The probe costs about
+	 *  1 ms a load; without it a corrupt file that passes the ELF checks can
+	 *  crash the host inside dlopen. */
+	LL_PLUGIN_NO_PROBE = 1u << 2,
 };
 
 /** Options of ll_plugin_open(). Zero-initialise, then set what you need. */
@@ -154,6 +165,16 @@ struct ll_plugin_opts {
 	                           reloading (restarted by every further event);
 	                           0 = 1 ms. A rename into place reloads at once. */
 	size_t max_size;     /**< largest accepted file; 0 = 256 MiB */
+	/** A watched file must stay unchanged (size and mtime) for this long
+	 *  after its last close-after-write before it is loaded, so that a
+	 *  writer that closes between chunks (rsync --inplace, a resumed copy)
+	 *  is not caught half-way (a mix of two builds of the same layout can
+	 *  pass every check); 0 = 1000 ms. A rename into place is not
+	 *  delayed. */
+	unsigned settle_ms;
+	/** Deadline of the test load in a child and of the init and restore
+	 *  hooks; 0 = 5000 ms (see ll_plugin_open()). */
+	unsigned init_timeout_ms;
 	/** Called for every event, from the thread that did the work (the
 	 *  caller of open/reload, the watcher thread, or liburcu's call_rcu
 	 *  thread for versions the watcher retired). It must not call

@@ -6,7 +6,8 @@
  * inside the buffer; a cut-short file is told apart (-EAGAIN: retry when the
  * writer is done) from a file that will never load (-ENOEXEC). The machine,
  * class and byte order are compared with this very object's own ELF header
- * (__ehdr_start, provided by the linker). */
+ * (__ehdr_start, provided by the linker). Then dyncheck.c checks the
+ * dynamic tables ld.so will trust (a mix of two versions written in place). */
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "lifeline/plugin.h"
+#include "plugin/plugin_private.h"
 
 extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
 
@@ -97,6 +99,8 @@ int ll_plugin_check_elf(const void *buf, size_t len, char *why, size_t why_size)
 		if (ph->p_type != PT_LOAD)
 			continue;
 		has_load = true;
+		if (ph->p_filesz > ph->p_memsz)
+			return fail(-ENOEXEC, why, why_size, "ELF segment %u has more file bytes than memory", i);
 		if (span_end(ph->p_offset, 1, ph->p_filesz, &end) || end > len)
 			return fail(-EAGAIN, why, why_size,
 				    "ELF cut short: segment %u ends at byte %llu, the file has %zu (being written?)", i,
@@ -106,5 +110,5 @@ int ll_plugin_check_elf(const void *buf, size_t len, char *why, size_t why_size)
 		return fail(-ENOEXEC, why, why_size, "ELF has no loadable segment");
 	if (!has_dyn)
 		return fail(-ENOEXEC, why, why_size, "ELF has no dynamic section (not a shared library)");
-	return 0;
+	return ll_plugin_check_dynamic(buf, len, why, why_size);
 }

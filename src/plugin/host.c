@@ -42,6 +42,8 @@
 #include "plugin/plugin_private.h"
 
 #define DEFAULT_MAX_SIZE ((size_t)256 << 20)
+#define DEFAULT_SETTLE_MS 1000
+#define DEFAULT_INIT_TIMEOUT_MS 5000
 
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -276,6 +278,14 @@ int ll_plugin_load_locked(struct ll_plugin *p, bool skip_same, bool defer)
 		free(v);
 		return 0;
 	}
+	if (!(p->opts.flags & LL_PLUGIN_NO_PROBE)) {
+		r = ll_probe_load(&v->snap, p->opts.init_timeout_ms, why, sizeof(why));
+		if (r < 0) {
+			ll_snapshot_release(&v->snap);
+			free(v);
+			return reject(p, r, why);
+		}
+	}
 	r = load_version(p, v, why, sizeof(why));
 	if (r < 0)
 		return reject(p, r, why);
@@ -334,6 +344,10 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 		p->opts.max_size = DEFAULT_MAX_SIZE;
 	if (!p->opts.debounce_ms)
 		p->opts.debounce_ms = 1;
+	if (!p->opts.settle_ms)
+		p->opts.settle_ms = DEFAULT_SETTLE_MS;
+	if (!p->opts.init_timeout_ms)
+		p->opts.init_timeout_ms = DEFAULT_INIT_TIMEOUT_MS;
 	/* A relative path is made absolute now (a later chdir must not move
 	 * it); symlinks are left alone, so that each reload follows them. */
 	if (path[0] != '/') {

@@ -77,6 +77,18 @@ void ll_snapshot_explain_nodelete(const struct ll_snapshot *s, char *buf, size_t
  * kept). */
 int ll_plugin_load_locked(struct ll_plugin *p, bool skip_same, bool defer);
 
+/* dyncheck.c: the dynamic tables ld.so will trust (DT_*, relocations,
+ * symbols, strings, hash tables) lie inside the loaded segments; called by
+ * ll_plugin_check_elf() once the headers are known to be whole. 0 or
+ * -ENOEXEC with the reason in why. */
+int ll_plugin_check_dynamic(const void *buf, size_t len, char *why, size_t why_size);
+
+/* probe.c: load the snapshot with the system's dynamic loader in a child
+ * process (relocations done, no constructor run). 0 when the child exited
+ * (or no verdict could be had), -ELIBBAD when it died of a signal (named in
+ * why), -ETIMEDOUT past timeout_ms, or the errno of starting it. */
+int ll_probe_load(const struct ll_snapshot *s, unsigned timeout_ms, char *why, size_t why_size);
+
 /* mappers.c: /proc/PID/comm without its newline ("?" if unreadable). */
 int ll_proc_comm(pid_t pid, char comm[32]);
 

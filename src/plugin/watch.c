@@ -69,9 +69,9 @@ static void *watch_main(void *arg)
 					continue;
 				if (ev->mask & IN_MOVED_TO)
 					timeout = 0; /* renamed into place: complete */
-				else if ((ev->mask & IN_CLOSE_WRITE) &&
-					 (timeout < 0 || timeout > (int)p->opts.debounce_ms))
-					timeout = (int)p->opts.debounce_ms;
+				else if (ev->mask & IN_CLOSE_WRITE)
+					timeout = (int)(p->opts.settle_ms > p->opts.debounce_ms ? p->opts.settle_ms
+												  : p->opts.debounce_ms);
 				else if ((ev->mask & IN_CREATE) && timeout < 0)
 					timeout = CREATE_QUIET_MS;
 			}
@@ -105,10 +105,16 @@ fail:
 
 int ll_watch_start(struct ll_plugin *p)
 {
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS };
 	sigset_t all, old;
 	int r;
 
+	/* Asynchronous signals are the host's business, not this thread's;
+	 * the synchronous fatal ones stay unblocked, so that a crash in the
+	 * watcher (in a plugin's init, say) reaches the crash reporter. */
 	sigfillset(&all);
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigdelset(&all, fatal[i]);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = -pthread_create(&p->watch_thread, NULL, watch_main, p);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
