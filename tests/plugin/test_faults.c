@@ -110,6 +110,7 @@ static void test_torn_write_settles(void **state)
 	usleep(500000);
 	write_at(cur, v3, 8192, len - 8192, 0);
 	assert_int_equal(ph_wait_serving(p, 3), 0);
+	assert_true(ph_callers_saw(&c, 3));
 	ph_callers_stop(&c);
 	ll_plugin_status(p, &st);
 	assert_int_equal(atomic_load(&c.bad), 0);
@@ -230,22 +231,35 @@ static void test_probe_catches_loader_crash(void **state)
 	ll_plugin_close(p);
 }
 
-/* A host with the crash reporter installed; its watcher loads a plugin
- * whose init crashes. The report must come out, naming the thread. */
-static void test_watcher_crash_reported(void **state)
+/* In the child host: the watcher's own code crashes (its on_event
+ * callback, called from the watcher thread). */
+static void crash_on_load(const struct ll_plugin_event *ev, void *ud)
 {
-	char report[8192];
+	static int *volatile nowhere;
+
+	(void)ud;
+	if (ev->kind == LL_PLUGIN_EV_LOADED && ev->version == 2)
+		*nowhere = 1;
+}
+
+/* A host with the crash reporter installed, its watcher loading a new file:
+ * in_init, a plugin whose init crashes (init runs in the hook thread the
+ * watcher starts); else the watcher thread itself crashes. The report must
+ * come out, naming the thread; returns the report. */
+static char *crash_in_watcher(bool in_init)
+{
+	static char report[8192];
 	size_t got = 0;
 	int pfd[2], status;
 	pid_t pid;
 
-	(void)state;
 	assert_int_equal(pipe(pfd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct ll_crash_opts co;
-		struct ll_plugin_opts o = { .name = GREETER_NAME, .abi = GREETER_ABI, .flags = LL_PLUGIN_WATCH };
+		struct ll_plugin_opts o = { .name = GREETER_NAME, .abi = GREETER_ABI, .flags = LL_PLUGIN_WATCH,
+					    .on_event = in_init ? NULL : crash_on_load };
 		struct ll_plugin *p = NULL;
 
 		close(pfd[0]);
@@ -255,9 +269,9 @@ static void test_watcher_crash_reported(void **state)
 		co.flags = LL_CRASH_NO_MAPS;
 		if (ll_crash_install(&co) < 0 || ll_plugin_open(cur, &o, &p, NULL, 0) < 0)
 			_exit(3);
-		ph_replace_file(ph_plugin("greeter-initcrash.so"), cur);
+		ph_replace_file(ph_plugin(in_init ? "greeter-initcrash.so" : "greeter-v2.so"), cur);
 		sleep(20);
-		_exit(4); /* not reached: the watcher crashes */
+		_exit(4); /* not reached */
 	}
 	close(pfd[1]);
 	for (;;) {
@@ -270,11 +284,19 @@ static void test_watcher_crash_reported(void **state)
 	report[got] = '\0';
 	close(pfd[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	print_message("watcher crash: %s, report of %zu bytes:\n%.600s\n",
+	print_message("crash %s: %s, report of %zu bytes:\n%.500s\n", in_init ? "in init" : "in the watcher",
 		      WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited", got, report);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	assert_non_null(strstr(report, "SIGSEGV"));
-	assert_non_null(strstr(report, "\"ll-plugin-watch\""));
+	return report;
+}
+
+static void test_watcher_crash_reported(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(crash_in_watcher(false), "\"ll-plugin-watch\""));
+	ph_replace_file(ph_plugin("greeter-v1.so"), cur);
+	assert_non_null(strstr(crash_in_watcher(true), "\"ll-plugin-init\""));
 }
 
 int main(void)
