@@ -3,13 +3,13 @@
  * A crash in a plugin's constructors or init kills the host: that cannot be
  * survived in-process. A supervisor restarts the host, which would open the
  * same file and crash again, for ever. With the guard, the host records in
- * GUARD_DIR/state (JSON: {"loading": HASH, "good": HASH}, replaced through a
- * rename) the content hash (64-bit FNV-1a of the snapshot) of the file it
+ * GUARD_DIR/state (JSON: {"loading": HASH, "good": HASH, "bad": HASH},
+ * replaced through a rename) the content hash (64-bit FNV-1a of the snapshot) of the file it
  * is about to load in-process, and after a load that returned (loaded or
  * rejected) clears "loading"; a version that loaded is copied to
  * GUARD_DIR/last-good.so first. A "loading" hash found at open means the
- * previous run died while loading that file: while the plugin file still
- * has that content it is refused (-EDEADLK), and ll_plugin_open() starts
+ * previous run died while loading that file: it is remembered as "bad", and
+ * while the plugin file has that content it is refused (-EDEADLK), and ll_plugin_open() starts
  * the last good copy instead, saying why. The directory is opened once with
  * O_NOFOLLOW; files in it are reached through that descriptor. */
 #include <errno.h>
@@ -61,6 +61,8 @@ static int write_state(struct ll_plugin *p, const char *loading)
 		json_object_object_add(o, "loading", json_object_new_string(loading));
 	if (p->guard_good[0])
 		json_object_object_add(o, "good", json_object_new_string(p->guard_good));
+	if (p->guard_bad[0])
+		json_object_object_add(o, "bad", json_object_new_string(p->guard_bad));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	fd = openat(p->guard_dirfd, STATE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -76,12 +78,12 @@ static int write_state(struct ll_plugin *p, const char *loading)
 	return r;
 }
 
+/* out = o[key] when it is a hash; left alone otherwise. */
 static void read_hash(struct json_object *o, const char *key, char out[17])
 {
 	struct json_object *v;
 	const char *s;
 
-	out[0] = '\0';
 	if (json_object_object_get_ex(o, key, &v) && (s = json_object_get_string(v)) && strlen(s) == 16)
 		memcpy(out, s, 17);
 }
@@ -125,7 +127,8 @@ int ll_guard_open(struct ll_plugin *p, char *why, size_t size)
 			 p->opts.guard_dir);
 		return -EINVAL;
 	}
-	read_hash(o, "loading", p->guard_bad);
+	read_hash(o, "bad", p->guard_bad);
+	read_hash(o, "loading", p->guard_bad); /* the previous run died loading it */
 	read_hash(o, "good", p->guard_good);
 	json_object_put(o);
 	return 0;

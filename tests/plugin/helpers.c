@@ -133,7 +133,7 @@ int ph_count_snapshot_maps(void)
 }
 
 atomic_int ph_ev_loaded, ph_ev_rejected, ph_ev_unloaded, ph_ev_still, ph_ev_rearmed, ph_ev_lost;
-char ph_ev_last[1024];
+char ph_ev_last[1024], ph_ev_last_loaded[1024];
 pthread_mutex_t ph_ev_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void ph_on_event(const struct ll_plugin_event *ev, void *ud)
@@ -144,10 +144,13 @@ void ph_on_event(const struct ll_plugin_event *ev, void *ud)
 	case LL_PLUGIN_EV_REJECTED: atomic_fetch_add(&ph_ev_rejected, 1); break;
 	case LL_PLUGIN_EV_UNLOADED: atomic_fetch_add(&ph_ev_unloaded, 1); break;
 	case LL_PLUGIN_EV_STILL_MAPPED: atomic_fetch_add(&ph_ev_still, 1); break;
-	default: break;
+	case LL_PLUGIN_EV_WATCH_REARMED: atomic_fetch_add(&ph_ev_rearmed, 1); break;
+	case LL_PLUGIN_EV_WATCH_LOST: atomic_fetch_add(&ph_ev_lost, 1); break;
 	}
 	pthread_mutex_lock(&ph_ev_lock);
 	snprintf(ph_ev_last, sizeof(ph_ev_last), "%s", ev->message);
+	if (ev->kind == LL_PLUGIN_EV_LOADED)
+		snprintf(ph_ev_last_loaded, sizeof(ph_ev_last_loaded), "%s", ev->message);
 	pthread_mutex_unlock(&ph_ev_lock);
 }
 

@@ -32,7 +32,7 @@ int ph_count_snapshot_maps(void);
 
 /* Events seen by ph_on_event. */
 extern atomic_int ph_ev_loaded, ph_ev_rejected, ph_ev_unloaded, ph_ev_still, ph_ev_rearmed, ph_ev_lost;
-extern char ph_ev_last[1024];
+extern char ph_ev_last[1024], ph_ev_last_loaded[1024]; /* any event's, LOADED's */
 extern pthread_mutex_t ph_ev_lock;
 void ph_on_event(const struct ll_plugin_event *ev, void *ud);
 void ph_events_reset(void);

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -299,6 +301,433 @@ static void test_watcher_crash_reported(void **state)
 	assert_non_null(strstr(crash_in_watcher(true), "\"ll-plugin-init\""));
 }
 
+/* ---- 2, 3: a rename storm, with and without descriptors to spare ---- */
+
+struct storm {
+	int renames;
+	int peak_fds, peak_memfds, peak_maps;
+	unsigned peak_retiring;
+	double seconds;
+};
+
+/* Alternate the file between v1 and v3 every ~1 ms (hard link + rename),
+ * then v2; sample /proc/self every 50 renames. */
+static void rename_storm(struct ll_plugin *p, int renames, struct storm *out)
+{
+	char a[4300], b[4300], last[4300], tmp[4400];
+	struct timespec t0, t1;
+
+	snprintf(a, sizeof(a), "%s/a.so", dir);
+	snprintf(b, sizeof(b), "%s/b.so", dir);
+	snprintf(last, sizeof(last), "%s/last.so", dir);
+	snprintf(tmp, sizeof(tmp), "%s.new", cur);
+	ph_copy_file(ph_plugin("greeter-v1.so"), a);
+	ph_copy_file(ph_plugin("greeter-v3.so"), b);
+	ph_copy_file(ph_plugin("greeter-v2.so"), last);
+	memset(out, 0, sizeof(*out));
+	out->renames = renames;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < renames; i++) {
+		assert_int_equal(link(i + 1 == renames ? last : i % 2 ? a : b, tmp), 0);
+		assert_int_equal(rename(tmp, cur), 0);
+		usleep(1000);
+		if (i % 50 == 0) {
+			struct ll_plugin_status st;
+			int fds = ph_count_fds(), memfds = ph_count_memfds(), maps = ph_count_snapshot_maps();
+
+			ll_plugin_status(p, &st);
+			if (fds > out->peak_fds)
+				out->peak_fds = fds;
+			if (memfds > out->peak_memfds)
+				out->peak_memfds = memfds;
+			if (maps > out->peak_maps)
+				out->peak_maps = maps;
+			if (st.retiring > out->peak_retiring)
+				out->peak_retiring = st.retiring;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+static void test_rename_storm_bounded(void **state)
+{
+	struct ll_plugin_status st;
+	struct ph_callers c;
+	struct ll_plugin *p;
+	struct storm s;
+	int fds0, memfds0, maps1;
+
+	(void)state;
+	fds0 = ph_count_fds();
+	memfds0 = ph_count_memfds();
+	p = ph_open(cur, LL_PLUGIN_WATCH, NULL);
+	maps1 = ph_count_snapshot_maps(); /* one version's mappings */
+	ph_callers_start(&c, p, 4);
+	rename_storm(p, 6000, &s);
+	assert_int_equal(ph_wait_serving(p, 2), 0);
+	assert_true(ph_callers_saw(&c, 2));
+	ph_callers_stop(&c);
+	ll_plugin_status(p, &st);
+	print_message("storm: %d renames in %.1f s: %u versions loaded, peak %d descriptors (%d before open), "
+		      "%d memfds, %d snapshot mappings (%d per version), %u waiting to retire; %lu calls, %lu bad\n",
+		      s.renames, s.seconds, st.loads_ok, s.peak_fds, fds0, s.peak_memfds, s.peak_maps, maps1,
+		      s.peak_retiring, atomic_load(&c.calls), atomic_load(&c.bad));
+	assert_int_equal(atomic_load(&c.bad), 0);
+	assert_true(st.loads_ok < (unsigned)s.renames); /* coalesced */
+	assert_true(s.peak_retiring <= LL_PLUGIN_MAX_RETIRING);
+	/* the serving version, those waiting, one being loaded; plus the
+	 * watcher's inotify and eventfd, the maps descriptor, a source file */
+	assert_true(s.peak_memfds - memfds0 <= LL_PLUGIN_MAX_RETIRING + 2);
+	assert_true(s.peak_fds - fds0 <= LL_PLUGIN_MAX_RETIRING + 6);
+	assert_true(s.peak_maps <= (LL_PLUGIN_MAX_RETIRING + 2) * maps1);
+	assert_int_equal(st.still_mapped, 0);
+	ll_plugin_close(p);
+	assert_int_equal(ph_count_fds(), fds0);
+	assert_int_equal(ph_count_snapshot_maps(), 0);
+}
+
+/* The same storm with the descriptor limit reached on purpose while the
+ * newest file is installed: loads fail with EMFILE and are retried; once
+ * descriptors are free again the newest file serves, and after close the
+ * process has its descriptors back. */
+static struct rlimit saved_nofile;
+static int hogs[256], nhogs;
+
+/* Give the descriptors and the limit back, even when the test failed. */
+static int teardown_nofile(void **state)
+{
+	while (nhogs)
+		close(hogs[--nhogs]);
+	setrlimit(RLIMIT_NOFILE, &saved_nofile);
+	return teardown(state);
+}
+
+static void test_storm_out_of_descriptors(void **state)
+{
+	struct rlimit low;
+	struct ll_plugin_status st;
+	struct ph_callers c;
+	struct ll_plugin *p;
+	struct storm s;
+	int fds0;
+	char tmp[4400];
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_nofile), 0);
+	fds0 = ph_count_fds();
+	low = saved_nofile;
+	low.rlim_cur = (rlim_t)fds0 + 64;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	p = ph_open(cur, LL_PLUGIN_WATCH, NULL);
+	ph_callers_start(&c, p, 4);
+	rename_storm(p, 1000, &s);
+	assert_int_equal(ph_wait_serving(p, 2), 0);
+	for (int t = 0; t < 2000; t++) { /* the storm's versions retired */
+		ll_plugin_status(p, &st);
+		if (!st.retiring)
+			break;
+		usleep(5000);
+	}
+	usleep(100000);
+	/* Take every descriptor left, then install v3 (a rename needs none). */
+	snprintf(tmp, sizeof(tmp), "%s.new", cur);
+	ph_copy_file(ph_plugin("greeter-v3.so"), tmp);
+	while (nhogs < 256) {
+		int fd = dup(0);
+
+		if (fd < 0)
+			break;
+		hogs[nhogs++] = fd;
+	}
+	assert_true(nhogs < 256);
+	assert_int_equal(rename(tmp, cur), 0);
+	usleep(300000);
+	ll_plugin_status(p, &st);
+	print_message("out of descriptors: health %d (%s); version %u serving\n", st.health, st.health_msg, st.version);
+	assert_int_equal(ph_serving(p), 2);
+	assert_true(st.health == -EMFILE || st.health == -ELIBBAD);
+	assert_non_null(strstr(st.health_msg, "retried with backoff"));
+	while (nhogs)
+		close(hogs[--nhogs]);
+	assert_int_equal(ph_wait_serving(p, 3), 0);
+	assert_true(ph_callers_saw(&c, 3));
+	ph_callers_stop(&c);
+	ll_plugin_status(p, &st);
+	assert_int_equal(st.health, 0);
+	assert_int_equal(st.still_mapped, 0);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	ll_plugin_close(p);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved_nofile), 0);
+	assert_int_equal(ph_count_fds(), fds0);
+}
+
+/* ---- 4: a watcher that follows the path ---- */
+
+static void run_cmd(const char *cmd)
+{
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+
+	assert_int_equal(tu_run(argv, NULL, NULL, NULL), 0);
+}
+
+static void test_directory_swap(void **state)
+{
+	char rel[4300], file[4400], cmd[20000];
+	struct ll_plugin_status st;
+	struct ph_callers c;
+	struct ll_plugin *p;
+
+	(void)state;
+	snprintf(rel, sizeof(rel), "%s/release", dir);
+	snprintf(file, sizeof(file), "%s/greeter.so", rel);
+	assert_int_equal(mkdir(rel, 0755), 0);
+	ph_copy_file(ph_plugin("greeter-v1.so"), file);
+	p = ph_open(file, LL_PLUGIN_WATCH, NULL);
+	ph_callers_start(&c, p, 4);
+	/* A deploy swaps the release directory, then installs into the new one. */
+	snprintf(cmd, sizeof(cmd), "mv '%s' '%s.old' && mkdir '%s'", rel, rel, rel);
+	run_cmd(cmd);
+	ph_copy_file(ph_plugin("greeter-v2.so"), file);
+	assert_int_equal(ph_wait_serving(p, 2), 0);
+	ll_plugin_status(p, &st);
+	assert_true(st.watch_live);
+	assert_true(st.watch_rearms >= 1);
+	assert_true(atomic_load(&ph_ev_rearmed) >= 1);
+	/* The old directory goes away: the watch stays on the new one. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s.old'", rel);
+	run_cmd(cmd);
+	ph_replace_file(ph_plugin("greeter-v3.so"), file);
+	assert_int_equal(ph_wait_serving(p, 3), 0);
+	/* The directory itself goes away: not live, said so; it comes back. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rel);
+	run_cmd(cmd);
+	for (int t = 0; t < 2000; t++) {
+		ll_plugin_status(p, &st);
+		if (!st.watch_live)
+			break;
+		usleep(5000);
+	}
+	assert_false(st.watch_live);
+	assert_true(atomic_load(&ph_ev_lost) >= 1);
+	assert_int_equal(ph_serving(p), 3);
+	assert_int_equal(mkdir(rel, 0755), 0);
+	ph_replace_file(ph_plugin("greeter-v1.so"), file);
+	assert_int_equal(ph_wait_serving(p, 1), 0);
+	ll_plugin_status(p, &st);
+	assert_true(st.watch_live);
+	assert_true(ph_callers_saw(&c, 1) && ph_callers_saw(&c, 3));
+	ph_callers_stop(&c);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	print_message("directory swap: %u re-arms, %d lost events, %lu calls\n", st.watch_rearms,
+		      atomic_load(&ph_ev_lost), atomic_load(&c.calls));
+	ll_plugin_close(p);
+}
+
+static void test_symlink_target(void **state)
+{
+	char other[4300], real[4400], real3[4400], link_path[4400], cmd[20000];
+	struct ph_callers c;
+	struct ll_plugin *p;
+
+	(void)state;
+	snprintf(other, sizeof(other), "%s/elsewhere", dir);
+	snprintf(real, sizeof(real), "%s/real.so", other);
+	snprintf(real3, sizeof(real3), "%s/real3.so", other);
+	snprintf(link_path, sizeof(link_path), "%s/link.so", dir);
+	assert_int_equal(mkdir(other, 0755), 0);
+	ph_copy_file(ph_plugin("greeter-v1.so"), real);
+	assert_int_equal(symlink(real, link_path), 0);
+	p = ph_open(link_path, LL_PLUGIN_WATCH, NULL);
+	ph_callers_start(&c, p, 4);
+	/* cp over the symlink's target, in another directory. */
+	ph_copy_file(ph_plugin("greeter-v2.so"), real);
+	assert_int_equal(ph_wait_serving(p, 2), 0);
+	/* The symlink re-pointed (ln -sfn: a new link renamed over it). */
+	ph_copy_file(ph_plugin("greeter-v3.so"), real3);
+	snprintf(cmd, sizeof(cmd), "ln -s '%s' '%s.tmp' && mv -T '%s.tmp' '%s'", real3, link_path, link_path,
+		 link_path);
+	run_cmd(cmd);
+	assert_int_equal(ph_wait_serving(p, 3), 0);
+	/* and its new target rewritten */
+	ph_copy_file(ph_plugin("greeter-v1.so"), real3);
+	assert_int_equal(ph_wait_serving(p, 1), 0);
+	assert_true(ph_callers_saw(&c, 1) && ph_callers_saw(&c, 2) && ph_callers_saw(&c, 3));
+	ph_callers_stop(&c);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	ll_plugin_close(p);
+}
+
+/* ---- 5: an init that never returns ---- */
+
+static void test_init_deadline(void **state)
+{
+	struct ll_plugin_opts o = { .init_timeout_ms = 300 };
+	struct ll_plugin_status st;
+	struct ph_callers c;
+	struct ll_plugin *p;
+
+	(void)state;
+	p = ph_open(cur, LL_PLUGIN_WATCH, &o);
+	ph_callers_start(&c, p, 4);
+	ph_replace_file(ph_plugin("greeter-inithang.so"), cur);
+	for (int t = 0; t < 4000; t++) {
+		ll_plugin_status(p, &st);
+		if (st.init_stuck)
+			break;
+		usleep(5000);
+	}
+	print_message("endless init: %s\n", st.init_stuck_msg);
+	assert_int_equal(st.init_stuck, 1);
+	assert_non_null(strstr(st.init_stuck_msg, "init hook did not return within 300 ms"));
+	assert_int_equal(st.health, -ETIMEDOUT);
+	assert_int_equal(ph_serving(p), 1);
+	/* A later good version loads, through the watcher and explicitly. */
+	ph_replace_file(ph_plugin("greeter-v2.so"), cur);
+	assert_int_equal(ph_wait_serving(p, 2), 0);
+	ph_replace_file(ph_plugin("greeter-v3.so"), cur);
+	assert_true(ll_plugin_reload(p) > 0);
+	assert_int_equal(ph_serving(p), 3);
+	ph_callers_stop(&c);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	ll_plugin_status(p, &st);
+	assert_int_equal(st.health, 0);
+	assert_int_equal(st.init_stuck, 1);
+	ll_plugin_close(p); /* returns: the stuck thread is left alone */
+}
+
+/* ---- 6, 8: the state trap and its way out; health vs history ---- */
+
+static void test_state_trap(void **state)
+{
+	struct ll_plugin_status st;
+	struct ph_callers c;
+	struct ll_plugin *p;
+	char marker[4300];
+
+	(void)state;
+	ph_copy_file(ph_plugin("greeter-savefail.so"), cur);
+	p = ph_open(cur, LL_PLUGIN_WATCH, NULL);
+	ph_callers_start(&c, p, 4);
+	ph_replace_file(ph_plugin("greeter-v2.so"), cur);
+	assert_int_equal(ll_plugin_reload(p), -EIO);
+	ll_plugin_status(p, &st);
+	assert_non_null(strstr(st.health_msg, "save hook failed"));
+	assert_non_null(strstr(st.health_msg, "LL_PLUGIN_RELOAD_FRESH"));
+	assert_int_equal(ph_serving(p), 13);
+	/* The way out, explicit. */
+	assert_int_equal(ll_plugin_reload_flags(p, LL_PLUGIN_RELOAD_FRESH), 2);
+	assert_int_equal(ph_serving(p), 2);
+	ll_plugin_status(p, &st);
+	assert_int_equal(st.health, 0);                /* healthy now */
+	assert_string_equal(st.health_msg, "");
+	assert_int_equal(st.last_error, -EIO);         /* the history stays */
+	pthread_mutex_lock(&ph_ev_lock);
+	assert_non_null(strstr(ph_ev_last_loaded, "without the old version's state"));
+	pthread_mutex_unlock(&ph_ev_lock);
+	/* The way out for an operator: PATH.fresh next to a watched plugin. */
+	ph_replace_file(ph_plugin("greeter-savefail.so"), cur);
+	assert_int_equal(ph_wait_serving(p, 13), 0);
+	ph_replace_file(ph_plugin("greeter-v3.so"), cur);
+	for (int t = 0; t < 2000 && !st.health; t++) {
+		usleep(5000);
+		ll_plugin_status(p, &st);
+	}
+	assert_int_equal(st.health, -EIO);
+	snprintf(marker, sizeof(marker), "%s.fresh", cur);
+	run_cmd(strcat(strcpy((char[4400]){ 0 }, "touch "), marker));
+	assert_int_equal(ph_wait_serving(p, 3), 0);
+	for (int t = 0; t < 2000 && access(marker, F_OK) == 0; t++)
+		usleep(5000);
+	assert_int_not_equal(access(marker, F_OK), 0); /* consumed */
+	ph_callers_stop(&c);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	ll_plugin_close(p);
+}
+
+static void test_state_bounded(void **state)
+{
+	struct ll_plugin_opts o = { .max_state = 4 }; /* the greeter saves 8 bytes */
+	struct ll_plugin_status st;
+	struct ll_plugin *p;
+
+	(void)state;
+	p = ph_open(cur, 0, &o);
+	ph_replace_file(ph_plugin("greeter-v2.so"), cur);
+	assert_int_equal(ll_plugin_reload(p), -E2BIG);
+	ll_plugin_status(p, &st);
+	assert_non_null(strstr(st.health_msg, "saved state is 8 bytes, over the 4-byte limit"));
+	assert_int_equal(ll_plugin_reload_flags(p, LL_PLUGIN_RELOAD_FRESH), 2);
+	assert_int_equal(ph_serving(p), 2);
+	ll_plugin_close(p);
+}
+
+/* ---- 7: the crash-loop guard ---- */
+
+/* One run of a host with the guard: open, 4 callers for a moment, exit
+ * with the version number that served (or 100 + why it failed). */
+static int guarded_run(const char *guard, bool *fallback)
+{
+	int pfd[2], status;
+	pid_t pid;
+	char fb = 0;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ll_plugin_opts o = { .name = GREETER_NAME, .abi = GREETER_ABI, .guard_dir = guard };
+		struct ll_plugin_status st;
+		struct ph_callers c;
+		struct ll_plugin *p = NULL;
+		int n;
+
+		signal(SIGSEGV, SIG_DFL);
+		if (ll_plugin_open(cur, &o, &p, NULL, 0) < 0)
+			_exit(101);
+		ph_callers_start(&c, p, 4);
+		usleep(100000);
+		ph_callers_stop(&c);
+		ll_plugin_status(p, &st);
+		fb = st.guard_fallback ? 1 : 0;
+		if (write(pfd[1], &fb, 1) != 1)
+			_exit(103);
+		n = atomic_load(&c.bad) ? 102 : ph_serving(p);
+		ll_plugin_close(p);
+		_exit(n);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &fb, 1) != 1)
+		fb = 0;
+	close(pfd[0]);
+	*fallback = fb;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		return -WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static void test_crash_loop_guard(void **state)
+{
+	char guard[4300];
+	bool fb;
+
+	(void)state;
+	snprintf(guard, sizeof(guard), "%s/guard", dir);
+	assert_int_equal(guarded_run(guard, &fb), 1); /* v1 serves and is kept as the last good */
+	assert_false(fb);
+	ph_replace_file(ph_plugin("greeter-initcrash.so"), cur);
+	assert_int_equal(guarded_run(guard, &fb), -SIGSEGV); /* dies in init */
+	/* Restarted by its supervisor: starts on the last good version. */
+	assert_int_equal(guarded_run(guard, &fb), 1);
+	assert_true(fb);
+	assert_int_equal(guarded_run(guard, &fb), 1); /* and again: no crash loop */
+	/* A new file loads normally. */
+	ph_replace_file(ph_plugin("greeter-v2.so"), cur);
+	assert_int_equal(guarded_run(guard, &fb), 2);
+	assert_false(fb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +736,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_torn_mixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_catches_loader_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watcher_crash_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_storm_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_storm_out_of_descriptors, setup, teardown_nofile),
+		cmocka_unit_test_setup_teardown(test_directory_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_trap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_loop_guard, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
