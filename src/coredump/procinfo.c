@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/escape.h"
 #include "coredump/internal.h"
 #include "lifeline/inspect/maps.h"
 
@@ -309,7 +310,7 @@ static json_object *read_link(int dirfd, const char *name)
 
 	if (n < 0)
 		return NULL;
-	return ll_cd_json_str(buf, n);
+	return ll_json_str_len(buf, (size_t)n);
 }
 
 static json_object *read_cmdline(int dirfd, bool *truncated)
@@ -324,7 +325,7 @@ static json_object *read_cmdline(int dirfd, bool *truncated)
 	for (size_t i = 0; i < len;) {
 		size_t l = strnlen(buf + i, len - i);
 
-		json_object_array_add(arr, ll_cd_json_str(buf + i, (ssize_t)l));
+		json_object_array_add(arr, ll_json_str_len(buf + i, l));
 		i += l + 1;
 	}
 	free(buf);
@@ -341,7 +342,7 @@ static json_object *read_text(int dirfd, const char *name)
 		return NULL;
 	while (len > 0 && buf[len - 1] == '\n')
 		len--;
-	j = ll_cd_json_str(buf, (ssize_t)len);
+	j = ll_json_str_len(buf, len);
 	free(buf);
 	return j;
 }
@@ -538,7 +539,7 @@ static json_object *read_maps(int dirfd, bool *truncated, char *why, size_t whyl
 		json_object_object_add(o, "perms", json_object_new_string(perms));
 		json_object_object_add(o, "dev", json_object_new_string(dev));
 		json_object_object_add(o, "inode", json_object_new_int64((int64_t)m->inode));
-		json_object_object_add(o, "path", m->path ? ll_cd_json_str(m->path, -1) : NULL);
+		json_object_object_add(o, "path", m->path ? ll_json_str(m->path) : NULL);
 		json_object_object_add(o, "deleted", json_object_new_boolean(m->deleted));
 		snprintf(mf, sizeof(mf), "map_files/%" PRIx64 "-%" PRIx64, m->start, m->end);
 		if (m->inode && (!fuse || on_fuse(fuse, m->dev_major, m->dev_minor))) {

@@ -30,11 +30,9 @@
 
 #include "cli/coredump/cores_analyze.h"
 #include "cli/coredump/cores_cli.h"
-#include "cli/coredump/cores_config.h"
 #include "cli/output.h"
-#if LL_HAVE_CORE_ANALYSIS
+#include "common/escape.h"
 #include "lifeline/inspect/core.h"
-#endif
 
 #define CHILD_OUTPUT_MAX (64u << 20)
 #define CHILD_TIME_MAX_MS (300 * 1000)
@@ -49,28 +47,33 @@ void cores_analysis_free(struct cores_analysis *o)
 	memset(o, 0, sizeof(*o));
 }
 
-#if LL_HAVE_CORE_ANALYSIS
 /* The analysis of the core at path (with its record meta), into o. */
 static int analyze_here(const char *path, json_object *meta, const char *exe, bool want_text,
 			bool color, struct cores_analysis *o)
 {
 	struct ll_core_options opts = { 0 };
 	struct ll_core_analysis *a = NULL;
+	json_object *top;
+	char *exe_path;
 	int r;
 
 	opts.metadata = meta;
-	opts.exe_hint = exe && exe[0] == '/' ? exe : NULL;
+	/* the record's exe is escaped for JSON (common/escape.h): the path's bytes */
+	exe_path = exe && exe[0] == '/' ? ll_unescape(exe, strlen(exe), NULL) : NULL;
+	opts.exe_hint = exe_path;
 	opts.errbuf = o->err;
 	opts.errbuf_size = sizeof(o->err);
 	r = ll_core_analyze(path, &opts, &a);
+	free(exe_path);
 	if (r < 0) {
 		if (!o->err[0])
 			snprintf(o->err, sizeof(o->err), "analysis failed: %s", strerror(-r));
 		return -1;
 	}
 	o->json = ll_core_analysis_json(a);
-	if (ll_core_analysis_top_frame(a))
-		o->top = strdup(ll_core_analysis_top_frame(a));
+	/* the top frame as in the JSON (escaped for JSON), as the child sends it */
+	if (json_object_object_get_ex(o->json, "top_frame", &top) && top)
+		o->top = strdup(json_object_get_string(top));
 	if (want_text) {
 		size_t len = 0;
 		FILE *mem = open_memstream(&o->text, &len);
@@ -315,23 +318,3 @@ int cores_analyze_child(int argc, char **argv)
 	json_object_put(meta);
 	return out_json(res) == 0 ? 0 : 1;
 }
-#else
-int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
-		  struct cores_analysis *o)
-{
-	(void)storefd;
-	(void)e;
-	(void)want_text;
-	(void)color;
-	memset(o, 0, sizeof(*o));
-	snprintf(o->err, sizeof(o->err), "analysis not built yet");
-	return -1;
-}
-
-int cores_analyze_child(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return 1;
-}
-#endif
