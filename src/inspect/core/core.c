@@ -129,9 +129,15 @@ static void metadata_cmdline(struct core_ctx *c)
 	if (!s)
 		return;
 	for (size_t i = 0; i < n; i++) {
+		json_object *arg = json_object_array_get_idx(v, i);
+		/* the record's text is escaped (common/escape.h): its bytes, no longer */
+		char *raw = ll_unescape(json_object_get_string(arg) ?: "", (size_t)json_object_get_string_len(arg),
+					NULL);
+
 		if (i)
 			strcat(s, " ");
-		strcat(s, json_object_get_string(json_object_array_get_idx(v, i)) ?: "");
+		strcat(s, raw ? raw : "?");
+		free(raw);
 	}
 	free(c->a->psargs);
 	c->a->psargs = s;
