@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "common/escape.h"
 #include "coredump/internal.h"
 
@@ -41,20 +42,13 @@ static void count_recent(int storefd, const char *id, int64_t t, unsigned interv
 	uid_t uid, u2;
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	*per_exe = *per_uid = 0;
 	if (ll_cd_parse_id(id, comm, sizeof(comm), &uid, &t0) < 0)
 		return;
-	fd = dup(storefd);
-	if (fd < 0)
+	d = ll_opendir_at(storefd, NULL, 0);
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 

@@ -258,21 +258,14 @@ int ll_cd_store_usage(int storefd, uint64_t *used, uint64_t *avail)
 	struct statvfs sv;
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	*used = 0;
 	if (fstatvfs(storefd, &sv) < 0)
 		return -errno;
 	*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-	fd = dup(storefd);
-	if (fd < 0)
+	d = ll_opendir_at(storefd, NULL, 0);
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
 		struct stat st;
 		size_t l = strlen(de->d_name);
@@ -389,18 +382,12 @@ int ll_store_list(int storefd, struct ll_store_list *out)
 	struct dirent *de;
 	size_t cap = 0;
 	DIR *d;
-	int fd, r = 0;
+	int r = 0;
 
 	memset(out, 0, sizeof(*out));
-	fd = dup(storefd);
-	if (fd < 0)
+	d = ll_opendir_at(storefd, NULL, 0);
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 		json_object *meta = NULL;
