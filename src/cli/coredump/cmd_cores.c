@@ -194,7 +194,7 @@ static const char *top_of(int storefd, const struct ll_store_entry *e, char *buf
 	struct cores_analysis an;
 	const char *top = NULL;
 
-	if (cores_analyze(storefd, e, false, false, &an) < 0)
+	if (cores_analyze(storefd, e, &an) < 0)
 		snprintf(buf, size, "%s", an.err);
 	else if (an.top)
 		top = buf, snprintf(buf, size, "%s", an.top);
@@ -370,7 +370,7 @@ static int do_info(const struct copts *o, int storefd)
 	}
 	if (e->core_file) {
 		struct cores_analysis an;
-		int ar = cores_analyze(storefd, e, false, false, &an);
+		int ar = cores_analyze(storefd, e, &an);
 
 		if (o->json) {
 			json_object_object_add(out, "analysis", ar == 0 ? json_object_get(an.json) : NULL);

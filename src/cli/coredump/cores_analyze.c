@@ -7,8 +7,9 @@
  * __analyze` exec'ed (execveat of this very binary) after setsid(),
  * setgroups(0), setresgid(G), setresuid(U) and PR_SET_NO_NEW_PRIVS, with
  * the decompressed core on fd 3 (given to U), the record as JSON on fd 4, no
- * terminal (the output comes back through a pipe, bounded, and is escaped
- * before it is printed), and a time limit. The child makes itself undumpable
+ * terminal (its answer, the analysis as JSON, comes back through a pipe,
+ * bounded; cmd_cores.c prints it with ll_core_analysis_print_json(), which
+ * trusts none of its strings), and a time limit. The child makes itself undumpable
  * first thing, so U cannot ptrace it. Otherwise (root's own crash, or not
  * root) the analysis runs in-process as before. Between fork() and exec only
  * system calls run. */
@@ -43,13 +44,11 @@ void cores_analysis_free(struct cores_analysis *o)
 {
 	json_object_put(o->json);
 	free(o->top);
-	free(o->text);
 	memset(o, 0, sizeof(*o));
 }
 
 /* The analysis of the core at path (with its record meta), into o. */
-static int analyze_here(const char *path, json_object *meta, const char *exe, bool want_text,
-			bool color, struct cores_analysis *o)
+static int analyze_here(const char *path, json_object *meta, const char *exe, struct cores_analysis *o)
 {
 	struct ll_core_options opts = { 0 };
 	struct ll_core_analysis *a = NULL;
@@ -74,15 +73,6 @@ static int analyze_here(const char *path, json_object *meta, const char *exe, bo
 	/* the top frame as in the JSON (escaped for JSON), as the child sends it */
 	if (json_object_object_get_ex(o->json, "top_frame", &top) && top)
 		o->top = strdup(json_object_get_string(top));
-	if (want_text) {
-		size_t len = 0;
-		FILE *mem = open_memstream(&o->text, &len);
-
-		if (mem) {
-			ll_core_analysis_print(a, mem, color);
-			fclose(mem);
-		}
-	}
 	ll_core_analysis_free(a);
 	return 0;
 }
@@ -134,8 +124,7 @@ fail:
 	return NULL;
 }
 
-static int analyze_as_user(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
-			   struct cores_analysis *o)
+static int analyze_as_user(int storefd, const struct ll_store_entry *e, struct cores_analysis *o)
 {
 	json_object *gidv, *res = NULL, *v;
 	const char *meta_text;
@@ -154,10 +143,6 @@ static int analyze_as_user(int storefd, const struct ll_store_entry *e, bool wan
 	argv[n++] = "lifeline";
 	argv[n++] = "cores";
 	argv[n++] = "__analyze";
-	if (want_text)
-		argv[n++] = "--text";
-	if (color)
-		argv[n++] = "--color";
 	if (e->exe[0] == '/') {
 		argv[n++] = "--exe";
 		argv[n++] = (char *)e->exe;
@@ -235,8 +220,6 @@ static int analyze_as_user(int storefd, const struct ll_store_entry *e, bool wan
 		o->json = json_object_get(v);
 	if (json_object_object_get_ex(res, "top_frame", &v) && v)
 		o->top = strdup(json_object_get_string(v));
-	if (json_object_object_get_ex(res, "text", &v) && v)
-		o->text = strdup(json_object_get_string(v));
 	o->uid = (int)uid;
 	r = o->json ? 0 : -1;
 	if (r < 0)
@@ -258,8 +241,7 @@ out:
 	return r;
 }
 
-int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
-		  struct cores_analysis *o)
+int cores_analyze(int storefd, const struct ll_store_entry *e, struct cores_analysis *o)
 {
 	char path[64];
 	uint64_t size;
@@ -272,7 +254,7 @@ int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, b
 		return -1;
 	}
 	if (geteuid() == 0 && e->uid != 0)
-		return analyze_as_user(storefd, e, want_text, color, o);
+		return analyze_as_user(storefd, e, o);
 	fd = cores_decompress_tmp(storefd, e, false, &size, &trunc);
 	if (fd < 0) {
 		snprintf(o->err, sizeof(o->err), "cannot decompress the core: %s", strerror(-fd));
@@ -280,7 +262,7 @@ int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, b
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	o->uid = (int)geteuid();
-	r = analyze_here(path, e->meta, e->exe, want_text, color, o);
+	r = analyze_here(path, e->meta, e->exe, o);
 	close(fd);
 	return r;
 }
@@ -290,29 +272,23 @@ int cores_analyze_child(int argc, char **argv)
 	struct cores_analysis o = { 0 };
 	json_object *meta = NULL, *res = json_object_new_object();
 	const char *exe = NULL;
-	bool want_text = false, color = false;
 	char *text;
 	size_t len = 0;
 
 	/* Undumpable: the user whose core this is cannot ptrace us. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--text"))
-			want_text = true;
-		else if (!strcmp(argv[i], "--color"))
-			color = true;
-		else if (!strcmp(argv[i], "--exe") && i + 1 < argc)
+		if (!strcmp(argv[i], "--exe") && i + 1 < argc)
 			exe = argv[++i];
 	}
 	text = read_bounded(4, CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, &len);
 	meta = text ? json_tokener_parse(text) : NULL;
 	free(text);
-	if (analyze_here("/proc/self/fd/3", meta, exe, want_text, color, &o) < 0) {
+	if (analyze_here("/proc/self/fd/3", meta, exe, &o) < 0) {
 		json_object_object_add(res, "error", json_object_new_string(o.err));
 	} else {
 		json_object_object_add(res, "analysis", json_object_get(o.json));
 		json_object_object_add(res, "top_frame", o.top ? json_object_new_string(o.top) : NULL);
-		json_object_object_add(res, "text", o.text ? json_object_new_string(o.text) : NULL);
 	}
 	cores_analysis_free(&o);
 	json_object_put(meta);
