@@ -14,10 +14,6 @@
 
 /* names.c ---------------------------------------------------------------- */
 
-/* A json string of untrusted bytes: invalid UTF-8 becomes U+FFFD, so the
- * record stays valid JSON for every reader. len < 0: strlen. */
-json_object *ll_cd_json_str(const char *s, ssize_t len);
-
 /* Boot id (32 hex digits, no dashes) or, failing that, the sanitized host. */
 void ll_cd_boot_tag(const char *hostname, char *out, size_t size);
 

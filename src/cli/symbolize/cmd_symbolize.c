@@ -30,6 +30,7 @@
 #include "cli/output.h"
 #include "symbolize_cli.h"
 #include "cli/text.h"
+#include "common/escape.h"
 
 #define MAX_DEBUG_DIRS 16
 #define MAX_LINE (64u << 10)
@@ -79,8 +80,8 @@ static void answer(struct sbuf *out, struct symctx *ctx, struct sym_item *it, st
 		struct ll_sym_info info;
 		char ein[128], emod[300];
 
-		cli_esc(it->input, ein, sizeof(ein));
-		cli_esc(it->module, emod, sizeof(emod));
+		ll_esc(it->input, ein, sizeof(ein));
+		ll_esc(it->module, emod, sizeof(emod));
 		ll_symbolizer_info(it->sym, &info);
 		if (info.nsymbols == 0 && !info.has_dwarf)
 			snprintf(msg, msize, "%s: %s+0x%" PRIx64 ": no symbols; install debug info (or add --debug-dir)",
@@ -132,7 +133,7 @@ static void item_exe(struct sbuf *out, struct symctx *ctx, const char *text, int
 
 	if (parsed < 0) {
 		snprintf(msg, sizeof(msg), "'%s': not an address (give hex, e.g. 0x1139)",
-			 cli_esc(text, ein, sizeof(ein)));
+			 ll_esc(text, ein, sizeof(ein)));
 		it.module = NULL;
 		it.error = msg;
 	} else {
@@ -154,7 +155,7 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 
 	if (parsed < 0) {
 		snprintf(msg, sizeof(msg), "'%s': not an address (give hex, e.g. 0x7f12345678)",
-			 cli_esc(text, ein, sizeof(ein)));
+			 ll_esc(text, ein, sizeof(ein)));
 		it.error = msg;
 		goto out;
 	}
@@ -169,7 +170,7 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 		const struct ll_map *m = ll_maps_find(ctx->maps, it.runtime);
 
 		snprintf(msg, sizeof(msg), "%s: in %s, which is not an ELF module (%s)", text,
-			 m && m->path ? cli_esc(m->path, epath, sizeof(epath)) : "an anonymous mapping",
+			 m && m->path ? ll_esc(m->path, epath, sizeof(epath)) : "an anonymous mapping",
 			 m ? ll_map_kind_name(m->kind) : "no mapping");
 		it.error = msg;
 		goto out;
@@ -189,7 +190,7 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s: %s", text, cli_esc(info.path, epath, sizeof(epath)),
+		snprintf(msg, sizeof(msg), "%s: %s: %s", text, ll_esc(info.path, epath, sizeof(epath)),
 			 r == -ESTALE ? "the file on disk is not the build the process runs (build-id differs): it was replaced"
 			 : r == -ENOENT ? "module file not found"
 			 : r == -ENOEXEC ? "not an ELF file, or truncated or corrupt"
@@ -253,7 +254,7 @@ static FILE *open_report(struct symctx *ctx, const char *path)
 	int fd, fl;
 	FILE *f;
 
-	cli_esc(path, epath, sizeof(epath));
+	ll_esc(path, epath, sizeof(epath));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		out_error(ctx->cmd, "--report %s: %s", epath,
@@ -397,7 +398,7 @@ static int open_exe(struct symctx *ctx)
 	int r = ll_symcache_get(ctx->cache, ctx->exe, -1, NULL, 0, &ctx->exe_sym);
 	char epath[300];
 
-	cli_esc(ctx->exe, epath, sizeof(epath));
+	ll_esc(ctx->exe, epath, sizeof(epath));
 	if (r < 0) {
 		out_error(ctx->cmd, "%s: %s", epath,
 			  r == -ENOENT ? "no such file"
@@ -473,7 +474,7 @@ int cmd_symbolize(int argc, char **argv)
 		case 'd':
 			if (ll_parse_u64(optarg, 0, &v) < 0 || v == 0 || v > 2000) {
 				out_error(ctx.cmd, "--disasm '%s': give a count of instructions, 1 to 2000",
-					  cli_esc(optarg, ebuf, sizeof(ebuf)));
+					  ll_esc(optarg, ebuf, sizeof(ebuf)));
 				return LL_EXIT_USAGE;
 			}
 			ctx.disasm = (unsigned)v;
@@ -490,7 +491,7 @@ int cmd_symbolize(int argc, char **argv)
 				bool missing = access(optarg, F_OK) < 0;
 
 				out_error(ctx.cmd, "--debug-dir %s: %s; give a directory of debug files (like "
-					  "/usr/lib/debug)", cli_esc(optarg, ebuf, sizeof(ebuf)),
+					  "/usr/lib/debug)", ll_esc(optarg, ebuf, sizeof(ebuf)),
 					  missing ? "no such directory" : "not a directory");
 				return LL_EXIT_USAGE;
 			}
@@ -525,7 +526,7 @@ int cmd_symbolize(int argc, char **argv)
 	}
 	if (pid_arg && ll_parse_pid(pid_arg, &ctx.pid) < 0) {
 		out_error(ctx.cmd, "--pid '%s': not a process id; give a positive decimal number (see 'ps -e')",
-			  cli_esc(pid_arg, ebuf, sizeof(ebuf)));
+			  ll_esc(pid_arg, ebuf, sizeof(ebuf)));
 		return LL_EXIT_USAGE;
 	}
 	sym_heap_setup();

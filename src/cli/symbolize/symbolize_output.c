@@ -15,6 +15,7 @@
 #include "cli/output.h"
 #include "symbolize_cli.h"
 #include "cli/text.h"
+#include "common/escape.h"
 
 bool sb_reserve(struct sbuf *b, size_t more)
 {
@@ -144,7 +145,7 @@ static struct ll_insn *item_disasm(struct symctx *ctx, const struct sym_item *it
 	if (*why) { /* asked for and not given: the item failed */
 		char ein[256];
 
-		out_error(ctx->cmd, "%s: disassembly: %s", cli_esc(it->input, ein, sizeof(ein)), *why);
+		out_error(ctx->cmd, "%s: disassembly: %s", ll_esc(it->input, ein, sizeof(ein)), *why);
 		ctx->failed++;
 	}
 	return v;
@@ -160,13 +161,13 @@ static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_it
 	if (!indent) {
 		char ein[256], emod[4096 * 4 + 8];
 
-		sb_printf(out, "%s%s%s", OUT_BOLD, cli_esc(it->input, ein, sizeof(ein)), OUT_RESET);
+		sb_printf(out, "%s%s%s", OUT_BOLD, ll_esc(it->input, ein, sizeof(ein)), OUT_RESET);
 		if (it->module)
-			sb_printf(out, " %s+0x%" PRIx64, cli_esc(it->module, emod, sizeof(emod)), it->elf_addr);
+			sb_printf(out, " %s+0x%" PRIx64, ll_esc(it->module, emod, sizeof(emod)), it->elf_addr);
 		if (res && res->symbol)
 			sb_printf(out, " %s+0x%" PRIx64,
-				  cli_is_clean(res->symbol, strlen(res->symbol)) ? res->symbol
-					: cli_esc(res->symbol, emod, sizeof(emod)), res->symbol_offset);
+				  !ll_escape_needed(res->symbol, strlen(res->symbol), 0) ? res->symbol
+					: ll_esc(res->symbol, emod, sizeof(emod)), res->symbol_offset);
 		else if (res)
 			sb_printf(out, " ??");
 		sb_putc(out, '\n');
@@ -181,10 +182,10 @@ static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_it
 			char efn[1024], efile[4096 * 4 + 8];
 
 			/* Names come from the ELF file: escape the odd ones. */
-			if (!cli_is_clean(fn, strlen(fn)))
-				fn = cli_esc(fn, efn, sizeof(efn));
-			if (!cli_is_clean(file, strlen(file)))
-				file = cli_esc(file, efile, sizeof(efile));
+			if (ll_escape_needed(fn, strlen(fn), 0))
+				fn = ll_esc(fn, efn, sizeof(efn));
+			if (ll_escape_needed(file, strlen(file), 0))
+				file = ll_esc(file, efile, sizeof(efile));
 			sb_printf(out, "%s%s at %s", indent, fn, file);
 			if (f->line)
 				sb_printf(out, ":%u", f->line);
@@ -277,11 +278,11 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 	const char *why;
 	size_t n;
 
-	json_object_object_add(o, "input", cli_json_str(it->input));
+	json_object_object_add(o, "input", ll_json_str(it->input));
 	if (it->has_runtime)
 		json_object_object_add(o, "address", jhex(it->runtime));
 	if (it->module) {
-		json_object_object_add(o, "module", cli_json_str(it->module));
+		json_object_object_add(o, "module", ll_json_str(it->module));
 		json_object_object_add(o, "elf_address", jhex(it->elf_addr));
 	}
 	if (it->build_id_len) {
@@ -298,15 +299,15 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 		if (info.from_cache)
 			json_object_object_add(o, "index_from_cache", json_object_new_boolean(true));
 		if (info.debug_path) {
-			json_object_object_add(o, "debug_file", cli_json_str(info.debug_path));
+			json_object_object_add(o, "debug_file", ll_json_str(info.debug_path));
 			json_object_object_add(o, "debug_found_by", json_object_new_string(info.debug_how));
 		}
 	}
 	if (res && res->symbol) {
-		json_object_object_add(o, "symbol", cli_json_str(res->symbol));
+		json_object_object_add(o, "symbol", ll_json_str(res->symbol));
 		json_object_object_add(o, "symbol_offset", json_object_new_uint64(res->symbol_offset));
 	} else if (res && res->nearest) {
-		json_object_object_add(o, "nearest", cli_json_str(res->nearest));
+		json_object_object_add(o, "nearest", ll_json_str(res->nearest));
 		json_object_object_add(o, "nearest_offset", json_object_new_uint64(res->nearest_offset));
 	}
 	if (res) {
@@ -317,8 +318,8 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 			const struct ll_sym_frame *f = &res->frames[i];
 			json_object *jf = json_object_new_object();
 
-			json_object_object_add(jf, "function", cli_json_str(f->function));
-			json_object_object_add(jf, "file", cli_json_str(f->file));
+			json_object_object_add(jf, "function", ll_json_str(f->function));
+			json_object_object_add(jf, "file", ll_json_str(f->file));
 			json_object_object_add(jf, "line", json_object_new_int64(f->line));
 			json_object_object_add(jf, "column", json_object_new_int64(f->column));
 			if (i == 0 && f->discriminator)
@@ -351,7 +352,7 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 	}
 	free(insn);
 	if (it->error)
-		json_object_object_add(o, "error", cli_json_str(it->error));
+		json_object_object_add(o, "error", ll_json_str(it->error));
 	json_object_array_add(ctx->jarr, o);
 }
 
