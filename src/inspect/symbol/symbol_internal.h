@@ -80,6 +80,8 @@ struct cu_range {
 	uint32_t cu;
 };
 
+struct dw_file;
+
 struct ll_symbolizer {
 	char *path;
 	int fd;
@@ -100,7 +102,14 @@ struct ll_symbolizer {
 	size_t nall_syms;
 	bool has_symtab;
 
-	Dwarf *dwarf;            /* NULL without DWARF */
+	/* DWARF: read by our own readers (dwarf_die.c, dwarf_line.c) when
+	 * they can, by libdw otherwise: for the whole file when dw is NULL, or
+	 * for the compile units ours leave to it (opened on first need). */
+	bool has_dwarf;
+	struct dw_file *dw;
+	Elf *dwarf_elf;          /* the ELF the DWARF is in */
+	Dwarf *dwarf;            /* libdw, or NULL until needed */
+	bool dwarf_failed;       /* dwarf_begin_elf() was tried and failed */
 	struct cu *cus;
 	size_t ncus;
 	struct cu_range *cu_ranges;
