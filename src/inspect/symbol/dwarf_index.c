@@ -1040,3 +1040,63 @@ size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_
 	}
 	return n;
 }
+
+/* ---------- checking our readers against libdw ---------- */
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_cu(const struct cu *a, const struct cu *b)
+{
+	if (a->nrows != b->nrows || a->nscopes != b->nscopes || a->nsegs != b->nsegs ||
+	    a->nfnames != b->nfnames)
+		return false;
+	for (size_t i = 0; i < a->nrows; i++) {
+		const struct line_row *x = &a->rows[i], *y = &b->rows[i];
+
+		if (x->addr != y->addr || x->line != y->line || x->column != y->column ||
+		    x->end_seq != y->end_seq || x->discriminator != y->discriminator ||
+		    !same_str(x->file, y->file))
+			return false;
+	}
+	for (size_t i = 0; i < a->nfnames; i++)
+		if (!same_str(a->fnames[i], b->fnames[i]))
+			return false;
+	for (size_t i = 0; i < a->nscopes; i++) {
+		const struct scope *x = &a->scopes[i], *y = &b->scopes[i];
+
+		if (!same_str(x->name, y->name) || !same_str(x->call_file, y->call_file) ||
+		    x->call_line != y->call_line || x->call_column != y->call_column || x->parent != y->parent)
+			return false;
+	}
+	for (size_t i = 0; i < a->nsegs; i++)
+		if (a->segs[i].lo != b->segs[i].lo || a->segs[i].hi != b->segs[i].hi ||
+		    a->segs[i].scope != b->segs[i].scope)
+			return false;
+	return true;
+}
+
+int dwarf_index_check_readers(struct ll_symbolizer *s, size_t *own, size_t *differ)
+{
+	*own = *differ = 0;
+	if (!s->dw)
+		return 0;
+	for (size_t i = 0; i < s->ncus; i++) {
+		struct cu a = { .off = s->cus[i].off }, b = { .off = s->cus[i].off };
+		int ra = load_cu_own(s, &a), rb = ra == 0 ? load_cu_libdw(s, &b) : 0;
+
+		if (ra == -ENOTSUP) {
+			cu_reset(&a, false);
+			continue;
+		}
+		if (ra < 0 || rb < 0 || !same_cu(&a, &b))
+			(*differ)++;
+		else
+			(*own)++;
+		cu_reset(&a, false);
+		cu_reset(&b, false);
+	}
+	return 0;
+}
