@@ -24,6 +24,7 @@
 
 struct spec {
 	uint16_t at, form;
+	int16_t size;         /* fixed size of the value, -1 variable */
 	int32_t implicit_idx; /* into implicit[] for DW_FORM_implicit_const */
 };
 
@@ -31,9 +32,11 @@ struct abbrev {
 	uint32_t tag;
 	uint32_t first, n;  /* specs[first, first + n) */
 	int32_t fixed;      /* bytes of all attributes when fixed, else -1 */
+	int32_t sib_at;     /* where DW_AT_sibling's value is (fixed bytes before it), or -1 */
+	uint16_t sib_form;
 	bool children;
 	bool used;
-	bool interesting;   /* has an attribute the index reads */
+	bool scope;         /* a tag whose attributes the walk reads */
 };
 
 struct abbrev_table {
@@ -41,6 +44,7 @@ struct abbrev_table {
 	uint8_t addr_size, offset_size, version;
 	struct abbrev *v;   /* by code */
 	size_t ncodes;
+	uint64_t stop;      /* parsed only up to this code (0: all) */
 	struct spec *specs;
 	size_t nspecs;
 	int64_t *implicit;
@@ -119,14 +123,14 @@ static void skip_form(struct dw_cur *c, unsigned form)
 	}
 }
 
-static bool attr_interesting(unsigned at)
+/* Tags whose attributes the index's walk reads (the others only need
+ * skipping). */
+static bool tag_scope(uint64_t tag)
 {
-	switch (at) {
-	case DW_AT_low_pc: case DW_AT_high_pc: case DW_AT_ranges: case DW_AT_abstract_origin:
-	case DW_AT_specification: case DW_AT_name: case DW_AT_linkage_name: case DW_AT_MIPS_linkage_name:
-	case DW_AT_call_file: case DW_AT_call_line: case DW_AT_call_column: case DW_AT_comp_dir:
-	case DW_AT_stmt_list: case DW_AT_str_offsets_base: case DW_AT_addr_base: case DW_AT_rnglists_base:
-	case DW_AT_GNU_dwo_id: case DW_AT_dwo_name: case DW_AT_GNU_dwo_name: case DW_AT_entry_pc:
+	switch (tag) {
+	case DW_TAG_compile_unit: case DW_TAG_subprogram: case DW_TAG_inlined_subroutine:
+	case DW_TAG_lexical_block: case DW_TAG_try_block: case DW_TAG_catch_block:
+	case DW_TAG_namespace: case DW_TAG_module:
 		return true;
 	default:
 		return false;
@@ -143,7 +147,8 @@ static void table_clear(struct abbrev_table *t)
 	*t = (struct abbrev_table){ .off = UINT64_MAX };
 }
 
-static int table_parse(const struct dw_file *f, const struct dw_unit *u, struct abbrev_table *t)
+/* Parse the unit's abbreviations, all of them or (stop) up to that code. */
+static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_t stop, struct abbrev_table *t)
 {
 	struct dw_cur c = { f->secs.p[DW_SEC_ABBREV], f->secs.p[DW_SEC_ABBREV] + f->secs.size[DW_SEC_ABBREV],
 			    f->secs.big_endian, false };
@@ -156,6 +161,7 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, struct 
 	t->addr_size = u->addr_size;
 	t->offset_size = u->offset_size;
 	t->version = u->version;
+	t->stop = stop;
 	for (;;) {
 		uint64_t code = dw_uleb(&c), tag;
 		struct abbrev *a;
@@ -184,7 +190,8 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, struct 
 		a = &t->v[code];
 		if (a->used)
 			continue; /* libdw keeps the first of a duplicated code */
-		*a = (struct abbrev){ .tag = (uint32_t)tag, .first = (uint32_t)t->nspecs, .used = true };
+		*a = (struct abbrev){ .tag = (uint32_t)tag, .first = (uint32_t)t->nspecs, .used = true,
+				      .sib_at = -1, .scope = tag_scope(tag) };
 		a->children = *c.p++ != 0;
 		for (;;) {
 			uint64_t at = dw_uleb(&c), form = dw_uleb(&c);
@@ -209,7 +216,11 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, struct 
 				t->specs = v;
 				scap = n;
 			}
-			t->specs[t->nspecs] = (struct spec){ (uint16_t)at, (uint16_t)form, -1 };
+			t->specs[t->nspecs] = (struct spec){ (uint16_t)at, (uint16_t)form, (int16_t)size, -1 };
+			if (at == DW_AT_sibling && a->sib_at < 0 && fixed >= 0) {
+				a->sib_at = fixed;
+				a->sib_form = (uint16_t)form;
+			}
 			if (form == DW_FORM_implicit_const) {
 				if (t->nimplicit == icap) {
 					size_t n = icap ? icap * 2 : 16;
@@ -225,32 +236,43 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, struct 
 			}
 			t->nspecs++;
 			a->n++;
-			a->interesting |= attr_interesting((unsigned)at);
 			if (fixed >= 0)
 				fixed = size >= 0 ? fixed + size : -1;
 		}
 		a->fixed = fixed;
+		if (stop && code == stop)
+			return 0;
 	}
+	t->stop = 0; /* the whole table, whatever was asked */
 	return 0;
 }
 
-static int unit_table(struct dw_file *f, const struct dw_unit *u, const struct abbrev_table **out)
+/* The unit's abbreviation table: whole (code 0), or at least up to code
+ * (enough for a CU DIE: opening reads only those). */
+static int unit_table(struct dw_file *f, const struct dw_unit *u, uint64_t code, const struct abbrev_table **out)
 {
-	struct abbrev_table *t;
+	struct abbrev_table *t = NULL;
 	int r;
 
-	for (int i = 0; i < 2; i++) {
-		t = &f->tabs[i];
-		if (t->off == u->abbrev_off && t->addr_size == u->addr_size &&
-		    t->offset_size == u->offset_size && t->version == u->version) {
-			*out = t;
+	for (int i = 0; i < 2 && !t; i++) {
+		struct abbrev_table *x = &f->tabs[i];
+
+		if (x->off != u->abbrev_off || x->addr_size != u->addr_size ||
+		    x->offset_size != u->offset_size || x->version != u->version)
+			continue;
+		if (!x->stop || (code && code < x->ncodes && x->v[code].used)) {
+			*out = x;
 			return 0;
 		}
+		t = x;    /* a part of this table: parse it whole */
+		code = 0;
 	}
-	t = &f->tabs[f->next_tab];
-	f->next_tab ^= 1;
+	if (!t) {
+		t = &f->tabs[f->next_tab];
+		f->next_tab ^= 1;
+	}
 	table_clear(t);
-	r = table_parse(f, u, t);
+	r = table_parse(f, u, code, t);
 	if (r < 0) {
 		table_clear(t);
 		return r;
@@ -479,7 +501,7 @@ static int read_attrs(const struct dw_file *f, const struct dw_unit *u, const st
 		default:
 			break;
 		}
-		size = form_fixed_size(sp->form, u->addr_size, u->offset_size, u->version);
+		size = sp->size;
 		if (size >= 0) {
 			if ((size_t)(c->end - c->p) < (size_t)size)
 				c->bad = true;
@@ -523,53 +545,71 @@ static int read_attrs(const struct dw_file *f, const struct dw_unit *u, const st
 	return 0;
 }
 
-int dw_die_read(struct dw_file *f, const struct dw_unit *u, struct dw_cur *c, bool want, struct dw_die *d)
+/* Skip the attributes of a at c. */
+static void skip_attrs(const struct abbrev_table *t, const struct abbrev *a, struct dw_cur *c)
+{
+	if (a->fixed >= 0) {
+		if ((size_t)(c->end - c->p) < (size_t)a->fixed)
+			c->bad = true;
+		else
+			c->p += a->fixed;
+		return;
+	}
+	for (uint32_t i = 0; i < a->n && !c->bad; i++) {
+		const struct spec *sp = &t->specs[a->first + i];
+
+		if (sp->size < 0)
+			skip_form(c, sp->form);
+		else if ((size_t)(c->end - c->p) < (size_t)sp->size)
+			c->bad = true;
+		else
+			c->p += sp->size;
+	}
+}
+
+int dw_die_read(struct dw_file *f, const struct dw_unit *u, struct dw_cur *c, int want, struct dw_die *d)
 {
 	const struct abbrev_table *t;
 	const struct abbrev *a;
-	uint64_t code;
+	const uint8_t *attrs;
+	uint64_t code, off = (uint64_t)(c->p - f->secs.p[DW_SEC_INFO]);
 	int r;
 
-	if (want)
-		memset(d, 0, sizeof(*d));
-	d->off = (uint64_t)(c->p - f->secs.p[DW_SEC_INFO]);
 	code = dw_uleb(c);
 	if (c->bad)
 		return -ENOTSUP;
 	if (code == 0)
 		return 0;
-	r = unit_table(f, u, &t);
+	r = unit_table(f, u, code, &t);
 	if (r < 0)
 		return r;
 	if (code >= t->ncodes || !t->v[code].used)
 		return -ENOTSUP;
 	a = &t->v[code];
+	if (want == DW_READ_ALL || (want == DW_READ_SCOPES && a->scope)) {
+		memset(d, 0, sizeof(*d));
+		d->off = off;
+		d->tag = a->tag;
+		d->children = a->children;
+		r = read_attrs(f, u, t, a, c, d);
+		return r < 0 ? r : 1;
+	}
+	d->off = off;
 	d->tag = a->tag;
 	d->children = a->children;
-	if (a->fixed >= 0 && (!want || !a->interesting)) {
-		if ((size_t)(c->end - c->p) < (size_t)a->fixed)
-			return -ENOTSUP;
-		c->p += a->fixed;
-		return 1;
-	}
-	if (!want) {
-		for (uint32_t i = 0; i < a->n && !c->bad; i++) {
-			const struct spec *sp = &t->specs[a->first + i];
-			int size = form_fixed_size(sp->form, u->addr_size, u->offset_size, u->version);
+	d->has_sibling = false;
+	attrs = c->p;
+	skip_attrs(t, a, c);
+	if (c->bad)
+		return -ENOTSUP;
+	if (a->children && a->sib_at >= 0) {
+		struct dw_cur sc = { attrs + a->sib_at, c->p, c->be, false };
 
-			if (size >= 0) {
-				if ((size_t)(c->end - c->p) < (size_t)size)
-					c->bad = true;
-				else
-					c->p += size;
-			} else {
-				skip_form(c, sp->form);
-			}
-		}
-		return c->bad ? -ENOTSUP : 1;
+		if (value_ref(u, &sc, a->sib_form, &d->sibling) == 0 && !sc.bad &&
+		    d->sibling > (uint64_t)(c->p - f->secs.p[DW_SEC_INFO]) && d->sibling < u->end)
+			d->has_sibling = true;
 	}
-	r = read_attrs(f, u, t, a, c, d);
-	return r < 0 ? r : 1;
+	return 1;
 }
 
 const struct dw_unit *dw_unit_of(const struct dw_file *f, uint64_t off)
@@ -599,7 +639,7 @@ int dw_die_at(struct dw_file *f, uint64_t off, struct dw_die *d, const struct dw
 		return -ENOTSUP;
 	c = dw_unit_cursor(f, u);
 	c.p = f->secs.p[DW_SEC_INFO] + off;
-	r = dw_die_read(f, u, &c, true, d);
+	r = dw_die_read(f, u, &c, DW_READ_ALL, d);
 	if (unit)
 		*unit = u;
 	return r == 1 ? 0 : -ENOTSUP;
@@ -784,7 +824,7 @@ static int unit_bases(struct dw_file *f, struct dw_unit *u, struct dw_die *cu)
 
 	if (c.bad || code == 0)
 		return -ENOTSUP;
-	r = unit_table(f, u, &t);
+	r = unit_table(f, u, code, &t);
 	if (r < 0)
 		return r;
 	if (code >= t->ncodes || !t->v[code].used)
@@ -813,7 +853,7 @@ static int unit_bases(struct dw_file *f, struct dw_unit *u, struct dw_die *cu)
 		}
 		if (slot && !*has)
 			return -ENOTSUP;
-		size = form_fixed_size(sp->form, u->addr_size, u->offset_size, u->version);
+		size = sp->size;
 		if (size < 0)
 			skip_form(&c, sp->form);
 		else if ((size_t)(c.end - c.p) < (size_t)size)
@@ -824,7 +864,7 @@ static int unit_bases(struct dw_file *f, struct dw_unit *u, struct dw_die *cu)
 	if (c.bad)
 		return -ENOTSUP;
 	c = dw_unit_cursor(f, u);
-	r = dw_die_read(f, u, &c, true, cu);
+	r = dw_die_read(f, u, &c, DW_READ_ALL, cu);
 	if (r != 1)
 		return r < 0 ? r : -ENOTSUP;
 	/* libdw's base address: DW_AT_low_pc, else 0 (DW_AT_entry_pc: libdw) */

@@ -22,6 +22,8 @@ struct dw_die {
 	uint64_t off;
 	unsigned tag;
 	bool children;
+	bool has_sibling;      /* DW_AT_sibling: where the next sibling starts */
+	uint64_t sibling;
 	bool has_low, has_high, has_ranges, ranges_index;
 	uint64_t low, high, ranges;
 	bool has_origin, has_spec, has_any_name;
@@ -50,10 +52,15 @@ int dw_unit_die(struct dw_file *f, size_t i, struct dw_die *cu);
 /* A cursor over unit u's DIEs, from its CU DIE. */
 struct dw_cur dw_unit_cursor(const struct dw_file *f, const struct dw_unit *u);
 
-/* Read the DIE at c (of unit u): 1 and d filled (its attributes only when
- * want; tag and children always), 0 for a null entry (end of siblings),
- * or -errno. */
-int dw_die_read(struct dw_file *f, const struct dw_unit *u, struct dw_cur *c, bool want, struct dw_die *d);
+/* What dw_die_read() decodes: tag, children and sibling only; the
+ * attributes too for the tags the index walks (subprograms, inlined
+ * subroutines, blocks, namespaces, units); or for every tag. */
+enum { DW_READ_SKIP, DW_READ_SCOPES, DW_READ_ALL };
+
+/* Read the DIE at c (of unit u): 1 and d filled, 0 for a null entry (end
+ * of a list of siblings), or -errno. Without its attributes, only off,
+ * tag, children and sibling are set. */
+int dw_die_read(struct dw_file *f, const struct dw_unit *u, struct dw_cur *c, int want, struct dw_die *d);
 
 /* The DIE at an offset of .debug_info, with its attributes. */
 int dw_die_at(struct dw_file *f, uint64_t off, struct dw_die *d, const struct dw_unit **unit);

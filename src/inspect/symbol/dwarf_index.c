@@ -766,21 +766,19 @@ static int own_walk(struct ll_symbolizer *s, struct walk *w, const struct dw_uni
 	int sp = 0, r;
 	size_t skip = 0;
 
-	r = dw_die_read(s->dw, u, &c, false, &d); /* the CU DIE */
+	r = dw_die_read(s->dw, u, &c, DW_READ_SKIP, &d); /* the CU DIE */
 	if (r != 1)
 		return -ENOTSUP;
 	if (!d.children)
 		return 0;
 	stack[0].pscope = -1;
 	while (sp >= 0) {
-		bool want;
 		int depth = sp; /* walk_dies()'s depth of this list */
 		int tag;
 
 		if (c.p >= c.end)
 			break; /* libdw ends the walk at the end of the unit too */
-		want = skip == 0;
-		r = dw_die_read(s->dw, u, &c, want, &d);
+		r = dw_die_read(s->dw, u, &c, skip ? DW_READ_SKIP : DW_READ_SCOPES, &d);
 		if (r < 0)
 			return r;
 		if (r == 0) { /* end of a list */
@@ -791,7 +789,10 @@ static int own_walk(struct ll_symbolizer *s, struct walk *w, const struct dw_uni
 			continue;
 		}
 		if (skip) {
-			skip += d.children;
+			if (d.has_sibling) /* jump over the subtree */
+				c.p = dw_file_sections(s->dw)->p[DW_SEC_INFO] + d.sibling;
+			else
+				skip += d.children;
 			continue;
 		}
 		tag = (int)d.tag;
@@ -826,7 +827,10 @@ static int own_walk(struct ll_symbolizer *s, struct walk *w, const struct dw_uni
 		default:
 			break;
 		}
-		skip += d.children;
+		if (d.has_sibling) /* not descended into: jump over it */
+			c.p = dw_file_sections(s->dw)->p[DW_SEC_INFO] + d.sibling;
+		else
+			skip += d.children;
 	}
 	return 0;
 }

@@ -321,22 +321,37 @@ static bool row_before(const struct line_row *a, const struct line_row *b)
 	return a->addr < b->addr || (a->addr == b->addr && a->end_seq > b->end_seq);
 }
 
+/* Merge the sorted runs of v (sequences mostly come in order) pairwise
+ * until one is left, between v and tmp; the result ends up in v. */
 static void sort_rows(struct line_row *v, struct line_row *tmp, size_t n)
 {
-	for (size_t w = 1; w < n; w *= 2) {
-		for (size_t lo = 0; lo < n; lo += 2 * w) {
-			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			size_t i = lo, j = mid, k = lo;
+	struct line_row *src = v, *dst = tmp, *x;
+	bool single = false;
 
-			while (i < mid && j < hi)
-				tmp[k++] = row_before(&v[j], &v[i]) ? v[j++] : v[i++];
-			while (i < mid)
-				tmp[k++] = v[i++];
-			while (j < hi)
-				tmp[k++] = v[j++];
+	while (!single) {
+		size_t lo = 0;
+
+		single = true;
+		while (lo < n) {
+			size_t mid = lo + 1, hi;
+
+			while (mid < n && !row_before(&src[mid], &src[mid - 1]))
+				mid++;
+			hi = mid < n ? mid + 1 : n;
+			while (hi < n && !row_before(&src[hi], &src[hi - 1]))
+				hi++;
+			if (lo != 0 || hi != n)
+				single = false;
+			for (size_t i = lo, j = mid, k = lo; k < hi; k++)
+				dst[k] = j >= hi || (i < mid && !row_before(&src[j], &src[i])) ? src[i++] : src[j++];
+			lo = hi;
 		}
-		memcpy(v, tmp, n * sizeof(*v));
+		x = src;
+		src = dst;
+		dst = x;
 	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
 }
 
 struct state {
