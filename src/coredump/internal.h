@@ -63,6 +63,11 @@ void ll_cd_proc_describe(const struct ll_cd_proc *p, json_object *meta, bool wit
 
 void ll_cd_proc_close(struct ll_cd_proc *p);
 
+/* The checks ll_cd_proc_open() makes of an open /proc/PID (status, auxv):
+ * may a's uid read the core, and (*dumping) is the process dumping one. For
+ * fuzz/fuzz_procinfo.c, which hands a directory of its own making. */
+bool ll_cd_proc_dumpable_at(const struct ll_crash_args *a, int dirfd, bool *dumping);
+
 /* stream.c --------------------------------------------------------------- */
 
 /* Limits while streaming. */
