@@ -113,6 +113,11 @@ int ll_cd_capture(int storefd, const struct ll_coredump_config *cfg, const struc
 		  const char *not_stored, uid_t share, struct ll_coredump_result *res, char *core_name,
 		  size_t cnsz, char *why, size_t whysz);
 
+/* The checks ll_cd_proc_open() makes of an open /proc/PID (status, auxv):
+ * may a's uid read the core, and (*dumping) is the process dumping one. For
+ * fuzz/fuzz_procinfo.c, which hands a directory of its own making. */
+bool ll_cd_proc_dumpable_at(const struct ll_crash_args *a, int dirfd, bool *dumping);
+
 /* stream.c --------------------------------------------------------------- */
 
 /* Limits while streaming. */

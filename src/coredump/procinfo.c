@@ -753,3 +753,9 @@ void ll_cd_proc_describe(const struct ll_cd_proc_files *f, json_object *meta, bo
 	if (why[0] && !proc_error_set)
 		json_object_object_add(meta, "proc_error", json_object_new_string(why));
 }
+
+bool ll_cd_proc_dumpable_at(const struct ll_crash_args *a, int dirfd, bool *dumping)
+{
+	*dumping = core_dumping(dirfd);
+	return decide_dumpable(a, dirfd);
+}

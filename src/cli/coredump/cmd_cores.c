@@ -149,8 +149,8 @@ static const char *fmt_time(int64_t t, char buf[32])
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	localtime_r(&tt, &tm);
-	strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!localtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, 32, "(time %lld)", (long long)t); /* a year past 2^31 */
 	return buf;
 }
 
@@ -319,7 +319,9 @@ static void print_meta(const struct ll_store_entry *e)
 	       v ? safe(json_object_get_string(v), b, sizeof(b)) : "?", e->signal);
 	printf("exe        %s\n", *e->exe ? safe(e->exe, b, sizeof(b)) : "(unknown)");
 	printf("comm       %s\n", safe(e->comm, b, sizeof(b)));
-	if (json_object_object_get_ex(m, "cmdline", &v) && v) {
+	/* a record is data: a key of an unexpected type is skipped, never
+	 * handed to json-c's array calls (which assert on anything else) */
+	if (json_object_object_get_ex(m, "cmdline", &v) && json_object_is_type(v, json_type_array)) {
 		printf("cmdline   ");
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			printf(" %s", safe(json_object_get_string(json_object_array_get_idx(v, i)), b, sizeof(b)));

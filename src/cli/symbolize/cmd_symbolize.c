@@ -204,7 +204,7 @@ out:
 /* A crash report, line by line: each line is echoed (with frames) at once.
  * Memory is bounded: a line longer than MAX_LINE is passed through in
  * pieces, unparsed (no frame is that long), however long it is. */
-static void each_report_line(struct symctx *ctx, FILE *f)
+void sym_report_each_line(struct symctx *ctx, FILE *f)
 {
 	struct stat st;
 	bool flush = fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode);
@@ -552,10 +552,10 @@ int cmd_symbolize(int argc, char **argv)
 
 		if (!f)
 			goto out;
-		each_report_line(&ctx, f);
+		sym_report_each_line(&ctx, f);
 		fclose(f);
 	} else {
-		each_report_line(&ctx, stdin);
+		sym_report_each_line(&ctx, stdin);
 	}
 	/* A big batch paid for the index: keep it for next time. */
 	if (ctx.exe_sym && ctx.nanswered >= CACHE_MIN_BATCH && (opts.flags & LL_SYM_CACHE))

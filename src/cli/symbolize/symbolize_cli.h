@@ -77,6 +77,10 @@ void sym_one_item(struct sbuf *out, struct symctx *ctx, const char *text, int pa
 /* Parse a hex address (0x optional): 0 or -EINVAL. */
 int sym_parse_addr(const char *text, uint64_t *v);
 
+/* cmd_symbolize.c: symbolize the crash report read from f, line by line
+ * (what `lifeline symbolize < report` does; also fuzz/fuzz_report.c's entry). */
+void sym_report_each_line(struct symctx *ctx, FILE *f);
+
 /* symbolize_batch.c: answer n address lines (sorted lookups, input-order output). */
 /* Tune this process's heap for a large cold batch (few page faults). */
 void sym_heap_setup(void);
