@@ -41,6 +41,13 @@
 
 extern char **environ;
 
+static bool demangle = true; /* C++ names, unless --no-demangle */
+
+void cores_analyze_demangle(bool on)
+{
+	demangle = on;
+}
+
 void cores_analysis_free(struct cores_analysis *o)
 {
 	json_object_put(o->json);
@@ -60,6 +67,7 @@ static int analyze_here(const char *path, json_object *meta, const char *exe, bo
 	int r;
 
 	opts.metadata = meta;
+	opts.no_demangle = !demangle;
 	/* the store id, not the /proc/self/fd/N of the decompressed copy */
 	if (meta && json_object_object_get_ex(meta, "id", &id) && json_object_is_type(id, json_type_string))
 		opts.core_name = json_object_get_string(id);
@@ -149,7 +157,7 @@ static int analyze_as_user(int storefd, const struct ll_store_entry *e, bool wan
 								       : (gid_t)e->uid;
 	int core = -1, meta = -1, exe = -1, devnull = -1, p[2] = { -1, -1 }, status, r = -1;
 	pid_t pid;
-	char *argv[8];
+	char *argv[9];
 	int n = 0;
 
 	argv[n++] = "lifeline";
@@ -159,6 +167,8 @@ static int analyze_as_user(int storefd, const struct ll_store_entry *e, bool wan
 		argv[n++] = "--text";
 	if (color)
 		argv[n++] = "--color";
+	if (!demangle)
+		argv[n++] = "--no-demangle";
 	if (e->exe[0] == '/') {
 		argv[n++] = "--exe";
 		argv[n++] = (char *)e->exe;
@@ -302,6 +312,8 @@ int cores_analyze_child(int argc, char **argv)
 			want_text = true;
 		else if (!strcmp(argv[i], "--color"))
 			color = true;
+		else if (!strcmp(argv[i], "--no-demangle"))
+			demangle = false;
 		else if (!strcmp(argv[i], "--exe") && i + 1 < argc)
 			exe = argv[++i];
 	}
