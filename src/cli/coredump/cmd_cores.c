@@ -51,6 +51,7 @@ static void usage(FILE *f)
 		"FILTERS: --exe NAME (path, base name or comm), --pid N, --since T, --until T\n"
 		"         (T: seconds since the epoch, YYYY-MM-DD[ HH:MM[:SS]], or -2h, '30min ago')\n"
 		"  --top          list: also analyse each core and show its innermost frame\n"
+		"  --no-demangle  info, list --top: C++ names as in the files (mangled)\n"
 		"  --store DIR    the store (default %s)\n"
 		"  --config FILE  limits for gc (default %s)\n"
 		"  -o, --output FILE  where dump writes the decompressed core ('-': stdout)\n",
@@ -70,6 +71,7 @@ static int parse(int argc, char **argv, struct copts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "top", no_argument, NULL, 't' },
+		{ "no-demangle", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,6 +92,7 @@ static int parse(int argc, char **argv, struct copts *o)
 		case 'o': o->output = optarg; break;
 		case 'f': o->force = true; break;
 		case 't': o->top = true; break;
+		case 'M': cores_analyze_demangle(false); break;
 		case 'p':
 			if (ll_parse_pid(optarg, &o->f.pid) < 0) {
 				out_error("cores", "--pid '%s': expected a process id", optarg);

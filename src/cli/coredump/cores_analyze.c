@@ -52,6 +52,13 @@
 #define CHILD_TIME_MAX_MS (120 * 1000)
 #define CHILD_WATCH_MS 200
 
+static bool demangle = true; /* C++ names, unless --no-demangle */
+
+void cores_analyze_demangle(bool on)
+{
+	demangle = on;
+}
+
 void cores_analysis_free(struct cores_analysis *o)
 {
 	json_object_put(o->json);
@@ -69,6 +76,7 @@ static int analyze_here(const char *path, json_object *meta, const char *exe, st
 	int r;
 
 	opts.metadata = meta;
+	opts.no_demangle = !demangle;
 	/* the store id, not the /proc/self/fd/N of the decompressed copy */
 	if (meta && json_object_object_get_ex(meta, "id", &id) && json_object_is_type(id, json_type_string))
 		opts.core_name = json_object_get_string(id);
@@ -207,13 +215,15 @@ static int analyze_in_child(int storefd, const struct ll_store_entry *e, struct 
 	bool trunc, held = false;
 	int core = -1, meta = -1, exe = -1, devnull = -1, p[2] = { -1, -1 }, status = 0, r = -1;
 	pid_t pid;
-	char *argv[8];
+	char *argv[9];
 	int n = 0;
 
 	analysis_identity(e, &id);
 	argv[n++] = "lifeline";
 	argv[n++] = "cores";
 	argv[n++] = "__analyze";
+	if (!demangle)
+		argv[n++] = "--no-demangle";
 	if (e->exe[0] == '/') {
 		argv[n++] = "--exe";
 		argv[n++] = (char *)e->exe;
@@ -354,7 +364,9 @@ int cores_analyze_child(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	setrlimit(RLIMIT_CORE, &zero);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--exe") && i + 1 < argc)
+		if (!strcmp(argv[i], "--no-demangle"))
+			demangle = false;
+		else if (!strcmp(argv[i], "--exe") && i + 1 < argc)
 			exe = argv[++i];
 	}
 	text = read_bounded(4, CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, 0, NULL, &len);

@@ -92,7 +92,8 @@ struct core_frame {
 	bool inlined;            /* an inlined call inside the next frame */
 	char *module;            /* module name, or NULL */
 	uint64_t module_offset;  /* pc - module start, if module */
-	char *function;          /* or NULL */
+	char *function;          /* or NULL; demangled unless opts->no_demangle */
+	char *linkage_name;      /* the mangled name when function is demangled, or NULL */
 	uint64_t function_offset;
 	bool have_function_offset;
 	char *file;              /* source file, or NULL */
