@@ -6,7 +6,13 @@
  * struct of function pointers the HOST defines), and optional hooks. The host
  * opens it with ll_plugin_open(): the file is copied into a sealed memfd (a
  * private snapshot: a later `cp` over the file cannot touch the loaded code),
- * checked to be a complete ELF, dlopen'ed through /proc/self/fd/N, and its
+ * checked to be a complete ELF whose dynamic tables ld.so can trust (every
+ * DT_* table, relocation, symbol, string and hash entry inside the loaded
+ * segments, the section headers agreeing with them: a file caught half
+ * rewritten in place is a mix of two versions), test-loaded by the system's
+ * dynamic loader in a short-lived child process (relocations done, no code
+ * of the plugin run: a loader crash there is a rejection naming the signal,
+ * not the host's death), dlopen'ed through /proc/self/fd/N, and its
  * descriptor checked. Calls go through
  *
  *     const struct my_api *api = ll_plugin_enter(p);
@@ -119,7 +125,13 @@ enum ll_plugin_event_kind {
 	LL_PLUGIN_EV_LOADED,       /**< a version was loaded and now serves */
 	LL_PLUGIN_EV_REJECTED,     /**< a version was refused; the old one serves */
 	LL_PLUGIN_EV_UNLOADED,     /**< an old version was finalised and unmapped */
-	LL_PLUGIN_EV_STILL_MAPPED, /**< an old version stayed mapped after dlclose */
+	LL_PLUGIN_EV_STILL_MAPPED, /**< an old version stayed mapped after dlclose
+	                                (or its unmapping could not be checked yet) */
+	LL_PLUGIN_EV_WATCH_REARMED, /**< the watcher followed the path to a new
+	                                 directory or symlink target (or its directory came back) */
+	LL_PLUGIN_EV_WATCH_LOST,    /**< the watcher cannot watch the file's directory
+	                                 (gone, or inotify refused): no automatic reload
+	                                 until it comes back */
 };
 
 /** One event. Pointers are valid only during the callback. */
@@ -143,6 +155,11 @@ enum {
 	/** On a watched change, skip the reload when the new file's bytes are
 	 *  identical to the serving version's. */
 	LL_PLUGIN_SKIP_SAME = 1u << 1,
+	/** Do not test-load each new snapshot in a child process before
+	 *  loading it in the host (see ll_plugin_open()). The probe costs about
+	 *  1 ms a load; without it a corrupt file that passes the ELF checks can
+	 *  crash the host inside dlopen. */
+	LL_PLUGIN_NO_PROBE = 1u << 2,
 };
 
 /** Options of ll_plugin_open(). Zero-initialise, then set what you need. */
@@ -154,6 +171,31 @@ struct ll_plugin_opts {
 	                           reloading (restarted by every further event);
 	                           0 = 1 ms. A rename into place reloads at once. */
 	size_t max_size;     /**< largest accepted file; 0 = 256 MiB */
+	/** A watched file must stay unchanged (size and mtime) for this long
+	 *  after its last close-after-write before it is loaded, so that a
+	 *  writer that closes between chunks (rsync --inplace, a resumed copy)
+	 *  is not caught half-way (a mix of two builds of the same layout can
+	 *  pass every check); 0 = 1000 ms. A rename into place is not
+	 *  delayed. */
+	unsigned settle_ms;
+	/** Deadline of the test load in a child and of the init, save and
+	 *  restore hooks together; 0 = 5000 ms. Past it the version is
+	 *  abandoned: never published, never unloaded (its hook thread,
+	 *  "ll-plugin-init", is left running its code), reported in the
+	 *  status (init_stuck); loading goes on. */
+	unsigned init_timeout_ms;
+	/** Largest state blob a save hook may hand over; a larger one rejects
+	 *  the new version (see LL_PLUGIN_RELOAD_FRESH). 0 = 64 MiB. */
+	size_t max_state;
+	/** Crash-loop guard (opt-in): a directory (created 0700 if missing)
+	 *  where the host records which file it is loading and keeps a copy of
+	 *  the last version that loaded. When a run dies while loading a file
+	 *  (a crash in its constructors or init: that cannot be survived
+	 *  in-process), the next ll_plugin_open() of the same plugin refuses
+	 *  that same file and starts on the last good copy instead, saying why
+	 *  (REJECTED event, status guard_fallback); a later, different file
+	 *  loads normally. One directory per plugin. NULL: off. */
+	const char *guard_dir;
 	/** Called for every event, from the thread that did the work (the
 	 *  caller of open/reload, the watcher thread, or liburcu's call_rcu
 	 *  thread for versions the watcher retired). It must not call
@@ -171,13 +213,32 @@ struct ll_plugin_status {
 	struct timespec loaded_at;  /**< CLOCK_REALTIME when it was published */
 	unsigned loads_ok;          /**< successful loads, the first one included */
 	unsigned loads_failed;      /**< rejected versions */
-	unsigned still_mapped;      /**< old versions that stayed mapped after dlclose
-	                                 (each keeps its memfd open for good, so that a
-	                                 reused /proc/self/fd/N cannot alias it) */
+	unsigned still_mapped;      /**< old versions now held after dlclose: still mapped
+	                                 (each keeps its memfd open, so that a reused
+	                                 /proc/self/fd/N cannot alias it), or not yet
+	                                 checked; checked again at every retire */
+	/* History: the last rejection, kept after a later version loaded. */
 	int last_error;             /**< -errno of the last rejection; 0 if none */
 	char last_error_msg[512];   /**< its reason; "" if none */
 	struct timespec last_error_at; /**< CLOCK_REALTIME of the last rejection */
+	/* Current health. */
+	int health;                 /**< 0 when the latest load attempt succeeded (what
+	                                 serves is the newest file tried); else that
+	                                 attempt's -errno, while the old version serves */
+	char health_msg[512];       /**< "" when healthy; else why the newest file is refused */
+	bool watch_live;            /**< LL_PLUGIN_WATCH: the file's directory is watched now */
+	unsigned watch_rearms;      /**< times the watcher followed the path anew */
+	unsigned retiring;          /**< versions waiting for their grace period (at most
+	                                 LL_PLUGIN_MAX_RETIRING) */
+	unsigned init_stuck;        /**< versions abandoned in a hook past init_timeout_ms */
+	char init_stuck_msg[512];   /**< the last one: which and where it hangs; "" if none */
+	bool guard_fallback;        /**< the crash-loop guard started the last good copy */
 };
+
+/** Most versions waiting for a grace period at once. Past it the watcher
+ *  retires them (one grace period for all) before loading the newest file,
+ *  so that a burst of changes is coalesced instead of queued. */
+#define LL_PLUGIN_MAX_RETIRING 4
 
 /** Load the plugin at path and return a handle in *out. A relative path is
  *  made absolute against the current directory now; symlinks on it are
@@ -245,6 +306,17 @@ static inline void ll_plugin_leave_inline_(struct ll_plugin *p)
  *  is in ll_plugin_status() and was sent to on_event). Blocks for a grace
  *  period; must not be called from inside enter/leave. */
 int ll_plugin_reload(struct ll_plugin *p);
+
+/** Flags of ll_plugin_reload_flags(). */
+enum {
+	/** Start the new version without the serving version's state: its
+	 *  save and the new restore hooks are not called. The way out when
+	 *  the serving version's save fails or its state is refused. */
+	LL_PLUGIN_RELOAD_FRESH = 1u << 0,
+};
+
+/** ll_plugin_reload() with LL_PLUGIN_RELOAD_* flags. */
+int ll_plugin_reload_flags(struct ll_plugin *p, unsigned flags);
 
 /** Copy the current status into *st. */
 int ll_plugin_status(struct ll_plugin *p, struct ll_plugin_status *st);

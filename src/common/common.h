@@ -22,6 +22,9 @@ int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 int ll_read_prefix_at(int dirfd, const char *path, int extra_oflags, size_t max,
 		      char **out, size_t *len, bool *truncated);
 
+/* The same from an open descriptor, from its current offset (not closed). */
+int ll_read_prefix_fd(int fd, size_t max, char **out, size_t *len, bool *truncated);
+
 /* ll_read_file_at(AT_FDCWD, ...). */
 int ll_read_file(const char *path, size_t max, char **out, size_t *len);
 
@@ -34,6 +37,14 @@ int ll_write_all(int fd, const void *buf, size_t len);
  * exceeds max (pass UINT64_MAX for no bound). The fallback of callers whose
  * kernel copy (copy_file_range, sendfile) is refused. */
 int ll_copy_read_write(int src, int dst, uint64_t max, uint64_t *total);
+
+struct stat;
+
+/* Open path for reading only if it is a regular file (never a FIFO, device,
+ * symlink or directory; checked on the inode actually opened) of at most max
+ * bytes (-EFBIG). Returns the fd (O_CLOEXEC) and fills *st (may be NULL), or
+ * -errno (-EINVAL: not a regular file; -EAGAIN: replaced while opened). */
+int ll_safe_open_regular(const char *path, uint64_t max, struct stat *st);
 
 /* Parse a decimal pid (> 0, no trailing garbage). */
 int ll_parse_pid(const char *s, pid_t *out);

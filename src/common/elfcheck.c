@@ -101,6 +101,8 @@ int ll_elf_check_complete(const void *buf, size_t len, enum ll_elf_kind kind, ch
 		if (ph->p_type != PT_LOAD)
 			continue;
 		has_load = true;
+		if (ph->p_filesz > ph->p_memsz)
+			return fail(-ENOEXEC, why, why_size, "ELF segment %u has more file bytes than memory", i);
 		if (span_end(ph->p_offset, 1, ph->p_filesz, &end) || end > len)
 			return fail(-EAGAIN, why, why_size,
 				    "ELF cut short: segment %u ends at byte %llu, the file has %zu (being written?)", i,

@@ -43,6 +43,10 @@ struct ll_core_options {
 	/** Name frames with libdwfl's DWARF reading only, not the shared
 	 *  symbolizer of lifeline/inspect/symbolize.h (a cross-check). */
 	bool dwfl_symbols;
+	/** What to call the core in the output (text "Core NAME:", JSON "core")
+	 *  instead of core_path, e.g. a store id when core_path is a
+	 *  /proc/self/fd/N of a decompressed copy; NULL: core_path. */
+	const char *core_name;
 };
 
 /** Analyse the uncompressed ELF core at core_path (a path such as

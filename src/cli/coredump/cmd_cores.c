@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/coredump/cores_analyze.h"
+#include "cli/coredump/cores_gdb.h"
 #include "cli/coredump/cores_cli.h"
 #include "cli/coredump/cores_config.h"
 #include "cli/text.h"
@@ -275,69 +276,85 @@ static const char *top_of(int storefd, const struct ll_store_entry *e, char *buf
 	return top;
 }
 
+/* `list` goes through the store one record at a time (ll_store_foreach):
+ * its memory does not grow with the records' contents. */
+struct list_ctx {
+	const struct copts *o;
+	int storefd;
+	json_object *arr;
+	size_t seen, shown;
+};
+
+static int list_one(struct ll_store_entry *e, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	const struct copts *o = lc->o;
+	int storefd = lc->storefd;
+	char t[32], sz[32], dsz[32], b[128], sb[64];
+	json_object *sn;
+	const char *base;
+
+	lc->seen++;
+	if (!ll_store_match(e, &o->f))
+		return 0;
+	lc->shown++;
+	if (o->top && e->core_file)
+		ll_store_entry_maps(storefd, e); /* the analysis places modules with them */
+	if (o->json) {
+		json_object *j = entry_json(e);
+
+		if (o->top) {
+			char tb[512];
+			const char *top = top_of(storefd, e, tb, sizeof(tb));
+
+			json_object_object_add(j, "top_frame", top ? json_object_new_string(top) : NULL);
+		}
+		json_object_array_add(lc->arr, j);
+		return 0;
+	}
+	base = strrchr(e->exe, '/');
+	base = base ? base + 1 : (*e->exe ? e->exe : e->comm);
+	json_object_object_get_ex(e->meta, "signal_name", &sn);
+	printf("%-19s %7d %5u %-7s %9s %s%9s%s  %-24.24s %s\n", fmt_time(e->time, t), (int)e->pid,
+	       (unsigned)e->uid, sn ? safe(json_object_get_string(sn), sb, sizeof(sb)) : "?",
+	       out_size(e->size, sz),
+	       e->core_file ? (e->truncated ? OUT_YELLOW : "") : OUT_RED,
+	       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
+	       OUT_RESET, safe(base, b, sizeof(b)), e->id);
+	if (o->top && e->core_file) {
+		char tb[512], tb2[1024];
+		const char *top = top_of(storefd, e, tb, sizeof(tb));
+
+		if (top)
+			printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
+		else
+			printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, safe(tb, tb2, sizeof(tb2)));
+	}
+	return 0;
+}
+
 static int do_list(const struct copts *o, int storefd)
 {
-	struct ll_store_list l;
-	json_object *arr = o->json ? json_object_new_array() : NULL;
-	size_t shown = 0;
-	int r = ll_store_list(storefd, &l);
+	struct list_ctx lc = { .o = o, .storefd = storefd, .arr = o->json ? json_object_new_array() : NULL };
+	size_t unreadable = 0;
+	int r;
 
-	if (r < 0) {
-		out_error("cores", "store %s: %s", o->store, strerror(-r));
-		json_object_put(arr);
-		return LL_EXIT_FAIL;
-	}
 	if (!o->json)
 		printf("%s%-19s %7s %5s %-7s %9s %9s  %-24s %s%s\n", OUT_BOLD, "TIME", "PID", "UID", "SIGNAL",
 		       "SIZE", "STORED", "EXE", "ID", OUT_RESET);
-	for (size_t i = 0; i < l.n; i++) {
-		const struct ll_store_entry *e = &l.v[i];
-		char t[32], sz[32], dsz[32], b[128], sb[64];
-		json_object *sn;
-		const char *base;
-
-		if (!ll_store_match(e, &o->f))
-			continue;
-		shown++;
-		if (o->json) {
-			json_object *j = entry_json(e);
-
-			if (o->top) {
-				char tb[512];
-				const char *top = top_of(storefd, e, tb, sizeof(tb));
-
-				json_object_object_add(j, "top_frame", top ? json_object_new_string(top) : NULL);
-			}
-			json_object_array_add(arr, j);
-			continue;
-		}
-		base = strrchr(e->exe, '/');
-		base = base ? base + 1 : (*e->exe ? e->exe : e->comm);
-		json_object_object_get_ex(e->meta, "signal_name", &sn);
-		printf("%-19s %7d %5u %-7s %9s %s%9s%s  %-24.24s %s\n", fmt_time(e->time, t), (int)e->pid,
-		       (unsigned)e->uid, sn ? safe(json_object_get_string(sn), sb, sizeof(sb)) : "?",
-		       out_size(e->size, sz),
-		       e->core_file ? (e->truncated ? OUT_YELLOW : "") : OUT_RED,
-		       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
-		       OUT_RESET, safe(base, b, sizeof(b)), e->id);
-		if (o->top && e->core_file) {
-			char tb[512], tb2[1024];
-			const char *top = top_of(storefd, e, tb, sizeof(tb));
-
-			if (top)
-				printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
-			else
-				printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, safe(tb, tb2, sizeof(tb2)));
-		}
+	r = ll_store_foreach(storefd, list_one, &lc, &unreadable);
+	if (r < 0) {
+		out_error("cores", "store %s: %s", o->store, strerror(-r));
+		json_object_put(lc.arr);
+		return LL_EXIT_FAIL;
 	}
 	if (o->json)
-		out_json(arr);
-	else if (!shown)
-		printf("(%s)\n", l.n ? "no stored crash matches the filters" : "no stored crashes");
-	if (l.unreadable)
+		out_json(lc.arr);
+	else if (!lc.shown)
+		printf("(%s)\n", lc.seen ? "no stored crash matches the filters" : "no stored crashes");
+	if (unreadable)
 		fprintf(stderr, "lifeline cores: %zu record(s) could not be read (permission or damaged)\n",
-			l.unreadable);
-	ll_store_list_free(&l);
+			unreadable);
 	return LL_EXIT_OK;
 }
 
@@ -430,8 +447,9 @@ static int do_info(const struct copts *o, int storefd)
 		ll_store_list_free(&l);
 		return LL_EXIT_FAIL;
 	}
-	const struct ll_store_entry *e = &l.v[i];
+	struct ll_store_entry *e = &l.v[i];
 
+	ll_store_entry_maps(storefd, e); /* for the analysis (and --json's metadata) */
 	if (o->json) {
 		out = json_object_new_object();
 		json_object_object_add(out, "id", json_object_new_string(e->id));
@@ -526,10 +544,7 @@ out:
 static int do_gdb(const struct copts *o, int storefd)
 {
 	struct ll_store_list l;
-	char core[64], exe[4096];
-	uint64_t size;
-	bool trunc;
-	int i, fd, r;
+	int i, r;
 
 	r = ll_store_list(storefd, &l);
 	if (r < 0) {
@@ -543,46 +558,9 @@ static int do_gdb(const struct copts *o, int storefd)
 		ll_store_list_free(&l);
 		return LL_EXIT_FAIL;
 	}
-	fd = cores_decompress_tmp(storefd, &l.v[i], true, &size, &trunc);
-	if (fd < 0) {
-		out_error("cores", "%s: cannot decompress: %s", l.v[i].id, strerror(-fd));
-		ll_store_list_free(&l);
-		return LL_EXIT_FAIL;
-	}
-	snprintf(core, sizeof(core), "/proc/self/fd/%d", fd);
-	snprintf(exe, sizeof(exe), "%s", l.v[i].exe);
-	{
-		char *del = strstr(exe, " (deleted)");
-
-		if (del && !del[10])
-			*del = '\0';
-	}
-	if (trunc)
-		fprintf(stderr, "lifeline cores: note: the stored core is truncated\n");
+	r = cores_gdb(storefd, &l.v[i]);
 	ll_store_list_free(&l);
-	fflush(NULL);
-	/* gdb runs as whoever runs this (often root) on an executable, libraries
-	 * and a core the crashing user controls: nothing of theirs may run.
-	 * -nx: no gdbinit file (one could turn auto-load back on); auto-load
-	 * off: no .gdbinit of the current directory, no -gdb.py/-gdb.gdb
-	 * scripts or .debug_gdb_scripts sections of the objfiles, no
-	 * libthread_db from the process's library directory; no debuginfod
-	 * download driven by the attacker's build-ids. The record's exe comes
-	 * from /proc/PID/exe: an absolute path; anything else is not passed
-	 * (it could read as an option). */
-	fprintf(stderr, "lifeline cores: running gdb with -nx and auto-load off (the executable and its "
-		"libraries belong to the crashing user)\n");
-	fflush(stderr);
-	if (exe[0] == '/')
-		execlp("gdb", "gdb", "-nx", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
-		       "-se", exe, "-c", core, (char *)NULL);
-	else
-		execlp("gdb", "gdb", "-nx", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
-		       "-c", core, (char *)NULL);
-	out_error("cores", "cannot run gdb: %s (install the gdb package, or use 'lifeline cores dump')",
-		  strerror(errno));
-	close(fd);
-	return LL_EXIT_FAIL;
+	return r;
 }
 
 static int do_rm(const struct copts *o, int storefd)

@@ -294,8 +294,8 @@ int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 	c.a = calloc(1, sizeof(*c.a));
 	if (!c.a)
 		return -ENOMEM;
-	c.a->core_path = core_strdup(core_path);
-	r = core_file_open(&c, core_path);
+	c.a->core_path = core_strdup(c.opts->core_name ? c.opts->core_name : core_path);
+	r = c.a->core_path ? core_file_open(&c, core_path) : -ENOMEM;
 	if (r < 0)
 		goto out;
 	if (c.a->pid == 0 && c.nprs > 0)

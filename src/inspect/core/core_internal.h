@@ -266,7 +266,8 @@ char *core_escape(const char *s);
 char *core_valid_utf8(const char *s);
 
 /* ---- core_file.c ---- */
-/* Open and validate the core, read program headers and notes. */
+/* Open and validate the core, read program headers and notes. Errors name
+ * the core as c->a->core_path (its name in the output). */
 int core_file_open(struct core_ctx *c, const char *path);
 /* Read n bytes of process memory at addr from the core; returns the count read
  * (short at the end of dumped data), 0 when nothing is there. */
