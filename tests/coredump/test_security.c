@@ -255,7 +255,8 @@ static void many_maps(void *arg)
 			_exit(1);
 }
 
-/* 12,000 mappings: the record keeps a bounded number, marked truncated. */
+/* 12,000 mappings: a bounded number is kept, marked truncated, in the maps
+ * file beside the record. */
 static void test_many_maps(void **state)
 {
 	const char *store = th_path("maps-store"), *in = th_path("maps-in");
@@ -275,9 +276,14 @@ static void test_many_maps(void **state)
 	assert_true(json_object_object_get_ex(rec, "maps", &maps) && maps);
 	assert_true(json_object_array_length(maps) >= 1000);
 	assert_true(json_object_array_length(maps) <= 8192);
+	/* The record stays small: the maps are in <id>.maps beside it. */
 	snprintf(path, sizeof(path), "%s/%s.json", store, th_str(json_object_array_get_idx(list, 0), "id"));
 	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size < 64 * 1024);
+	snprintf(path, sizeof(path), "%s/%s.maps", store, th_str(json_object_array_get_idx(list, 0), "id"));
+	assert_int_equal(stat(path, &st), 0);
 	assert_true(st.st_size < 8 << 20);
+	assert_int_equal(st.st_mode & 0777, 0600); /* root only, as the record */
 	json_object_put(rec);
 	json_object_put(list);
 }
