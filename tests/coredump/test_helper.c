@@ -481,40 +481,63 @@ static void test_ownership(void **state)
 	}
 }
 
-static void test_gc_max_use(void **state)
+/* Write text into cfg, run `cores gc` with it (it must succeed), and return
+ * the list after it. */
+static json_object *gc_with(const char *store, const char *cfg, const char *text)
 {
-	const char *store = th_path("gc-store"), *in = th_path("gc-in"), *cfg = th_path("gc.conf");
 	const char *argv[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config", cfg, NULL };
-	json_object *list;
-	int st, kept = 0;
+	int st;
 
-	(void)state;
-	th_write_text(cfg, "[Coredump]\nRateLimitBurst=0\n");
-	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(th_helper(store, cfg, 300000 + i, 0, 1000000 + i, "gcme", in, NULL, NULL), 0);
-	th_write_text(cfg, "[Coredump]\nMaxUse=2500K\nKeepFree=0\n");
+	th_write_text(cfg, text);
 	st = tu_run((char *const *)argv, NULL, NULL, NULL);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	list = th_list(store);
-	assert_int_equal(json_object_array_length(list), 5);
-	for (size_t i = 0; i < 5; i++) {
+	return th_list(store);
+}
+
+/* Entries [from, n) of list: how many kept their core; each kept one is at
+ * index >= newest_from, each removed one's reason holds why. */
+static int kept_cores(json_object *list, size_t from, size_t newest_from, const char *why)
+{
+	int kept = 0;
+
+	for (size_t i = from; i < json_object_array_length(list); i++) {
 		json_object *e = json_object_array_get_idx(list, i);
 
 		if (th_bool(e, "stored")) {
 			kept++;
-			assert_true(i >= 3); /* the newest survive */
+			assert_true(i >= newest_from);
 		} else {
-			assert_non_null(strstr(th_str(e, "reason"), "MaxUse"));
+			assert_non_null(strstr(th_str(e, "reason"), why));
 		}
 	}
-	assert_int_equal(kept, 2);
+	return kept;
+}
+
+/* n crashes of uid (pids pid0.., times t0..), each with 1 MiB of random
+ * bytes, no rate limit. */
+static void crashes_of(const char *store, const char *cfg, const char *in, uid_t uid, pid_t pid0,
+		       int64_t t0, const char *comm, int n)
+{
+	th_write_text(cfg, "[Coredump]\nRateLimitBurst=0\nRateLimitUserBurst=0\n");
+	if (access(in, F_OK) < 0)
+		assert_int_equal(th_make_input(in, 1u << 20, true), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(th_helper(store, cfg, pid0 + i, uid, t0 + i, comm, in, NULL, NULL), 0);
+}
+
+static void test_gc_max_use(void **state)
+{
+	const char *store = th_path("gc-store"), *in = th_path("gc-in"), *cfg = th_path("gc.conf");
+	json_object *list;
+
+	(void)state;
+	crashes_of(store, cfg, in, 0, 300000, 1000000, "gcme", 5);
+	list = gc_with(store, cfg, "[Coredump]\nMaxUse=2500K\nKeepFree=0\n");
+	assert_int_equal(json_object_array_length(list), 5);
+	assert_int_equal(kept_cores(list, 0, 3, "MaxUse"), 2); /* the newest survive */
 	json_object_put(list);
 	/* MaxAgeSec: these crashes are from 1970: every record goes. */
-	th_write_text(cfg, "[Coredump]\nMaxAgeSec=30d\n");
-	st = tu_run((char *const *)argv, NULL, NULL, NULL);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	list = th_list(store);
+	list = gc_with(store, cfg, "[Coredump]\nMaxAgeSec=30d\n");
 	assert_int_equal(json_object_array_length(list), 0);
 	json_object_put(list);
 }
@@ -525,34 +548,16 @@ static void test_gc_max_use(void **state)
 static void test_gc_fair_share(void **state)
 {
 	const char *store = th_path("fair-store"), *in = th_path("fair-in"), *cfg = th_path("fair.conf");
-	const char *argv[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config", cfg, NULL };
 	json_object *list;
-	int st, kept_big = 0;
 
 	(void)state;
-	th_write_text(cfg, "[Coredump]\nRateLimitBurst=0\nRateLimitUserBurst=0\n");
-	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
-	assert_int_equal(th_helper(store, cfg, 310000, 4242, 1000000, "small", in, NULL, NULL), 0);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(th_helper(store, cfg, 310001 + i, 4343, 1000001 + i, "big", in, NULL, NULL), 0);
-	th_write_text(cfg, "[Coredump]\nMaxUse=3500K\nKeepFree=0\n");
-	st = tu_run((char *const *)argv, NULL, NULL, NULL);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	list = th_list(store);
+	crashes_of(store, cfg, in, 4242, 310000, 1000000, "small", 1);
+	crashes_of(store, cfg, in, 4343, 310001, 1000001, "big", 4);
+	list = gc_with(store, cfg, "[Coredump]\nMaxUse=3500K\nKeepFree=0\n");
 	assert_int_equal(json_object_array_length(list), 5);
 	assert_int_equal(th_int(json_object_array_get_idx(list, 0), "uid"), 4242);
 	assert_true(th_bool(json_object_array_get_idx(list, 0), "stored")); /* the oldest, not the biggest user's */
-	for (size_t i = 1; i < 5; i++) {
-		json_object *e = json_object_array_get_idx(list, i);
-
-		if (th_bool(e, "stored")) {
-			kept_big++;
-			assert_true(i >= 3); /* the big user's newest survive */
-		} else {
-			assert_non_null(strstr(th_str(e, "reason"), "uid 4343 held the most"));
-		}
-	}
-	assert_int_equal(kept_big, 2);
+	assert_int_equal(kept_cores(list, 1, 3, "uid 4343 held the most"), 2);
 	json_object_put(list);
 }
 
