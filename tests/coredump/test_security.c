@@ -213,7 +213,8 @@ static void test_huge_cmdline(void **state)
 	for (int i = 2; i < NARGS + 2; i++) {
 		argv[i] = malloc(ARGLEN);
 		assert_non_null(argv[i]);
-		memset(argv[i], 'a' + i, ARGLEN - 1);
+		/* control bytes: 6 bytes each once escaped in the JSON */
+		memset(argv[i], i % 2 ? 'a' + i : '\x01', ARGLEN - 1);
 		argv[i][ARGLEN - 1] = '\0';
 	}
 	argv[NARGS + 2] = NULL;
@@ -237,6 +238,14 @@ static void test_huge_cmdline(void **state)
 		total += strlen(json_object_get_string(json_object_array_get_idx(cmd, i))) + 1;
 	assert_true(total > 64 * 1024);
 	assert_true(total <= 128 * 1024 + 1); /* the last argument, cut, has no NUL */
+	{
+		char path[1024];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s.json", store, th_str(json_object_array_get_idx(list, 0), "id"));
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_size < 1 << 20); /* what list and gc read stays under 1 MiB */
+	}
 	json_object_put(rec);
 	json_object_put(list);
 	for (int i = 2; i < NARGS + 2; i++)
