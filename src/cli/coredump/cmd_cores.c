@@ -480,7 +480,13 @@ static int do_gdb(const struct copts *o, int storefd)
 		return LL_EXIT_FAIL;
 	}
 	snprintf(core, sizeof(core), "/proc/self/fd/%d", fd);
-	snprintf(exe, sizeof(exe), "%s", l.v[i].exe);
+	{
+		/* the record's exe is escaped (common/escape.h): the path's bytes */
+		char *raw = ll_unescape(l.v[i].exe, strlen(l.v[i].exe), NULL);
+
+		snprintf(exe, sizeof(exe), "%s", raw ? raw : "");
+		free(raw);
+	}
 	{
 		char *del = strstr(exe, " (deleted)");
 
