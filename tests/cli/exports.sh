@@ -25,7 +25,7 @@ declared_names() {
 }
 declared_functions() {
 	find "$src/include/lifeline" -name '*.h' -print0 | xargs -0 cat | perl -0pe 's:/\*.*?\*/::gs' |
-		grep -E '^[a-z][a-z0-9_ ]*[ *]ll_[a-z0-9_]+\(' | grep -vE '^(static|typedef)\b' |
+		grep -E '^[A-Za-z][A-Za-z0-9_ ]*[ *]+ll_[a-z0-9_]+\(' | grep -vE '^(static|typedef)\b' |
 		grep -oE 'll_[a-z0-9_]+\(' | tr -d '(' | sort -u
 }
 
