@@ -37,7 +37,8 @@ echo "liblifeline.so exports $n symbols"
 extra=$(comm -23 /tmp/exports.$$.so /tmp/exports.$$.h)
 [ -z "$extra" ] || bad "liblifeline.so exports symbols no public header declares:" $extra
 missing=$(declared_functions | comm -23 - /tmp/exports.$$.so)
-[ -z "$missing" ] || bad "functions declared in include/lifeline/ but not exported:" $missing
+[ -z "$missing" ] || bad "functions declared in include/lifeline/ but not exported (a header added" \
+	"since meson last configured? 'meson setup --reconfigure' regenerates ll_public_api.h):" $missing
 unversioned=$(objdump -T "$lib" | awk '$2 == "g" && $4 != "*UND*" && $(NF-1) != "LIFELINE_0.1" && $NF != "LIFELINE_0.1" { print $NF }')
 [ -z "$unversioned" ] || bad "symbols outside the version node LIFELINE_0.1:" $unversioned
 soname=$(readelf -d "$lib" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
