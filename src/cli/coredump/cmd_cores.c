@@ -5,8 +5,9 @@
  * (an id, a unique prefix, or nothing for the latest entry passing the
  * filters). `info` and `list --top` analyse the core through
  * cores_analyze.c (as the crash's uid when run by root on another user's
- * core); whatever comes from a record or a core is escaped before it reaches
- * the terminal. */
+ * core); whatever comes from a record or a core is escaped once, as it is
+ * printed (common/escape.h), and the analysis is printed from its JSON by
+ * ll_core_analysis_print_json(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
