@@ -257,7 +257,7 @@ static int do_list(const struct copts *o, int storefd)
 			if (top)
 				printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
 			else
-				printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, safe(tb, tb2, sizeof(tb2)));
+				printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, ll_esc(tb, tb2, sizeof(tb2)));
 		}
 	}
 	if (o->json)
@@ -376,7 +376,7 @@ static int do_info(const struct copts *o, int storefd)
 		if (o->json) {
 			json_object_object_add(out, "analysis", ar == 0 ? json_object_get(an.json) : NULL);
 			json_object_object_add(out, "top_frame", ar == 0 && an.top ? json_object_new_string(an.top) : NULL);
-			json_object_object_add(out, "analysis_error", ar == 0 ? NULL : json_object_new_string(an.err));
+			json_object_object_add(out, "analysis_error", ar == 0 ? NULL : ll_json_str(an.err));
 			json_object_object_add(out, "analysis_uid", ar == 0 ? json_object_new_int(an.uid) : NULL);
 		} else if (ar == 0) {
 			/* printed from the analysis' JSON (the child's answer is
@@ -386,7 +386,7 @@ static int do_info(const struct copts *o, int storefd)
 		} else {
 			char b[600];
 
-			printf("\nanalysis   %s\n", safe(an.err, b, sizeof(b)));
+			printf("\nanalysis   %s\n", ll_esc(an.err, b, sizeof(b))); /* raw text */
 		}
 		if (ar < 0)
 			rc = LL_EXIT_FAIL;
