@@ -25,7 +25,7 @@ declared_names() {
 }
 declared_functions() {
 	find "$src/include/lifeline" -name '*.h' -print0 | xargs -0 cat | perl -0pe 's:/\*.*?\*/::gs' |
-		grep -E '^[a-z][a-z0-9_ ]*[ *]ll_[a-z0-9_]+\(' | grep -vE '^(static|typedef)\b' |
+		grep -E '^[A-Za-z][A-Za-z0-9_ ]*[ *]+ll_[a-z0-9_]+\(' | grep -vE '^(static|typedef)\b' |
 		grep -oE 'll_[a-z0-9_]+\(' | tr -d '(' | sort -u
 }
 
@@ -37,7 +37,8 @@ echo "liblifeline.so exports $n symbols"
 extra=$(comm -23 /tmp/exports.$$.so /tmp/exports.$$.h)
 [ -z "$extra" ] || bad "liblifeline.so exports symbols no public header declares:" $extra
 missing=$(declared_functions | comm -23 - /tmp/exports.$$.so)
-[ -z "$missing" ] || bad "functions declared in include/lifeline/ but not exported:" $missing
+[ -z "$missing" ] || bad "functions declared in include/lifeline/ but not exported (a header added" \
+	"since meson last configured? 'meson setup --reconfigure' regenerates ll_public_api.h):" $missing
 unversioned=$(objdump -T "$lib" | awk '$2 == "g" && $4 != "*UND*" && $(NF-1) != "LIFELINE_0.1" && $NF != "LIFELINE_0.1" { print $NF }')
 [ -z "$unversioned" ] || bad "symbols outside the version node LIFELINE_0.1:" $unversioned
 soname=$(readelf -d "$lib" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')

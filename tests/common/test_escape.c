@@ -172,6 +172,60 @@ static void test_from_json(void **state)
 			    "\\x1b]0;t\\x07");
 }
 
+/* The invariants, on 20,000 random strings made of the bytes that matter
+ * (controls, backslash, quote, C1 and bidi lead bytes, continuation bytes,
+ * ASCII): the terminal text holds no control byte, no C1 or format
+ * character, and is valid UTF-8; the JSON text is valid UTF-8; escaping
+ * for JSON then reading back for a terminal gives the terminal text of the
+ * raw bytes (each byte escaped once); ll_unescape inverts LL_ESC_JSON. */
+static void test_invariants(void **state)
+{
+	static const unsigned char alphabet[] = { 0x00, 0x07, 0x0a, 0x1b, 0x7f, '\\', '"', 'x', 'a', '[',
+						  '0', 0xc2, 0x9b, 0x80, 0xe2, 0x81, 0xae, 0xa6, 0xd8,
+						  0x9c, 0xf3, 0xa0, 0xff, 0xef, 0xbb, 0xbf, 0xc3, 0xa9 };
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		char raw[24], tbuf[256], fbuf[256];
+		size_t n, back_len;
+		char *j, *back;
+
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % sizeof(raw);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			raw[i] = (char)alphabet[(seed >> 16) % sizeof(alphabet)];
+		}
+		ll_escape_buf(raw, n, 0, tbuf, sizeof(tbuf));
+		for (size_t i = 0; tbuf[i];) {
+			uint32_t cp;
+			size_t l = ll_utf8_decode(tbuf + i, strlen(tbuf + i), &cp);
+
+			assert_true(l > 0);
+			assert_true(cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp <= 0x9f));
+			assert_false(cp == 0x202e || cp == 0x2066 || cp == 0x061c || cp == 0xfeff);
+			i += l;
+		}
+		j = ll_escape(raw, n, LL_ESC_JSON, 0);
+		assert_non_null(j);
+		for (size_t i = 0; j[i];) {
+			uint32_t cp;
+			size_t l = ll_utf8_decode(j + i, strlen(j + i), &cp);
+
+			assert_true(l > 0);
+			i += l;
+		}
+		ll_escape_buf(j, strlen(j), LL_ESC_FROM_JSON, fbuf, sizeof(fbuf));
+		assert_string_equal(fbuf, tbuf);
+		back = ll_unescape(j, strlen(j), &back_len);
+		assert_int_equal(back_len, n);
+		assert_memory_equal(back, raw, n);
+		free(back);
+		free(j);
+	}
+}
+
 static void test_cut(void **state)
 {
 	char buf[12];
@@ -215,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_needed),
 		cmocka_unit_test(test_json_policy),
 		cmocka_unit_test(test_from_json),
+		cmocka_unit_test(test_invariants),
 		cmocka_unit_test(test_cut),
 	};
 

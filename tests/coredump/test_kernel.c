@@ -485,6 +485,21 @@ static void test_colour_terminal(void **state)
 	free(out);
 	out = NULL;
 	json_object_put(e);
+	/* the hostile name, as its bytes, finds the crash (the record keeps it
+	 * escaped: the filter compares like with like) */
+	{
+		const char *argv[] = { tu_lifeline(), "cores", "list", "--json", "--store", store, "--exe",
+				       strrchr(hostile, '/') + 1, NULL };
+		json_object *l;
+
+		assert_int_equal(run_status(argv, &out, NULL), 0);
+		l = json_tokener_parse(out);
+		assert_non_null(l);
+		assert_int_equal(json_object_array_length(l), 1);
+		json_object_put(l);
+		free(out);
+		out = NULL;
+	}
 
 	if (tu_user_create("pty", &uid, &gid, user, sizeof(user)) < 0) {
 		fprintf(stderr, "cannot create a user here: the unprivileged half is skipped\n");

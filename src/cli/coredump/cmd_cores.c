@@ -5,8 +5,9 @@
  * (an id, a unique prefix, or nothing for the latest entry passing the
  * filters). `info` and `list --top` analyse the core through
  * cores_analyze.c (as the crash's uid when run by root on another user's
- * core); whatever comes from a record or a core is escaped before it reaches
- * the terminal. */
+ * core); whatever comes from a record or a core is escaped once, as it is
+ * printed (common/escape.h), and the analysis is printed from its JSON by
+ * ll_core_analysis_print_json(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -260,7 +261,7 @@ static int list_one(struct ll_store_entry *e, void *ctx)
 		if (top)
 			printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
 		else
-			printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, safe(tb, tb2, sizeof(tb2)));
+			printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, ll_esc(tb, tb2, sizeof(tb2)));
 	}
 	return 0;
 }
@@ -398,7 +399,7 @@ static int do_info(const struct copts *o, int storefd)
 		if (o->json) {
 			json_object_object_add(out, "analysis", ar == 0 ? json_object_get(an.json) : NULL);
 			json_object_object_add(out, "top_frame", ar == 0 && an.top ? json_object_new_string(an.top) : NULL);
-			json_object_object_add(out, "analysis_error", ar == 0 ? NULL : json_object_new_string(an.err));
+			json_object_object_add(out, "analysis_error", ar == 0 ? NULL : ll_json_str(an.err));
 			json_object_object_add(out, "analysis_uid", ar == 0 ? json_object_new_int(an.uid) : NULL);
 		} else if (ar == 0) {
 			/* printed from the analysis' JSON (the child's answer is
@@ -408,7 +409,7 @@ static int do_info(const struct copts *o, int storefd)
 		} else {
 			char b[600];
 
-			printf("\nanalysis   %s\n", safe(an.err, b, sizeof(b)));
+			printf("\nanalysis   %s\n", ll_esc(an.err, b, sizeof(b))); /* raw text */
 		}
 		if (ar < 0)
 			rc = LL_EXIT_FAIL;
@@ -493,6 +494,7 @@ static int do_gdb(const struct copts *o, int storefd)
 		ll_store_list_free(&l);
 		return LL_EXIT_FAIL;
 	}
+	ll_store_entry_maps(storefd, &l.v[i]); /* the sysroot copies the mapped files */
 	r = cores_gdb(storefd, &l.v[i]);
 	ll_store_list_free(&l);
 	return r;

@@ -58,7 +58,7 @@ static const char *flags_str(unsigned fl, char *buf, size_t size)
 	return buf;
 }
 
-/* A target for a terminal: control bytes and non-UTF-8 become \xHH. */
+/* A target for a terminal, escaped (common/escape.h). */
 static void put_clean(const char *s, FILE *f)
 {
 	static char buf[4096 * 4 + 8];

@@ -5,7 +5,9 @@
  * causes in a box (with the fix), the crashing thread's backtrace, its
  * registers, the disassembly with the faulting instruction marked, the
  * other threads, the modules with their build-ids, and remarks. The JSON
- * form (json-c) carries the same data with stable keys. */
+ * form (json-c) carries the same data with stable keys, and the human form
+ * is printed from it (ll_core_analysis_print_json), so an analysis made in
+ * another process prints the same, escaped once as it is printed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
