@@ -46,9 +46,9 @@ struct abbrev_table {
 	size_t ncodes;
 	uint64_t stop;      /* parsed only up to this code (0: all) */
 	struct spec *specs;
-	size_t nspecs;
+	size_t nspecs, scap;
 	int64_t *implicit;
-	size_t nimplicit;
+	size_t nimplicit, icap;
 };
 
 struct dw_file {
@@ -139,7 +139,17 @@ static bool tag_scope(uint64_t tag)
 
 /* ---------- abbreviations ---------- */
 
+/* Empty the table, keeping its memory for the next unit's. */
 static void table_clear(struct abbrev_table *t)
+{
+	if (t->v)
+		memset(t->v, 0, t->ncodes * sizeof(*t->v));
+	t->off = UINT64_MAX;
+	t->stop = 0;
+	t->nspecs = t->nimplicit = 0;
+}
+
+static void table_free(struct abbrev_table *t)
 {
 	free(t->v);
 	free(t->specs);
@@ -152,8 +162,6 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_
 {
 	struct dw_cur c = { f->secs.p[DW_SEC_ABBREV], f->secs.p[DW_SEC_ABBREV] + f->secs.size[DW_SEC_ABBREV],
 			    f->secs.big_endian, false };
-	size_t scap = 0, icap = 0;
-
 	if (u->abbrev_off >= f->secs.size[DW_SEC_ABBREV])
 		return -ENOTSUP;
 	c.p += u->abbrev_off;
@@ -207,14 +215,14 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_
 			size = form_fixed_size((unsigned)form, u->addr_size, u->offset_size, u->version);
 			if (size == -2)
 				return -ENOTSUP;
-			if (t->nspecs == scap) {
-				size_t n = scap ? scap * 2 : 256;
+			if (t->nspecs == t->scap) {
+				size_t n = t->scap ? t->scap * 2 : 256;
 				struct spec *v = realloc(t->specs, n * sizeof(*v));
 
 				if (!v)
 					return -ENOMEM;
 				t->specs = v;
-				scap = n;
+				t->scap = n;
 			}
 			t->specs[t->nspecs] = (struct spec){ (uint16_t)at, (uint16_t)form, (int16_t)size, -1 };
 			if (at == DW_AT_sibling && a->sib_at < 0 && fixed >= 0) {
@@ -222,14 +230,14 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_
 				a->sib_form = (uint16_t)form;
 			}
 			if (form == DW_FORM_implicit_const) {
-				if (t->nimplicit == icap) {
-					size_t n = icap ? icap * 2 : 16;
+				if (t->nimplicit == t->icap) {
+					size_t n = t->icap ? t->icap * 2 : 16;
 					int64_t *v = realloc(t->implicit, n * sizeof(*v));
 
 					if (!v)
 						return -ENOMEM;
 					t->implicit = v;
-					icap = n;
+					t->icap = n;
 				}
 				t->specs[t->nspecs].implicit_idx = (int32_t)t->nimplicit;
 				t->implicit[t->nimplicit++] = implicit;
@@ -966,8 +974,8 @@ void dw_file_free(struct dw_file *f)
 {
 	if (!f)
 		return;
-	table_clear(&f->tabs[0]);
-	table_clear(&f->tabs[1]);
+	table_free(&f->tabs[0]);
+	table_free(&f->tabs[1]);
 	dw_sections_free(&f->secs);
 	free(f->units);
 	free(f);

@@ -905,6 +905,18 @@ static void cu_reset(struct cu *c, bool failed)
 	*c = (struct cu){ .off = c->off, .loaded = true, .failed = failed };
 }
 
+/* Give back what the doubling arrays did not use. */
+static void cu_trim(struct cu *c)
+{
+	struct scope *sc = c->nscopes ? realloc(c->scopes, c->nscopes * sizeof(*sc)) : NULL;
+	struct segment *sg = c->nsegs ? realloc(c->segs, c->nsegs * sizeof(*sg)) : NULL;
+
+	if (sc)
+		c->scopes = sc;
+	if (sg)
+		c->segs = sg;
+}
+
 static int load_cu(struct ll_symbolizer *s, struct cu *c)
 {
 	int r = -ENOTSUP;
@@ -919,6 +931,8 @@ static int load_cu(struct ll_symbolizer *s, struct cu *c)
 		r = load_cu_libdw(s, c);
 	if (r < 0)
 		cu_reset(c, true);
+	else
+		cu_trim(c);
 	return r;
 }
 

@@ -401,8 +401,17 @@ static int run_program(const struct dw_sections *s, const struct line_hdr *h, un
 	struct dw_cur c = { s->p[DW_SEC_LINE] + h->prog_start, s->p[DW_SEC_LINE] + h->unit_end,
 			    s->big_endian, false };
 	struct state st = { .file = 1, .line = 1 };
-	size_t cap = 0;
+	size_t cap = (size_t)(c.end - c.p) + 1; /* a row takes a byte at least */
 	int r = 0;
+
+	/* Room for the most rows the program can make, at once: the pages
+	 * never written are never touched (doubling would copy and leave the
+	 * heap fragmented); trimmed to the rows made at the end. */
+	if (cap > max)
+		cap = max;
+	t->rows = malloc(cap * sizeof(*t->rows));
+	if (!t->rows)
+		return -ENOMEM;
 
 #define STD_LEN(op) (h->std_lengths[(op) - 1])
 	while (c.p < c.end && r == 0) {
@@ -505,6 +514,12 @@ static int run_program(const struct dw_sections *s, const struct line_hdr *h, un
 			return -ENOTSUP;
 	}
 #undef STD_LEN
+	if (r == 0 && t->nrows < cap) {
+		struct line_row *v = realloc(t->rows, (t->nrows ? t->nrows : 1) * sizeof(*v));
+
+		if (v)
+			t->rows = v;
+	}
 	return r;
 }
 
