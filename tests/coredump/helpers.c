@@ -130,9 +130,29 @@ json_object *th_list(const char *store)
 json_object *th_record(const char *store, const char *id)
 {
 	char path[1024];
+	json_object *rec, *side, *v;
 
 	snprintf(path, sizeof(path), "%s/%s.json", store, id);
-	return json_object_from_file(path);
+	rec = json_object_from_file(path);
+	/* The maps live in <id>.maps, named by the record (never inline). */
+	if (!rec || !json_object_object_get_ex(rec, "maps_file", &v) || !v)
+		return rec;
+	if (json_object_object_get_ex(rec, "maps", &v) && v) {
+		fprintf(stderr, "record %s holds its maps inline and names a maps file\n", id);
+		json_object_put(rec);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/%s.maps", store, id);
+	side = json_object_from_file(path);
+	if (!side || !json_object_object_get_ex(side, "maps", &v)) {
+		fprintf(stderr, "record %s: maps file %s missing or damaged\n", id, path);
+		json_object_put(side);
+		json_object_put(rec);
+		return NULL;
+	}
+	json_object_object_add(rec, "maps", json_object_get(v));
+	json_object_put(side);
+	return rec;
 }
 
 int th_make_input(const char *path, size_t n, bool random_only)

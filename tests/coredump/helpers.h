@@ -36,7 +36,8 @@ json_object *th_cores_json(const char *store, int *status, const char *sub, cons
 /* Every record of the store as `cores list --json` gives it (caller puts). */
 json_object *th_list(const char *store);
 
-/* Read a record file <store>/<id>.json directly. */
+/* Read a record file <store>/<id>.json directly, with the "maps" of its
+ * side file <store>/<id>.maps put back in (NULL if that file is missing). */
 json_object *th_record(const char *store, const char *id);
 
 /* Write n bytes of "realistic" core-like data (text, pointers, random,

@@ -275,69 +275,85 @@ static const char *top_of(int storefd, const struct ll_store_entry *e, char *buf
 	return top;
 }
 
+/* `list` goes through the store one record at a time (ll_store_foreach):
+ * its memory does not grow with the records' contents. */
+struct list_ctx {
+	const struct copts *o;
+	int storefd;
+	json_object *arr;
+	size_t seen, shown;
+};
+
+static int list_one(struct ll_store_entry *e, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	const struct copts *o = lc->o;
+	int storefd = lc->storefd;
+	char t[32], sz[32], dsz[32], b[128], sb[64];
+	json_object *sn;
+	const char *base;
+
+	lc->seen++;
+	if (!ll_store_match(e, &o->f))
+		return 0;
+	lc->shown++;
+	if (o->top && e->core_file)
+		ll_store_entry_maps(storefd, e); /* the analysis places modules with them */
+	if (o->json) {
+		json_object *j = entry_json(e);
+
+		if (o->top) {
+			char tb[512];
+			const char *top = top_of(storefd, e, tb, sizeof(tb));
+
+			json_object_object_add(j, "top_frame", top ? json_object_new_string(top) : NULL);
+		}
+		json_object_array_add(lc->arr, j);
+		return 0;
+	}
+	base = strrchr(e->exe, '/');
+	base = base ? base + 1 : (*e->exe ? e->exe : e->comm);
+	json_object_object_get_ex(e->meta, "signal_name", &sn);
+	printf("%-19s %7d %5u %-7s %9s %s%9s%s  %-24.24s %s\n", fmt_time(e->time, t), (int)e->pid,
+	       (unsigned)e->uid, sn ? safe(json_object_get_string(sn), sb, sizeof(sb)) : "?",
+	       out_size(e->size, sz),
+	       e->core_file ? (e->truncated ? OUT_YELLOW : "") : OUT_RED,
+	       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
+	       OUT_RESET, safe(base, b, sizeof(b)), e->id);
+	if (o->top && e->core_file) {
+		char tb[512], tb2[1024];
+		const char *top = top_of(storefd, e, tb, sizeof(tb));
+
+		if (top)
+			printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
+		else
+			printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, safe(tb, tb2, sizeof(tb2)));
+	}
+	return 0;
+}
+
 static int do_list(const struct copts *o, int storefd)
 {
-	struct ll_store_list l;
-	json_object *arr = o->json ? json_object_new_array() : NULL;
-	size_t shown = 0;
-	int r = ll_store_list(storefd, &l);
+	struct list_ctx lc = { .o = o, .storefd = storefd, .arr = o->json ? json_object_new_array() : NULL };
+	size_t unreadable = 0;
+	int r;
 
-	if (r < 0) {
-		out_error("cores", "store %s: %s", o->store, strerror(-r));
-		json_object_put(arr);
-		return LL_EXIT_FAIL;
-	}
 	if (!o->json)
 		printf("%s%-19s %7s %5s %-7s %9s %9s  %-24s %s%s\n", OUT_BOLD, "TIME", "PID", "UID", "SIGNAL",
 		       "SIZE", "STORED", "EXE", "ID", OUT_RESET);
-	for (size_t i = 0; i < l.n; i++) {
-		const struct ll_store_entry *e = &l.v[i];
-		char t[32], sz[32], dsz[32], b[128], sb[64];
-		json_object *sn;
-		const char *base;
-
-		if (!ll_store_match(e, &o->f))
-			continue;
-		shown++;
-		if (o->json) {
-			json_object *j = entry_json(e);
-
-			if (o->top) {
-				char tb[512];
-				const char *top = top_of(storefd, e, tb, sizeof(tb));
-
-				json_object_object_add(j, "top_frame", top ? json_object_new_string(top) : NULL);
-			}
-			json_object_array_add(arr, j);
-			continue;
-		}
-		base = strrchr(e->exe, '/');
-		base = base ? base + 1 : (*e->exe ? e->exe : e->comm);
-		json_object_object_get_ex(e->meta, "signal_name", &sn);
-		printf("%-19s %7d %5u %-7s %9s %s%9s%s  %-24.24s %s\n", fmt_time(e->time, t), (int)e->pid,
-		       (unsigned)e->uid, sn ? safe(json_object_get_string(sn), sb, sizeof(sb)) : "?",
-		       out_size(e->size, sz),
-		       e->core_file ? (e->truncated ? OUT_YELLOW : "") : OUT_RED,
-		       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
-		       OUT_RESET, safe(base, b, sizeof(b)), e->id);
-		if (o->top && e->core_file) {
-			char tb[512], tb2[1024];
-			const char *top = top_of(storefd, e, tb, sizeof(tb));
-
-			if (top)
-				printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
-			else
-				printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, safe(tb, tb2, sizeof(tb2)));
-		}
+	r = ll_store_foreach(storefd, list_one, &lc, &unreadable);
+	if (r < 0) {
+		out_error("cores", "store %s: %s", o->store, strerror(-r));
+		json_object_put(lc.arr);
+		return LL_EXIT_FAIL;
 	}
 	if (o->json)
-		out_json(arr);
-	else if (!shown)
-		printf("(%s)\n", l.n ? "no stored crash matches the filters" : "no stored crashes");
-	if (l.unreadable)
+		out_json(lc.arr);
+	else if (!lc.shown)
+		printf("(%s)\n", lc.seen ? "no stored crash matches the filters" : "no stored crashes");
+	if (unreadable)
 		fprintf(stderr, "lifeline cores: %zu record(s) could not be read (permission or damaged)\n",
-			l.unreadable);
-	ll_store_list_free(&l);
+			unreadable);
 	return LL_EXIT_OK;
 }
 
@@ -432,8 +448,9 @@ static int do_info(const struct copts *o, int storefd)
 		ll_store_list_free(&l);
 		return LL_EXIT_FAIL;
 	}
-	const struct ll_store_entry *e = &l.v[i];
+	struct ll_store_entry *e = &l.v[i];
 
+	ll_store_entry_maps(storefd, e); /* for the analysis (and --json's metadata) */
 	if (o->json) {
 		out = json_object_new_object();
 		json_object_object_add(out, "id", json_object_new_string(e->id));
