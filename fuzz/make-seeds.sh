@@ -19,7 +19,7 @@ preload=$build/src/preload/crash/liblifeline-crash.so
 [ "$(id -u)" = 0 ] || { echo "make-seeds.sh: needs root (core_pattern)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/lifeline-seeds.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-C=corpus
+C=${CORPUS:-corpus} # CORPUS=DIR: write the seeds elsewhere
 mkdir -p $C/helper $C/core $C/record $C/config $C/report $C/procinfo $C/fds $C/elf
 
 gcc -O1 -g -pthread -o "$tmp/crash" seeds/crash.c
@@ -55,13 +55,17 @@ for rec in "$tmp"/store/*.json; do
 	comm=$(jq -r .comm "$rec")
 	sig=$(jq -r .signal_name "$rec" | tr 'A-Z' 'a-z')
 	name=$comm-$(jq -r '.cmdline[1] // "main"' "$rec")-$sig
-	zst=$tmp/store/$id.zst
-	cp "$rec" $C/record/$name
-	chmod 0644 $C/record/$name
+	zst=$tmp/store/$id.zst maps=$tmp/store/$id.maps
+	[ -f "$maps" ] || maps=/dev/null
+	# record: <id>.json NUL <id>.maps [NUL <id>.zst when small]
+	{ cat "$rec"; printf '\0'; cat "$maps"; } >$C/record/$name
+	[ -f "$zst" ] && [ "$(stat -c %s "$zst")" -le 8192 ] &&
+		{ cat "$rec"; printf '\0'; cat "$maps"; printf '\0'; cat "$zst"; } >$C/record/$name-zst
 	if [ -f "$zst" ]; then
 		zstd -qdc "$zst" >"$tmp/$name.core"
-		{ cat "$rec"; printf '\0'; cat "$tmp/$name.core"; } >$C/core/$name
-		[ "$(stat -c %s "$zst")" -le 8192 ] && { cat "$rec"; printf '\0'; cat "$zst"; } >$C/record/$name-zst
+		# core: the record as the analysis gets it (maps merged back) NUL the core
+		{ jq -c -s '.[0] + {maps: (.[1].maps // .[0].maps)}' "$rec" "$maps" 2>/dev/null || cat "$rec"
+		  printf '\0'; cat "$tmp/$name.core"; } >$C/core/$name
 		# the helper's stream and build-id reader: the core as the kernel sends it
 		case $name in crash-segv-* | tiny-*) cp "$tmp/$name.core" $C/helper/core-$name ;; esac
 	fi
@@ -84,7 +88,7 @@ cp "$tmp/crash" $C/elf/x86_64-pie-g
 
 # --- /proc of live processes -------------------------------------------
 proc_seed() { # pid out
-	(cd /proc/$1 && for f in status stat auxv cmdline cgroup limits maps mountinfo; do
+	(cd /proc/$1 && for f in status stat auxv cmdline cgroup limits maps; do
 		printf '==> %s <==\n' "$f"; head -c 65536 "$f"; printf '\n'
 	done
 	printf '==> exe <==\n%s\n\n==> cwd <==\n%s\n' "$(readlink exe)" "$(readlink cwd)") >"$2"
