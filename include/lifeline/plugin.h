@@ -44,7 +44,8 @@
  * waiting to be retired (at most LL_PLUGIN_MAX_RETIRING), /proc/self/maps
  * (opened once: retiring never needs a new descriptor), with
  * LL_PLUGIN_WATCH an inotify descriptor and an eventfd, with guard_dir the
- * guard directory; a load briefly adds the source file and the new memfd.
+ * guard directory; a load briefly adds the source file, the new memfd and a
+ * pidfd (waiting for the test load's child).
  * Each version that stays mapped after dlclose keeps its memfd until it is
  * found unmapped.
  *
