@@ -7,7 +7,8 @@
  *  - bad input: names (empty, ':', space, too long), closed or negative
  *    descriptors, duplicates, one descriptor too many, a state blob over
  *    the limit, a registered descriptor closed before the start, a binary
- *    that is not executable or not an ELF: each a clear -errno and reason;
+ *    that is not executable or not an ELF, another process squatting a
+ *    service's control socket name: each a clear -errno and reason;
  *  - socket-activation interop: sockact (written against LISTEN_FDS only,
  *    no lifeline) receives a TCP and a Unix listening socket by name, with
  *    LISTEN_PID equal to its own pid, and holds nothing else than 0, 1, 2,
@@ -34,6 +35,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stddef.h>
 
 #include "lifeline/spawn.h"
 #include "lifeline/upgrade.h"
@@ -158,6 +160,21 @@ static void test_bad_input(void **state)
 	assert_int_equal(blen, 0);
 	assert_int_equal(ll_upgrade_ready(), 0);
 	assert_int_equal(ll_upgrade_request(0, NULL, 100, &st, why, sizeof(why)), -EINVAL);
+	/* a squatter on another process's control name is not talked to */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int sq = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+					    (size_t)snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+							     "lifeline-upgrade-1"));
+
+		assert_int_equal(bind(sq, (struct sockaddr *)&sa, len), 0);
+		assert_int_equal(listen(sq, 1), 0);
+		assert_int_equal(ll_upgrade_request(1, NULL, 1000, &st, why, sizeof(why)), -EPERM);
+		print_message("squatter: %s\n", why);
+		assert_non_null(strstr(why, "belongs to pid"));
+		close(sq);
+	}
 	close(fd);
 }
 
