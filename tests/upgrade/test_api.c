@@ -1,9 +1,14 @@
 /* test_api.c: the library in one process (this test is the old process).
  *
+ *  - systemd socket activation without names: LISTEN_FDS=1 and LISTEN_PID
+ *    (the child's own, written by ll_spawn's pid_slot) give the socket as
+ *    "unknown"; a LISTEN_PID of another process gives nothing; either way
+ *    the variables are taken out of the environment;
  *  - bad input: names (empty, ':', space, too long), closed or negative
  *    descriptors, duplicates, one descriptor too many, a state blob over
  *    the limit, a registered descriptor closed before the start, a binary
- *    that is not executable or not an ELF: each a clear -errno and reason;
+ *    that is not executable or not an ELF, another process squatting a
+ *    service's control socket name: each a clear -errno and reason;
  *  - socket-activation interop: sockact (written against LISTEN_FDS only,
  *    no lifeline) receives a TCP and a Unix listening socket by name, with
  *    LISTEN_PID equal to its own pid, and holds nothing else than 0, 1, 2,
@@ -30,6 +35,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stddef.h>
 
 #include "lifeline/spawn.h"
 #include "lifeline/upgrade.h"
@@ -154,6 +160,21 @@ static void test_bad_input(void **state)
 	assert_int_equal(blen, 0);
 	assert_int_equal(ll_upgrade_ready(), 0);
 	assert_int_equal(ll_upgrade_request(0, NULL, 100, &st, why, sizeof(why)), -EINVAL);
+	/* a squatter on another process's control name is not talked to */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int sq = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+					    (size_t)snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+							     "lifeline-upgrade-1"));
+
+		assert_int_equal(bind(sq, (struct sockaddr *)&sa, len), 0);
+		assert_int_equal(listen(sq, 1), 0);
+		assert_int_equal(ll_upgrade_request(1, NULL, 1000, &st, why, sizeof(why)), -EPERM);
+		print_message("squatter: %s\n", why);
+		assert_non_null(strstr(why, "belongs to pid"));
+		close(sq);
+	}
 	close(fd);
 }
 
@@ -358,20 +379,77 @@ static void test_notify_socket_and_state(void **state)
 	close(ns);
 }
 
+/* Run this test binary as a "systemd-activated" child: LISTEN_FDS=1, no
+ * LISTEN_FDNAMES, LISTEN_PID written by the child itself (ll_spawn's
+ * pid_slot) or a wrong one; the child prints what ll_upgrade_inherited()
+ * found. */
+static void systemd_child(int right_pid, char *out, size_t size)
+{
+	char self[4096], pidvar[32] = "LISTEN_PID=1";
+	char *argv[] = { self, "--systemd-child", NULL };
+	char *envp[] = { "LISTEN_FDS=1", pidvar, NULL };
+	uint16_t port;
+	int sock = tcp_listen(&port), p[2], st;
+	struct ll_spawn_fd map[2];
+	struct ll_spawn_opts o = { .fds = map, .nfds = 2, .envp = envp };
+	ssize_t n;
+	pid_t pid;
+
+	assert_true(readlink("/proc/self/exe", self, sizeof(self) - 1) > 0);
+	self[sizeof(self) - 1] = '\0';
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	map[0] = (struct ll_spawn_fd){ sock, 3 };
+	map[1] = (struct ll_spawn_fd){ p[1], 1 };
+	if (right_pid) {
+		o.pid_slot = pidvar + strlen("LISTEN_PID=");
+		o.pid_slot_size = sizeof(pidvar) - strlen("LISTEN_PID=");
+		o.pid_slot_size = 4; /* too small: refused */
+		assert_int_equal(ll_spawn(argv, &o, &pid, NULL), -EINVAL);
+		o.pid_slot_size = sizeof(pidvar) - strlen("LISTEN_PID=");
+	}
+	assert_int_equal(ll_spawn(argv, &o, &pid, NULL), 0);
+	close(p[1]);
+	n = read(p[0], out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+	assert_int_equal(ll_spawn_wait(pid, -1, 5000, &st), 0);
+	close(p[0]);
+	close(sock);
+}
+
+static void test_systemd_activation(void **state)
+{
+	char out[256];
+
+	(void)state;
+	systemd_child(1, out, sizeof(out));
+	print_message("LISTEN_PID = the child's pid: %s", out);
+	assert_string_equal(out, "unknown=3 http=-2 env=gone\n");
+	systemd_child(0, out, sizeof(out));
+	print_message("LISTEN_PID = another pid: %s", out);
+	assert_string_equal(out, "unknown=-2 http=-2 env=gone\n");
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	return tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0 ? -1 : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_systemd_activation),
 		cmocka_unit_test(test_socket_activation_interop),
 		cmocka_unit_test(test_notify_socket_and_state),
 	};
 
+	if (argc == 2 && !strcmp(argv[1], "--systemd-child")) {
+		int a = ll_upgrade_inherited("unknown"), b = ll_upgrade_inherited("http");
+
+		printf("unknown=%d http=%d env=%s\n", a, b, getenv("LISTEN_FDS") || getenv("LISTEN_PID") ? "left" : "gone");
+		return 0;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
