@@ -7,11 +7,11 @@
 # corpus grows in OUT/NAME/new, never in fuzz/corpus. OUT/NAME/log has
 # libFuzzer's output, OUT/NAME/cpu one line "wall user sys" per chunk.
 #   fuzz/campaign.sh NAME CPU_SECONDS DEADLINE [OUT]   (after ./dev.sh fuzz NAME 1)
-#   fuzz/campaign.sh report [OUT]   a Markdown table of every target in OUT:
+#   fuzz/campaign.sh --summary [OUT]   a Markdown table of every target in OUT:
 #     CPU time, executions, libFuzzer's last cov/ft, findings
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
-if [ "${1:-}" = report ]; then
+if [ "${1:-}" = --summary ]; then
 	out=${2:-build-fuzz/campaign}
 	echo "| target | CPU time | executions | cov | ft | corpus (inputs) | findings |"
 	echo "|---|---|---|---|---|---|---|"
