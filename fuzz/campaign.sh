@@ -7,11 +7,11 @@
 # corpus grows in OUT/NAME/new, never in fuzz/corpus. OUT/NAME/log has
 # libFuzzer's output, OUT/NAME/cpu one line "wall user sys" per chunk.
 #   fuzz/campaign.sh NAME CPU_SECONDS DEADLINE [OUT]   (after ./dev.sh fuzz NAME 1)
-#   fuzz/campaign.sh report [OUT]   a Markdown table of every target in OUT:
+#   fuzz/campaign.sh --summary [OUT]   a Markdown table of every target in OUT:
 #     CPU time, executions, libFuzzer's last cov/ft, findings
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
-if [ "${1:-}" = report ]; then
+if [ "${1:-}" = --summary ]; then
 	out=${2:-build-fuzz/campaign}
 	echo "| target | CPU time | executions | cov | ft | corpus (inputs) | findings |"
 	echo "|---|---|---|---|---|---|---|"
@@ -31,6 +31,8 @@ fi
 name=${1#fuzz_} budget=$2 deadline=$(date -d "$3" +%s) out=${4:-build-fuzz/campaign}
 chunk=${CHUNK:-600}
 bin=build-fuzz/fuzz/fuzz_$name dir=$out/$name
+dictarg=()
+[ -f "fuzz/dict/$name.dict" ] && dictarg=(-dict="fuzz/dict/$name.dict")
 mkdir -p "$dir/new" "$dir/artifacts"
 used() { awk '{ s += $2 + $3 } END { printf "%d\n", s }' "$dir/cpu" 2>/dev/null || echo 0; }
 touch "$dir/cpu"
@@ -44,7 +46,7 @@ while :; do
 	/usr/bin/time -f '%e %U %S' -a -o "$dir/cpu" nice -n 19 "$bin" \
 		-max_total_time="$t" -timeout=25 -rss_limit_mb=2048 \
 		-close_fd_mask=3 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
-		"$dir/new" "fuzz/corpus/$name" >>"$dir/log" 2>&1
+		"${dictarg[@]}" "$dir/new" "fuzz/corpus/$name" >>"$dir/log" 2>&1
 	# a binary being relinked: wait rather than spin
 	[ $(($(date +%s) - now)) -lt 5 ] && sleep 5
 done

@@ -23,9 +23,13 @@ if [ ! -d "$corpus" ]; then
 	exit 2
 fi
 [ "$fresh" = 1 ] && rm -rf "$scratch/new"
+# fuzz/dict/NAME.dict, when there is one: the format's keywords
+dict=$(dirname "$corpus")/../dict/$(basename "$corpus").dict
+dictarg=()
+[ -f "$dict" ] && dictarg=(-dict="$dict")
 mkdir -p "$scratch/new" "$scratch/artifacts"
 # -close_fd_mask=3: the targets' own stdout/stderr (CLI output, error
 # messages for bad input) is noise; libFuzzer's and the sanitizers' reports
 # still go to stderr. -timeout: one input taking this long is a finding.
 exec "$bin" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 -close_fd_mask=3 \
-	-print_final_stats=1 -artifact_prefix="$scratch/artifacts/" "$@" "$scratch/new" "$corpus"
+	-print_final_stats=1 -artifact_prefix="$scratch/artifacts/" "${dictarg[@]}" "$@" "$scratch/new" "$corpus"
