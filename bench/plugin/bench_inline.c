@@ -1,6 +1,6 @@
-/* bench_inline.c: the enter/call/leave loop of bench_plugin.c, compiled with
- * LL_PLUGIN_INLINE_CALLS (liburcu-bp's read side inlined into the caller). */
-#define LL_PLUGIN_INLINE_CALLS
+/* bench_inline.c: the enter/call/leave loop of bench_plugin.c as a host
+ * compiles it by default (liburcu-bp's read side inlined into the caller;
+ * bench_plugin.c itself uses the out-of-line calls). */
 #include <time.h>
 
 #include <lifeline/plugin.h>

@@ -1,10 +1,11 @@
 /* bench_plugin.c: what lifeline's plugin host costs (not a test).
  *
- * 1. Call overhead, one thread, rounds interleaved, best kept: the same
- *    trivial plugin function (number(): returns a constant) called
- *    (a) through a plain function pointer, (b) through ll_plugin_enter /
- *    call / ll_plugin_leave, out of line, and (c) inlined with
- *    LL_PLUGIN_INLINE_CALLS, and, for scale, (d) under liburcu's urcu-memb
+ * 1. Call overhead, one thread, 5 runs (median and spread), rounds
+ *    interleaved, best kept: the same trivial plugin function (number():
+ *    returns a constant) called (a) through a plain function pointer,
+ *    (b) through ll_plugin_enter / call / ll_plugin_leave as a host gets
+ *    them by default (inline), and (c) out of line
+ *    (LL_PLUGIN_NO_INLINE_CALLS), and, for scale, (d) under liburcu's urcu-memb
  *    read lock (the flavour that needs registered threads), (e) under a
  *    pthread rwlock read lock and (f) under a pthread mutex (what hosts usually guard a
  *    swappable table with). Ratios against (a); goal <= 1.2x. Then the same
@@ -27,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LL_PLUGIN_NO_INLINE_CALLS /* run_ll: the out-of-line calls; bench_inline.c: the default */
 #include <lifeline/plugin.h>
 
 #include "../../examples/plugin/greeter.h"
@@ -188,6 +190,30 @@ static double run_mutex(long n)
 	return (now_ns() - t0) / (double)n;
 }
 
+#define RUNS 5
+enum { K_DIRECT, K_INLINE, K_LL, K_MEMB, K_RWLOCK, K_MUTEX, K_DA, K_LA, NKINDS };
+
+static double median(const double *v)
+{
+	double s[RUNS];
+
+	memcpy(s, v, sizeof(s));
+	qsort(s, RUNS, sizeof(s[0]), cmp_double);
+	return s[RUNS / 2];
+}
+
+/* One line: median ns, median ratio, spread of the ratio over the runs. */
+static void report(const char *what, const double *ns, const double *ratio, const char *note)
+{
+	double lo = ratio[0], hi = ratio[0];
+
+	for (int i = 1; i < RUNS; i++) {
+		lo = fmin(lo, ratio[i]);
+		hi = fmax(hi, ratio[i]);
+	}
+	printf("  %s %6.2f ns/call   %.2fx  [%.2f-%.2f]%s\n", what, median(ns), median(ratio), lo, hi, note);
+}
+
 int main(int argc, char **argv)
 {
 	struct ll_plugin_opts opts = {
@@ -200,7 +226,7 @@ int main(int argc, char **argv)
 
 	if (ncallers < 1 || ncallers > 8)
 		ncallers = 2;
-	double *lat, *pub, direct, ll, inl, memb, rwl, mtx, da, la;
+	double *lat, *pub, ns[NKINDS][RUNS], ratio[NKINDS][RUNS];
 	const struct greeter_api *api;
 	pthread_t th[8];
 
@@ -228,32 +254,43 @@ int main(int argc, char **argv)
 	direct_table = api;
 	ll_plugin_leave(plugin);
 	run_direct(ncalls / 10); /* warm up */
+	run_inline(ncalls / 10);
 	run_ll(ncalls / 10);
-	/* Rounds interleaved, best of each kept: drift on a shared machine
-	 * hits every kind alike. */
-	direct = ll = inl = memb = rwl = mtx = da = la = 1e30;
-	for (int r = 0; r < 7; r++) {
-		direct = fmin(direct, run_direct(ncalls));
-		ll = fmin(ll, run_ll(ncalls));
-		inl = fmin(inl, run_inline(ncalls));
-		memb = fmin(memb, run_memb(ncalls));
-		rwl = fmin(rwl, run_rwlock(ncalls / 5));
-		mtx = fmin(mtx, run_mutex(ncalls / 5));
-		da = fmin(da, run_direct_answer(ncalls / 2));
-		la = fmin(la, run_ll_answer(ncalls / 2));
+	/* 5 runs; in each, the kinds interleaved, best of 3 rounds kept (drift
+	 * on a shared machine hits every kind alike), the ratio taken against
+	 * that run's direct call. Reported: median ns and median ratio over
+	 * the 5 runs, and the spread (lowest-highest ratio). */
+	for (int run = 0; run < RUNS; run++) {
+		double k[NKINDS];
+
+		for (int i = 0; i < NKINDS; i++)
+			k[i] = 1e30;
+		for (int r = 0; r < 3; r++) {
+			k[K_DIRECT] = fmin(k[K_DIRECT], run_direct(ncalls));
+			k[K_INLINE] = fmin(k[K_INLINE], run_inline(ncalls));
+			k[K_LL] = fmin(k[K_LL], run_ll(ncalls));
+			k[K_MEMB] = fmin(k[K_MEMB], run_memb(ncalls));
+			k[K_RWLOCK] = fmin(k[K_RWLOCK], run_rwlock(ncalls / 5));
+			k[K_MUTEX] = fmin(k[K_MUTEX], run_mutex(ncalls / 5));
+			k[K_DA] = fmin(k[K_DA], run_direct_answer(ncalls / 2));
+			k[K_LA] = fmin(k[K_LA], run_ll_answer(ncalls / 2));
+		}
+		for (int i = 0; i < NKINDS; i++) {
+			ns[i][run] = k[i];
+			ratio[i][run] = k[i] / k[i == K_LA || i == K_DA ? K_DA : K_DIRECT];
+		}
 	}
-	printf("call overhead (one thread, trivial plugin function, best of 7 interleaved rounds of %ld calls)\n",
-	       ncalls);
-	printf("  direct function pointer        %6.2f ns/call   1.00x\n", direct);
-	printf("  ll_plugin_enter/call/leave     %6.2f ns/call   %.2fx   (goal <= 1.2x)\n", ll, ll / direct);
-	printf("  same, LL_PLUGIN_INLINE_CALLS   %6.2f ns/call   %.2fx\n", inl, inl / direct);
-	printf("  urcu-memb read lock + call     %6.2f ns/call   %.2fx   (needs rcu_register_thread)\n", memb,
-	       memb / direct);
-	printf("  pthread_rwlock_rdlock + call   %6.2f ns/call   %.2fx\n", rwl, rwl / direct);
-	printf("  pthread_mutex_lock + call      %6.2f ns/call   %.2fx\n", mtx, mtx / direct);
+	printf("call overhead (one thread, trivial plugin function; %d runs of 3 interleaved rounds of %ld calls, "
+	       "median and spread of the ratio)\n", RUNS, ncalls);
+	report("direct function pointer       ", ns[K_DIRECT], ratio[K_DIRECT], "");
+	report("ll_plugin_enter/call/leave    ", ns[K_INLINE], ratio[K_INLINE], "   (the default, inline; goal <= 1.2x)");
+	report("same, LL_PLUGIN_NO_INLINE_CALLS", ns[K_LL], ratio[K_LL], "   (out of line)");
+	report("urcu-memb read lock + call    ", ns[K_MEMB], ratio[K_MEMB], "   (needs rcu_register_thread)");
+	report("pthread_rwlock_rdlock + call  ", ns[K_RWLOCK], ratio[K_RWLOCK], "");
+	report("pthread_mutex_lock + call     ", ns[K_MUTEX], ratio[K_MUTEX], "");
 	printf("a function doing a little work (answer(): one atomic add)\n");
-	printf("  table->answer(), no lifeline   %6.2f ns/call   1.00x\n", da);
-	printf("  ll_plugin_enter/call/leave     %6.2f ns/call   %.2fx\n", la, la / da);
+	report("table->answer(), no lifeline  ", ns[K_DA], ratio[K_DA], "");
+	report("ll_plugin_enter/call/leave    ", ns[K_LA], ratio[K_LA], "   (out of line)");
 
 	/* 2. reload latency under load */
 	lat = calloc((size_t)nreloads, sizeof(*lat));

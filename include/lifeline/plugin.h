@@ -287,22 +287,44 @@ void ll_plugin_close(struct ll_plugin *p);
 
 /** Begin a call: returns the serving version's table (never NULL). The table
  *  and everything it points to stay valid until ll_plugin_leave(). Cost:
- *  an urcu-bp read lock and one pointer load. */
+ *  an urcu-bp read lock and one pointer load (inlined by default: see
+ *  below). */
 const void *ll_plugin_enter(struct ll_plugin *p);
 
 /** End the call begun by the matching ll_plugin_enter() of this thread. */
 void ll_plugin_leave(struct ll_plugin *p);
 
-/* Optional inline calls. A host that defines LL_PLUGIN_INLINE_CALLS before
- * including this header gets ll_plugin_enter()/ll_plugin_leave() inlined:
- * liburcu-bp's read side is compiled into the caller (this defines
- * _LGPL_SOURCE for liburcu and needs its headers: `pkg-config --cflags
- * lifeline`), which saves the two function calls (about 1.5 ns a call
- * here). Contract (part of the ABI): a struct ll_plugin starts with the
- * RCU-protected pointer to the serving version, whose first member is the
- * table. Do not use it in ASan/UBSan builds: liburcu 0.13's urcu-bp
- * registry trips UBSan's alignment check (harmless on x86). */
-#ifdef LL_PLUGIN_INLINE_CALLS
+/* Inline calls, the default. ll_plugin_enter()/ll_plugin_leave() are
+ * compiled into the caller: liburcu-bp's read side (its header, with
+ * _LGPL_SOURCE defined for liburcu in this translation unit) and one load
+ * of the serving table, which saves the two calls into the library (a call
+ * costs 1.1-1.5x a direct function-pointer call this way, 2.5-2.9x out of
+ * line: median of 5 runs in bench/plugin on a loaded 2-core machine). The caller then links liburcu-bp itself
+ * (`pkg-config --cflags --libs lifeline` gives both). The out-of-line
+ * functions are used instead when LL_PLUGIN_NO_INLINE_CALLS is defined
+ * before including this header, when liburcu's headers are not found, and
+ * in AddressSanitizer builds (liburcu 0.13's urcu-bp registry trips
+ * UBSan's alignment check, harmless on x86: define LL_PLUGIN_NO_INLINE_CALLS
+ * in a build with -fsanitize=undefined alone too). Both forms give the same
+ * guarantees: no torn call, no registration of caller threads. Contract
+ * (part of the ABI): a struct ll_plugin starts with the RCU-protected
+ * pointer to the serving version's table. */
+#ifndef LL_PLUGIN_NO_INLINE_CALLS
+#if defined(__SANITIZE_ADDRESS__)
+#define LL_PLUGIN_NO_INLINE_CALLS
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LL_PLUGIN_NO_INLINE_CALLS
+#endif
+#endif
+#endif
+#if !defined(LL_PLUGIN_NO_INLINE_CALLS) && defined(__has_include)
+#if __has_include(<urcu-bp.h>)
+#define LL_PLUGIN_INLINE_CALLS_ 1
+#endif
+#endif
+
+#ifdef LL_PLUGIN_INLINE_CALLS_
 #ifndef _LGPL_SOURCE
 #define _LGPL_SOURCE
 #endif
@@ -310,11 +332,8 @@ void ll_plugin_leave(struct ll_plugin *p);
 
 static inline const void *ll_plugin_enter_inline_(struct ll_plugin *p)
 {
-	const void *const *serving;
-
 	urcu_bp_read_lock();
-	serving = rcu_dereference(*(const void *const *const *)p);
-	return *serving;
+	return rcu_dereference(*(const void *const *)p);
 }
 
 static inline void ll_plugin_leave_inline_(struct ll_plugin *p)

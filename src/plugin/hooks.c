@@ -158,9 +158,15 @@ int ll_hooks_run(struct ll_plugin *p, struct ll_pversion *v, struct ll_pversion 
 		v->pinned = true;
 		if (s == ST_SAVE)
 			old->pinned = true;
+		struct tm tm;
+		char when[32] = "?";
+
+		if (localtime_r(&v->snap.src.st_mtim.tv_sec, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		snprintf(why, size, "its %s hook did not return within %u ms (ll_plugin_opts.init_timeout_ms): "
-			 "the version is abandoned, never published; its thread \"ll-plugin-init\" is left "
-			 "running", stage_name[s], p->opts.init_timeout_ms);
+			 "the version (%zu bytes, file modified %s) is abandoned, never published; its thread "
+			 "\"ll-plugin-init\" is left running", stage_name[s], p->opts.init_timeout_ms, v->snap.size,
+			 when);
 		return -ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&j->lock);

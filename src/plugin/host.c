@@ -46,9 +46,8 @@
 
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* LL_PLUGIN_INLINE_CALLS (plugin.h) reads the table through these two. */
-_Static_assert(offsetof(struct ll_plugin, cur) == 0, "struct ll_plugin must start with cur");
-_Static_assert(offsetof(struct ll_pversion, table) == 0, "struct ll_pversion must start with table");
+/* The inline calls (plugin.h) read the table through this one. */
+_Static_assert(offsetof(struct ll_plugin, table) == 0, "struct ll_plugin must start with table");
 
 /* Copy a string, cut to size. */
 static void copy_str(char *dst, size_t size, const char *src)
@@ -283,7 +282,8 @@ int ll_plugin_load_locked(struct ll_plugin *p, unsigned flags)
 		return reject(p, r, why);
 	v->number = ++p->next_number;
 	clock_gettime(CLOCK_REALTIME, &v->loaded_at);
-	rcu_assign_pointer(p->cur, v);
+	p->cur = v;
+	rcu_assign_pointer(p->table, (void *)v->table); /* const to the readers */
 	p->loaded_from = v->snap.src;
 	pthread_mutex_lock(&status_lock);
 	p->st.version = v->number;
@@ -430,7 +430,8 @@ void ll_plugin_close(struct ll_plugin *p)
 	ll_watch_stop(p);
 	pthread_mutex_lock(&p->lock);
 	old = p->cur;
-	rcu_assign_pointer(p->cur, NULL);
+	p->cur = NULL;
+	rcu_assign_pointer(p->table, NULL);
 	if (old)
 		ll_retire_queue(p, old);
 	ll_retire_close(p); /* one grace period for what is pending and the last version */
@@ -450,13 +451,13 @@ void ll_plugin_close(struct ll_plugin *p)
 #define LL_HOT __attribute__((hot, optimize("omit-frame-pointer")))
 #endif
 
-LL_HOT const void *ll_plugin_enter(struct ll_plugin *p)
+LL_HOT const void *(ll_plugin_enter)(struct ll_plugin *p)
 {
 	rcu_read_lock();
-	return rcu_dereference(p->cur)->table;
+	return rcu_dereference(p->table);
 }
 
-LL_HOT void ll_plugin_leave(struct ll_plugin *p)
+LL_HOT void (ll_plugin_leave)(struct ll_plugin *p)
 {
 	(void)p;
 	rcu_read_unlock();

@@ -11,6 +11,11 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* The library defines the out-of-line ll_plugin_enter()/leave() (host.c
+ * names them in parentheses: the public header may already have been
+ * included, through the build's forced ll_public_api.h, with the inline
+ * macros defined). */
+#define LL_PLUGIN_NO_INLINE_CALLS
 #include "lifeline/plugin.h"
 
 /* Everything declared here stays inside liblifeline. */
@@ -27,7 +32,7 @@ struct ll_snapshot {
 
 /* One loaded version. Immutable once published. */
 struct ll_pversion {
-	const void *table;                        /* hot: read by enter() */
+	const void *table;                        /* published in struct ll_plugin */
 	void *handle;                             /* dlopen handle */
 	const struct ll_plugin_descriptor *desc;
 	struct ll_snapshot snap;                  /* kept open while mapped */
@@ -61,7 +66,8 @@ struct ll_watch_entry {
 };
 
 struct ll_plugin {
-	struct ll_pversion *cur;   /* RCU-protected: the serving version */
+	void *table;               /* RCU-protected: the serving version's table (read by enter()) */
+	struct ll_pversion *cur;   /* the serving version (writers only, under lock) */
 	pthread_mutex_t lock;      /* serialises loads, retires and the watch set */
 	char *path;
 	const char *load_from;     /* when set, load this file instead (the guard's last good copy) */

@@ -592,6 +592,7 @@ static void test_init_deadline(void **state)
 	print_message("endless init: %s\n", st.init_stuck_msg);
 	assert_int_equal(st.init_stuck, 1);
 	assert_non_null(strstr(st.init_stuck_msg, "init hook did not return within 300 ms"));
+	assert_non_null(strstr(st.init_stuck_msg, "bytes, file modified"));
 	assert_int_equal(st.health, -ETIMEDOUT);
 	assert_int_equal(ph_serving(p), 1);
 	/* A later good version loads, through the watcher and explicitly. */
