@@ -14,10 +14,11 @@
  * the capture stage will read (cmdline, maps, cgroup, limits, stat; exe and
  * cwd are readlink()ed), and each entry of map_files/ (the kernel's link to
  * the very file mapped, not a path looked up in the process's mount
- * namespace) with O_PATH, whose filesystem fstatfs() checks before anything
- * else touches it: files on FUSE (a daemon the crashing user may run) or on
- * a network filesystem are never read, whatever the process's own mountinfo
- * says (a lazy unmount hides a mount from it). A regular file elsewhere gets
+ * namespace) with O_PATH, whose filesystem is checked before anything else
+ * touches it (its mount id in the helper's own mount table, which asks the
+ * filesystem nothing, then fstatfs()): files on FUSE (a daemon the crashing
+ * user may run) or on a network filesystem are never read, whatever the
+ * process's own mountinfo says (a lazy unmount hides a mount from it). A regular file elsewhere gets
  * one read descriptor per distinct file. Then ll_cd_proc_describe(), in the
  * unprivileged capture stage, parses all of it: everything the process
  * controls is read bounded (a prefix of cmdline and maps, a capped number of
@@ -363,6 +364,89 @@ static const char *remote_fs(long type)
 	}
 }
 
+/* The helper's own mount table (the initial mount namespace, where the
+ * kernel starts it): mount id -> is it FUSE or a network filesystem. Read
+ * once, never the crashing process's (a lazy unmount hides a mount from it,
+ * and its namespace is its own). */
+struct own_mounts {
+	int *remote;           /* mount ids of FUSE/network mounts */
+	size_t n;
+	bool unknown;          /* unreadable: every mount is suspect */
+};
+
+static bool remote_type(const char *t)
+{
+	static const char *const prefixes[] = {
+		"fuse", "nfs", "cifs", "smb", "ceph", "9p", "afs", "coda", "glusterfs", "lustre",
+		"ocfs2", "gfs2", "orangefs", "ncp", "sshfs",
+	};
+
+	for (size_t i = 0; i < LL_ARRAY_SIZE(prefixes); i++)
+		if (!strncmp(t, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+static void read_own_mounts(struct own_mounts *m)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t cap = 0;
+	bool trunc = false;
+
+	memset(m, 0, sizeof(*m));
+	if (ll_read_prefix_at(AT_FDCWD, "/proc/self/mountinfo", 0, 4u << 20, &text, NULL, &trunc) < 0 ||
+	    trunc) {
+		m->unknown = true;
+		free(text);
+		return;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *sep = strstr(line, " - ");
+		char type[64];
+		int id;
+
+		if (!sep || sscanf(line, "%d", &id) != 1 || sscanf(sep + 3, "%63s", type) != 1 ||
+		    !remote_type(type))
+			continue;
+		if (m->n == cap) {
+			int *nr = realloc(m->remote, (cap ? cap * 2 : 16) * sizeof(*nr));
+
+			if (!nr) {
+				m->unknown = true;
+				break;
+			}
+			m->remote = nr;
+			cap = cap ? cap * 2 : 16;
+		}
+		m->remote[m->n++] = id;
+	}
+	free(text);
+}
+
+/* Is the file open on fd on a FUSE or network mount of our namespace? Its
+ * mount id comes from /proc/self/fdinfo (procfs: nothing is asked of the
+ * filesystem, whose daemon may never answer, as fstatfs() would ask a FUSE
+ * daemon of a mount that lets root in). */
+static bool on_own_remote_mount(const struct own_mounts *m, int fd)
+{
+	char path[64], *text = NULL, *p;
+	int id = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (ll_read_file(path, 64 * 1024, &text, NULL) < 0)
+		return true;
+	p = strstr(text, "mnt_id:");
+	if (p)
+		id = (int)strtol(p + 7, NULL, 10);
+	free(text);
+	if (id < 0 || m->unknown)
+		return true;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->remote[i] == id)
+			return true;
+	return false;
+}
+
 static int cmp_mapfile(const void *a, const void *b)
 {
 	const struct ll_cd_mapfile *x = a, *y = b;
@@ -374,8 +458,8 @@ static int cmp_mapfile(const void *a, const void *b)
  * O_PATH: nothing of the file is opened yet), its filesystem checked with
  * fstatfs() before anything else touches it. A regular file gets a read
  * descriptor (one per distinct file, MAX_BUILD_IDS at most). */
-static void gather_mapfile(int mfdir, const char *name, struct ll_cd_proc_files *f,
-			   struct ll_cd_mapfile *m)
+static void gather_mapfile(int mfdir, const char *name, const struct own_mounts *mounts,
+			   struct ll_cd_proc_files *f, struct ll_cd_mapfile *m)
 {
 	struct statfs sf;
 	char proc[64];
@@ -385,6 +469,14 @@ static void gather_mapfile(int mfdir, const char *name, struct ll_cd_proc_files 
 	pfd = openat(mfdir, name, O_PATH | O_CLOEXEC);
 	if (pfd < 0)
 		return;
+	/* First the mount table (asks no filesystem anything), then fstatfs()
+	 * for mounts of other namespaces: FUSE answers it without its daemon
+	 * for root, unless the mount lets root in, and such a mount of our
+	 * namespace was caught by the first check. */
+	if (on_own_remote_mount(mounts, pfd)) {
+		m->skipped = "on a FUSE or network filesystem: not read";
+		goto out;
+	}
 	if (fstatfs(pfd, &sf) < 0) {
 		m->skipped = "filesystem unknown (fstatfs failed): not read";
 		goto out;
@@ -424,6 +516,7 @@ out:
 
 static void gather_mapfiles(int dirfd, struct ll_cd_proc_files *f)
 {
+	struct own_mounts mounts;
 	struct dirent *de;
 	size_t cap = 0;
 	DIR *d;
@@ -436,6 +529,7 @@ static void gather_mapfiles(int dirfd, struct ll_cd_proc_files *f)
 		close(fd);
 		return;
 	}
+	read_own_mounts(&mounts);
 	f->fds = calloc(MAX_BUILD_IDS, sizeof(*f->fds));
 	f->fd_dev = calloc(MAX_BUILD_IDS, sizeof(*f->fd_dev));
 	f->fd_ino = calloc(MAX_BUILD_IDS, sizeof(*f->fd_ino));
@@ -457,10 +551,11 @@ static void gather_mapfiles(int dirfd, struct ll_cd_proc_files *f)
 		memset(&f->mf[f->nmf], 0, sizeof(f->mf[0]));
 		f->mf[f->nmf].start = a;
 		f->mf[f->nmf].end = b;
-		gather_mapfile(fd, de->d_name, f, &f->mf[f->nmf]);
+		gather_mapfile(fd, de->d_name, &mounts, f, &f->mf[f->nmf]);
 		f->nmf++;
 	}
 	closedir(d);
+	free(mounts.remote);
 	if (f->nmf)
 		qsort(f->mf, f->nmf, sizeof(*f->mf), cmp_mapfile);
 }
