@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,19 +515,51 @@ out:
 	close(pfd);
 }
 
+/* Mappings of one file share its check: within one process, two map_files
+ * links with the same path that is not " (deleted)" name the same file (a
+ * file replaced under its name shows the old one as deleted). So each entry
+ * costs a readlinkat(); only a new path is opened and checked. */
+#define SEEN_BUCKETS 4096
+
+struct seen {
+	char *path[SEEN_BUCKETS];
+	size_t idx[SEEN_BUCKETS];
+};
+
+static size_t seen_slot(const struct seen *s, const char *path)
+{
+	size_t h = 14695981039346656037ull;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	for (size_t i = 0; i < SEEN_BUCKETS; i++) {
+		size_t k = (h + i) & (SEEN_BUCKETS - 1);
+
+		if (!s->path[k] || !strcmp(s->path[k], path))
+			return k;
+	}
+	return SIZE_MAX;
+}
+
 static void gather_mapfiles(int dirfd, struct ll_cd_proc_files *f)
 {
 	struct own_mounts mounts;
+	struct seen *seen = calloc(1, sizeof(*seen));
 	struct dirent *de;
-	size_t cap = 0;
+	size_t cap = 0, nseen = 0;
 	DIR *d;
 	int fd = openat(dirfd, "map_files", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0 || !seen) {
+		if (fd >= 0)
+			close(fd);
+		free(seen);
 		return;
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
+		free(seen);
 		return;
 	}
 	read_own_mounts(&mounts);
@@ -535,6 +568,9 @@ static void gather_mapfiles(int dirfd, struct ll_cd_proc_files *f)
 	f->fd_ino = calloc(MAX_BUILD_IDS, sizeof(*f->fd_ino));
 	while (f->fds && f->fd_dev && f->fd_ino && (de = readdir(d)) && f->nmf < MAPS_RECORDED_MAX) {
 		unsigned long long a, b;
+		char link[4096];
+		size_t k = SIZE_MAX;
+		ssize_t n;
 		int end = 0;
 
 		if (sscanf(de->d_name, "%llx-%llx%n", &a, &b, &end) != 2 || de->d_name[end])
@@ -548,13 +584,30 @@ static void gather_mapfiles(int dirfd, struct ll_cd_proc_files *f)
 			f->mf = nm;
 			cap = nc;
 		}
-		memset(&f->mf[f->nmf], 0, sizeof(f->mf[0]));
+		n = readlinkat(fd, de->d_name, link, sizeof(link) - 1);
+		if (n > 0 && (size_t)n < sizeof(link) - 1) {
+			link[n] = '\0';
+			if (!strstr(link, " (deleted)"))
+				k = seen_slot(seen, link);
+		}
+		if (k != SIZE_MAX && seen->path[k]) {
+			f->mf[f->nmf] = f->mf[seen->idx[k]];
+		} else {
+			memset(&f->mf[f->nmf], 0, sizeof(f->mf[0]));
+			gather_mapfile(fd, de->d_name, &mounts, f, &f->mf[f->nmf]);
+			if (k != SIZE_MAX && nseen < SEEN_BUCKETS / 2 && (seen->path[k] = strdup(link))) {
+				seen->idx[k] = f->nmf;
+				nseen++;
+			}
+		}
 		f->mf[f->nmf].start = a;
 		f->mf[f->nmf].end = b;
-		gather_mapfile(fd, de->d_name, &mounts, f, &f->mf[f->nmf]);
 		f->nmf++;
 	}
 	closedir(d);
+	for (size_t i = 0; i < SEEN_BUCKETS; i++)
+		free(seen->path[i]);
+	free(seen);
 	free(mounts.remote);
 	if (f->nmf)
 		qsort(f->mf, f->nmf, sizeof(*f->mf), cmp_mapfile);
