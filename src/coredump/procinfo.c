@@ -14,10 +14,11 @@
  * the capture stage will read (cmdline, maps, cgroup, limits, stat; exe and
  * cwd are readlink()ed), and each entry of map_files/ (the kernel's link to
  * the very file mapped, not a path looked up in the process's mount
- * namespace) with O_PATH, whose filesystem fstatfs() checks before anything
- * else touches it: files on FUSE (a daemon the crashing user may run) or on
- * a network filesystem are never read, whatever the process's own mountinfo
- * says (a lazy unmount hides a mount from it). A regular file elsewhere gets
+ * namespace) with O_PATH, whose filesystem is checked before anything else
+ * touches it (its mount id in the helper's own mount table, which asks the
+ * filesystem nothing, then fstatfs()): files on FUSE (a daemon the crashing
+ * user may run) or on a network filesystem are never read, whatever the
+ * process's own mountinfo says (a lazy unmount hides a mount from it). A regular file elsewhere gets
  * one read descriptor per distinct file. Then ll_cd_proc_describe(), in the
  * unprivileged capture stage, parses all of it: everything the process
  * controls is read bounded (a prefix of cmdline and maps, a capped number of
@@ -34,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +366,89 @@ static const char *remote_fs(long type)
 	}
 }
 
+/* The helper's own mount table (the initial mount namespace, where the
+ * kernel starts it): mount id -> is it FUSE or a network filesystem. Read
+ * once, never the crashing process's (a lazy unmount hides a mount from it,
+ * and its namespace is its own). */
+struct own_mounts {
+	int *remote;           /* mount ids of FUSE/network mounts */
+	size_t n;
+	bool unknown;          /* unreadable: every mount is suspect */
+};
+
+static bool remote_type(const char *t)
+{
+	static const char *const prefixes[] = {
+		"fuse", "nfs", "cifs", "smb", "ceph", "9p", "afs", "coda", "glusterfs", "lustre",
+		"ocfs2", "gfs2", "orangefs", "ncp", "sshfs",
+	};
+
+	for (size_t i = 0; i < LL_ARRAY_SIZE(prefixes); i++)
+		if (!strncmp(t, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+static void read_own_mounts(struct own_mounts *m)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t cap = 0;
+	bool trunc = false;
+
+	memset(m, 0, sizeof(*m));
+	if (ll_read_prefix_at(AT_FDCWD, "/proc/self/mountinfo", 0, 4u << 20, &text, NULL, &trunc) < 0 ||
+	    trunc) {
+		m->unknown = true;
+		free(text);
+		return;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *sep = strstr(line, " - ");
+		char type[64];
+		int id;
+
+		if (!sep || sscanf(line, "%d", &id) != 1 || sscanf(sep + 3, "%63s", type) != 1 ||
+		    !remote_type(type))
+			continue;
+		if (m->n == cap) {
+			int *nr = realloc(m->remote, (cap ? cap * 2 : 16) * sizeof(*nr));
+
+			if (!nr) {
+				m->unknown = true;
+				break;
+			}
+			m->remote = nr;
+			cap = cap ? cap * 2 : 16;
+		}
+		m->remote[m->n++] = id;
+	}
+	free(text);
+}
+
+/* Is the file open on fd on a FUSE or network mount of our namespace? Its
+ * mount id comes from /proc/self/fdinfo (procfs: nothing is asked of the
+ * filesystem, whose daemon may never answer, as fstatfs() would ask a FUSE
+ * daemon of a mount that lets root in). */
+static bool on_own_remote_mount(const struct own_mounts *m, int fd)
+{
+	char path[64], *text = NULL, *p;
+	int id = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (ll_read_file(path, 64 * 1024, &text, NULL) < 0)
+		return true;
+	p = strstr(text, "mnt_id:");
+	if (p)
+		id = (int)strtol(p + 7, NULL, 10);
+	free(text);
+	if (id < 0 || m->unknown)
+		return true;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->remote[i] == id)
+			return true;
+	return false;
+}
+
 static int cmp_mapfile(const void *a, const void *b)
 {
 	const struct ll_cd_mapfile *x = a, *y = b;
@@ -375,8 +460,8 @@ static int cmp_mapfile(const void *a, const void *b)
  * O_PATH: nothing of the file is opened yet), its filesystem checked with
  * fstatfs() before anything else touches it. A regular file gets a read
  * descriptor (one per distinct file, MAX_BUILD_IDS at most). */
-static void gather_mapfile(int mfdir, const char *name, struct ll_cd_proc_files *f,
-			   struct ll_cd_mapfile *m)
+static void gather_mapfile(int mfdir, const char *name, const struct own_mounts *mounts,
+			   struct ll_cd_proc_files *f, struct ll_cd_mapfile *m)
 {
 	struct statfs sf;
 	char proc[64];
@@ -386,6 +471,14 @@ static void gather_mapfile(int mfdir, const char *name, struct ll_cd_proc_files 
 	pfd = openat(mfdir, name, O_PATH | O_CLOEXEC);
 	if (pfd < 0)
 		return;
+	/* First the mount table (asks no filesystem anything), then fstatfs()
+	 * for mounts of other namespaces: FUSE answers it without its daemon
+	 * for root, unless the mount lets root in, and such a mount of our
+	 * namespace was caught by the first check. */
+	if (on_own_remote_mount(mounts, pfd)) {
+		m->skipped = "on a FUSE or network filesystem: not read";
+		goto out;
+	}
 	if (fstatfs(pfd, &sf) < 0) {
 		m->skipped = "filesystem unknown (fstatfs failed): not read";
 		goto out;
@@ -423,19 +516,55 @@ out:
 	close(pfd);
 }
 
+/* Mappings of one file share its check: within one process, two map_files
+ * links with the same path that is not " (deleted)" name the same file (a
+ * file replaced under its name shows the old one as deleted). So each entry
+ * costs a readlinkat(); only a new path is opened and checked. */
+#define SEEN_BUCKETS 4096
+
+struct seen {
+	char *path[SEEN_BUCKETS];
+	size_t idx[SEEN_BUCKETS];
+};
+
+static size_t seen_slot(const struct seen *s, const char *path)
+{
+	size_t h = 14695981039346656037ull;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	for (size_t i = 0; i < SEEN_BUCKETS; i++) {
+		size_t k = (h + i) & (SEEN_BUCKETS - 1);
+
+		if (!s->path[k] || !strcmp(s->path[k], path))
+			return k;
+	}
+	return SIZE_MAX;
+}
+
 static void gather_mapfiles(int procfd, struct ll_cd_proc_files *f)
 {
+	struct own_mounts mounts;
+	struct seen *seen = calloc(1, sizeof(*seen));
 	struct dirent *de;
-	size_t cap = 0;
-	DIR *d = ll_opendir_at(procfd, "map_files", 0);
+	size_t cap = 0, nseen = 0;
+	DIR *d = seen ? ll_opendir_at(procfd, "map_files", 0) : NULL;
+	int fd;
 
-	if (!d)
+	if (!d) {
+		free(seen);
 		return;
+	}
+	fd = dirfd(d);
+	read_own_mounts(&mounts);
 	f->fds = calloc(MAX_BUILD_IDS, sizeof(*f->fds));
 	f->fd_dev = calloc(MAX_BUILD_IDS, sizeof(*f->fd_dev));
 	f->fd_ino = calloc(MAX_BUILD_IDS, sizeof(*f->fd_ino));
 	while (f->fds && f->fd_dev && f->fd_ino && (de = readdir(d)) && f->nmf < MAPS_RECORDED_MAX) {
 		unsigned long long a, b;
+		char link[4096];
+		size_t k = SIZE_MAX;
+		ssize_t n;
 		int end = 0;
 
 		if (sscanf(de->d_name, "%llx-%llx%n", &a, &b, &end) != 2 || de->d_name[end])
@@ -449,13 +578,31 @@ static void gather_mapfiles(int procfd, struct ll_cd_proc_files *f)
 			f->mf = nm;
 			cap = nc;
 		}
-		memset(&f->mf[f->nmf], 0, sizeof(f->mf[0]));
+		n = readlinkat(fd, de->d_name, link, sizeof(link) - 1);
+		if (n > 0 && (size_t)n < sizeof(link) - 1) {
+			link[n] = '\0';
+			if (!strstr(link, " (deleted)"))
+				k = seen_slot(seen, link);
+		}
+		if (k != SIZE_MAX && seen->path[k]) {
+			f->mf[f->nmf] = f->mf[seen->idx[k]];
+		} else {
+			memset(&f->mf[f->nmf], 0, sizeof(f->mf[0]));
+			gather_mapfile(fd, de->d_name, &mounts, f, &f->mf[f->nmf]);
+			if (k != SIZE_MAX && nseen < SEEN_BUCKETS / 2 && (seen->path[k] = strdup(link))) {
+				seen->idx[k] = f->nmf;
+				nseen++;
+			}
+		}
 		f->mf[f->nmf].start = a;
 		f->mf[f->nmf].end = b;
-		gather_mapfile(dirfd(d), de->d_name, f, &f->mf[f->nmf]);
 		f->nmf++;
 	}
 	closedir(d);
+	for (size_t i = 0; i < SEEN_BUCKETS; i++)
+		free(seen->path[i]);
+	free(seen);
+	free(mounts.remote);
 	if (f->nmf)
 		qsort(f->mf, f->nmf, sizeof(*f->mf), cmp_mapfile);
 }

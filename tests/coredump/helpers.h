@@ -54,6 +54,10 @@ void th_boot_tag(char *out, size_t size);
 /* A child of the test that only waits (a live process whose pidfd stands
  * for %F), and its end (SIGKILL, reaped). */
 pid_t th_sleeper(void);
+
+/* A child that runs fn(arg) then waits (for SIGKILL); returns once fn is
+ * done. */
+pid_t th_start_child(void (*fn)(void *), void *arg);
 void th_stop(pid_t pid);
 
 /* json helpers */

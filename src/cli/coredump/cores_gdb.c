@@ -164,6 +164,14 @@ static void mirror_root_links(int rootfd)
 		closedir(d);
 }
 
+static void count(int r, unsigned *copied, unsigned *refused)
+{
+	if (r == 0)
+		(*copied)++;
+	else
+		(*refused)++;
+}
+
 /* The private sysroot: the executable and every file of the record's maps. */
 static int make_sysroot(const struct ll_store_entry *e, const char *exe, char *dir, size_t size,
 			unsigned *copied, unsigned *refused)
@@ -182,7 +190,7 @@ static int make_sysroot(const struct ll_store_entry *e, const char *exe, char *d
 		return -errno;
 	mirror_root_links(rootfd);
 	if (exe[0] == '/')
-		copy_into(rootfd, exe, &total) == 0 ? (*copied)++ : (*refused)++;
+		count(copy_into(rootfd, exe, &total), copied, refused);
 	if (json_object_object_get_ex(e->meta, "maps", &maps) && json_object_is_type(maps, json_type_array)) {
 		size_t n = json_object_array_length(maps);
 
@@ -202,7 +210,7 @@ static int make_sysroot(const struct ll_store_entry *e, const char *exe, char *d
 			}
 			snprintf(probe, sizeof(probe), "%s%s", dir, path);
 			if (fstatat(AT_FDCWD, probe, &st, AT_SYMLINK_NOFOLLOW) != 0) /* else copied already */
-				copy_into(rootfd, path, &total) == 0 ? (*copied)++ : (*refused)++;
+				count(copy_into(rootfd, path, &total), copied, refused);
 			free((char *)path);
 		}
 	}

@@ -17,7 +17,9 @@
  *    stops it and reads its environ: root's command comes back (the stopped
  *    child is killed) and the environ holds no ROOT_TOKEN;
  *  - `cores gdb` on a root-only core whose link_map names a FIFO: gdb
- *    finishes (within 30 s) and the FIFO is never opened. */
+ *    finishes (within 30 s) and the FIFO is never opened;
+ *  - `cores gdb` on a core its uid may read: gdb runs as that uid (a stand-in
+ *    gdb reports its uid and environment), with no ROOT_TOKEN. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -417,12 +419,56 @@ static void test_gdb_fifo_link_map(void **state)
 	free(id);
 }
 
+/* `cores gdb` by root on a core its uid may read: gdb runs as that uid, with
+ * nothing of root's environment, and can read the core through its fd. */
+static void test_gdb_as_crash_uid(void **state)
+{
+	const char *store = th_path("gdbu-store"), *bin = th_path("gdbu-bin");
+	const char *argv[] = { tu_lifeline(), "cores", "gdb", "--store", store, NULL };
+	char script[600], newpath[4096], want[64], *out = NULL, *oldpath;
+	FILE *f;
+	char *id;
+	int st;
+
+	(void)state;
+	make_core("gdbu-core", hold_secret);
+	id = store_core(store, "gdbu-core", true);
+	assert_int_equal(mkdir(bin, 0755), 0);
+	snprintf(script, sizeof(script), "%s/gdb", bin);
+	f = fopen(script, "we");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\necho \"uid=$(id -u)\"\nenv\nfor a; do case \"$a\" in /proc/self/fd/*) "
+		"head -c 4 \"$a\" | grep -q ELF && echo core-readable;; esac; done\n");
+	fclose(f);
+	assert_int_equal(chmod(script, 0755), 0);
+	oldpath = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	snprintf(newpath, sizeof(newpath), "%s:%s", bin, oldpath ? oldpath : "/usr/bin:/bin");
+	setenv("PATH", newpath, 1);
+	setenv("ROOT_TOKEN", token, 1);
+	st = tu_run((char *const *)argv, NULL, &out, NULL);
+	unsetenv("ROOT_TOKEN");
+	if (oldpath) {
+		setenv("PATH", oldpath, 1);
+		free(oldpath);
+	}
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_non_null(out);
+	snprintf(want, sizeof(want), "uid=%u\n", (unsigned)at_uid);
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, token));
+	assert_null(strstr(out, "ROOT_TOKEN"));
+	assert_non_null(strstr(out, "core-readable"));
+	free(out);
+	free(id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_root_only_core_race),
 		cmocka_unit_test(test_readable_core_stopped),
 		cmocka_unit_test(test_gdb_fifo_link_map),
+		cmocka_unit_test(test_gdb_as_crash_uid),
 	};
 	unsigned rnd;
 
