@@ -22,6 +22,9 @@ int ll_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 int ll_read_prefix_at(int dirfd, const char *path, int extra_oflags, size_t max,
 		      char **out, size_t *len, bool *truncated);
 
+/* ll_read_prefix_at() on an open descriptor, from its current offset. */
+int ll_read_prefix_fd(int fd, size_t max, char **out, size_t *len, bool *truncated);
+
 /* ll_read_file_at(AT_FDCWD, ...). */
 int ll_read_file(const char *path, size_t max, char **out, size_t *len);
 
