@@ -122,37 +122,60 @@ static void bound_record(json_object *meta)
 	}
 }
 
+json_object *ll_cd_record_split(json_object *meta, const char *id, const char *maps_name)
+{
+	json_object *maps = NULL, *side = NULL;
+
+	if (json_object_object_get_ex(meta, "maps", &maps) && json_object_is_type(maps, json_type_array)) {
+		side = json_object_new_object();
+		json_object_object_add(side, "id", json_object_new_string(id));
+		json_object_object_add(side, "maps", json_object_get(maps));
+		json_object_object_add(meta, "maps_file", json_object_new_string(maps_name));
+		json_object_object_add(meta, "maps_count",
+				       json_object_new_int64((int64_t)json_object_array_length(maps)));
+		json_object_object_add(meta, "maps", NULL);
+	}
+	bound_record(meta);
+	return side;
+}
+
+void ll_cd_record_unsplit(json_object *meta, json_object *side)
+{
+	json_object *maps;
+
+	if (!side)
+		return;
+	if (json_object_object_get_ex(side, "maps", &maps)) {
+		json_object_object_add(meta, "maps", json_object_get(maps));
+		json_object_object_add(meta, "maps_file", NULL);
+		json_object_object_add(meta, "maps_count", NULL);
+	}
+	json_object_put(side);
+}
+
+int ll_cd_record_names(const char *id, char *name, char *maps_name, size_t size)
+{
+	if (snprintf(name, size, "%s.json", id) >= (int)size ||
+	    snprintf(maps_name, size, "%s.maps", id) >= (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int ll_cd_record_write(int storefd, const char *id, json_object *meta, bool noreplace,
 		       uid_t share_uid)
 {
 	char name[300], maps_name[300];
-	json_object *maps = NULL;
+	json_object *side;
 	int r;
 
-	if (snprintf(name, sizeof(name), "%s.json", id) >= (int)sizeof(name) ||
-	    snprintf(maps_name, sizeof(maps_name), "%s.maps", id) >= (int)sizeof(maps_name))
-		return -ENAMETOOLONG;
-	if (json_object_object_get_ex(meta, "maps", &maps) && json_object_is_type(maps, json_type_array)) {
-		json_object *side = json_object_new_object();
-
-		json_object_object_add(side, "id", json_object_new_string(id));
-		json_object_object_add(side, "maps", json_object_get(maps));
-		r = ll_cd_write_json(storefd, maps_name, side, false, share_uid);
-		json_object_put(side);
-		if (r < 0)
-			return r;
-		json_object_get(maps); /* kept for the caller across the swap below */
-		json_object_object_add(meta, "maps", NULL);
-		json_object_object_add(meta, "maps_file", json_object_new_string(maps_name));
-		json_object_object_add(meta, "maps_count",
-				       json_object_new_int64((int64_t)json_object_array_length(maps)));
-	} else {
-		maps = NULL;
-	}
-	bound_record(meta);
-	r = ll_cd_write_json(storefd, name, meta, noreplace, share_uid);
-	if (maps)
-		json_object_object_add(meta, "maps", maps); /* the caller's object as it was */
+	r = ll_cd_record_names(id, name, maps_name, sizeof(name));
+	if (r < 0)
+		return r;
+	side = ll_cd_record_split(meta, id, maps_name);
+	r = side ? ll_cd_write_json(storefd, maps_name, side, false, share_uid) : 0;
+	if (r == 0)
+		r = ll_cd_write_json(storefd, name, meta, noreplace, share_uid);
+	ll_cd_record_unsplit(meta, side); /* the caller's object as it was */
 	return r;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "coredump/internal.h"
 
 static bool has_suffix(const char *s, size_t len, const char *suf, size_t *stem)
@@ -68,18 +69,11 @@ int ll_cd_classify(const char *name, struct ll_cd_file *f)
 static int scan(int storefd, bool sizes, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx)
 {
 	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
+	DIR *d = ll_opendir_at(storefd, NULL, 0);
+	int r = 0;
 
-	fd = dup(storefd);
-	if (fd < 0)
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(d);
 	while (r == 0 && (de = readdir(d))) {
 		struct ll_cd_file f;
 		struct stat st;
