@@ -342,6 +342,9 @@ static void mark_removed(int storefd, const struct cand *c, const char *why)
 		if (r < 0)
 			ll_store_log(storefd, "core %s removed (%s); its record could not be updated: %s",
 				     c->name, why, strerror(-r));
+	} else {
+		/* The record names another file (or none yet): the log keeps it. */
+		ll_store_log(storefd, "core %s removed (%s); its record does not name it", c->name, why);
 	}
 	json_object_put(meta);
 }

@@ -245,4 +245,8 @@ int ll_cd_classify(const char *name, struct ll_cd_file *f);
  * or core; stops at the first non-zero return of fn and returns it. */
 int ll_cd_scan(int storefd, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx);
 
+/* The same from the names and d_type alone (bytes, size and owner are 0):
+ * no fstatat() a file, for the order of a listing. */
+int ll_cd_scan_names(int storefd, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx);
+
 #endif

@@ -67,8 +67,9 @@ int ll_cd_record_parse(const char *buf, size_t len, json_object **out)
 int ll_cd_record_read_fd(int fd, size_t max, json_object **out)
 {
 	struct stat st;
-	char path[64], *text = NULL;
+	char *text = NULL;
 	size_t len = 0;
+	bool more = false;
 	int r;
 
 	*out = NULL;
@@ -78,9 +79,9 @@ int ll_cd_record_read_fd(int fd, size_t max, json_object **out)
 		return -EINVAL;
 	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	/* Read through the verified descriptor (no second path lookup). */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	r = ll_read_file(path, max, &text, &len);
+	r = ll_read_prefix_fd(fd, max, &text, &len, &more);
+	if (r == 0 && more)
+		r = -EFBIG; /* it grew meanwhile */
 	if (r == 0)
 		r = ll_cd_record_parse(text, len, out);
 	free(text);

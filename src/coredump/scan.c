@@ -6,7 +6,8 @@
  * the file is (".json" the record, ".maps" its memory map, ".zst" or
  * ".core-N.zst" the core). gc, the store's usage and the order of `cores
  * list` are decided from this, so that none of them parses a record: one
- * readdir() and one fstatat() a file, whatever the records contain. */
+ * readdir() and one fstatat() a file (none for the list's order), whatever
+ * the records contain. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +66,7 @@ int ll_cd_classify(const char *name, struct ll_cd_file *f)
 	return 0;
 }
 
-int ll_cd_scan(int storefd, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx)
+static int scan(int storefd, bool sizes, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx)
 {
 	struct dirent *de;
 	DIR *d = ll_opendir_at(storefd, NULL, 0);
@@ -81,15 +82,27 @@ int ll_cd_scan(int storefd, int (*fn)(const struct ll_cd_file *f, void *ctx), vo
 			continue;
 		if (ll_cd_classify(de->d_name, &f) < 0)
 			continue;
-		if (fstatat(storefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		f.bytes = (uint64_t)st.st_blocks * 512;
-		f.size = (uint64_t)st.st_size;
-		f.owner = st.st_uid;
+		if (sizes || de->d_type == DT_UNKNOWN) {
+			if (fstatat(storefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+				continue;
+			f.bytes = (uint64_t)st.st_blocks * 512;
+			f.size = (uint64_t)st.st_size;
+			f.owner = st.st_uid;
+		}
 		r = fn(&f, ctx);
 	}
 	closedir(d);
 	return r;
+}
+
+int ll_cd_scan(int storefd, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx)
+{
+	return scan(storefd, true, fn, ctx);
+}
+
+int ll_cd_scan_names(int storefd, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx)
+{
+	return scan(storefd, false, fn, ctx);
 }
 
 static int add_usage(const struct ll_cd_file *f, void *ctx)

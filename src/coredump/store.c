@@ -407,7 +407,7 @@ int ll_store_foreach(int storefd, int (*fn)(struct ll_store_entry *e, void *ctx)
 	size_t bad = 0;
 	int r;
 
-	r = ll_cd_scan(storefd, collect_id, &ids);
+	r = ll_cd_scan_names(storefd, collect_id, &ids);
 	if (r == 0 && ids.n)
 		qsort(ids.v, ids.n, sizeof(ids.v[0]), cmp_id);
 	for (size_t i = 0; r == 0 && i < ids.n; i++) {
