@@ -3,6 +3,7 @@
 #ifndef LL_COMMON_H
 #define LL_COMMON_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,13 @@ int ll_read_prefix_fd(int fd, size_t max, char **out, size_t *len, bool *truncat
 /* ll_read_file_at(AT_FDCWD, ...). */
 int ll_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* A directory stream on <dirfd>/path (opened with O_RDONLY|O_DIRECTORY|
+ * O_CLOEXEC|extra_oflags, e.g. O_NOFOLLOW), or, when path is NULL or "", on
+ * dirfd itself from its first entry: a close-on-exec duplicate that
+ * closedir() closes while dirfd stays the caller's. NULL with errno set on
+ * failure. The one way the modules list a directory they hold open. */
+DIR *ll_opendir_at(int dirfd, const char *path, int extra_oflags);
+
 /* Write the whole buffer, retrying on EINTR and short writes.
  * Async-signal-safe. */
 int ll_write_all(int fd, const void *buf, size_t len);
@@ -37,6 +45,14 @@ int ll_write_all(int fd, const void *buf, size_t len);
  * exceeds max (pass UINT64_MAX for no bound). The fallback of callers whose
  * kernel copy (copy_file_range, sendfile) is refused. */
 int ll_copy_read_write(int src, int dst, uint64_t max, uint64_t *total);
+
+struct stat;
+
+/* Open path for reading only if it is a regular file (never a FIFO, device,
+ * symlink or directory; checked on the inode actually opened) of at most max
+ * bytes (-EFBIG). Returns the fd (O_CLOEXEC) and fills *st (may be NULL), or
+ * -errno (-EINVAL: not a regular file; -EAGAIN: replaced while opened). */
+int ll_safe_open_regular(const char *path, uint64_t max, struct stat *st);
 
 /* Parse a decimal pid (> 0, no trailing garbage). */
 int ll_parse_pid(const char *s, pid_t *out);

@@ -93,6 +93,8 @@ int ll_elf_check_complete(const void *buf, size_t len, enum ll_elf_kind kind, ch
 	}
 	if (eh->e_phoff % _Alignof(ElfW(Phdr)))
 		return fail(-ENOEXEC, why, why_size, "ELF program headers are misaligned");
+	if (eh->e_shnum && eh->e_shoff % _Alignof(ElfW(Shdr)))
+		return fail(-ENOEXEC, why, why_size, "ELF section headers are misaligned");
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(b + eh->e_phoff) + i;
 
@@ -101,6 +103,8 @@ int ll_elf_check_complete(const void *buf, size_t len, enum ll_elf_kind kind, ch
 		if (ph->p_type != PT_LOAD)
 			continue;
 		has_load = true;
+		if (ph->p_filesz > ph->p_memsz)
+			return fail(-ENOEXEC, why, why_size, "ELF segment %u has more file bytes than memory", i);
 		if (span_end(ph->p_offset, 1, ph->p_filesz, &end) || end > len)
 			return fail(-EAGAIN, why, why_size,
 				    "ELF cut short: segment %u ends at byte %llu, the file has %zu (being written?)", i,

@@ -78,7 +78,7 @@ static json_object *self_report(const struct ll_sandbox_id *sid)
 				continue;
 			p += strlen(keys[i]);
 			p += strspn(p, " \t");
-			n = strcspn(p, "\t\n");
+			n = strcspn(p, "\n");
 			snprintf(line, sizeof(line), "%.*s", (int)(n < 63 ? n : 63), p);
 			json_object_object_add(o, names[i], json_object_new_string(line));
 		}

@@ -16,8 +16,10 @@
  * user's own cores when even its record does not fit; an administrator's
  * `cores gc` frees from the biggest users. A removed core's record stays,
  * rewritten to say the core is gone and why (one bounded record parsed per
- * removal). Candidates are gathered CANDIDATES at a time, so memory does
- * not grow with the store. Temporary files left by a helper that died
+ * removal). One scan counts every user's bytes and gathers the oldest
+ * files of the crashing user and of the biggest few (CANDIDATES each), so
+ * memory does not grow with the store and a cleanup of hundreds of files
+ * reads the directory a few times, not once per file. Temporary files left by a helper that died
  * (".tmp.*" untouched for 15 minutes) are removed too. */
 #include <dirent.h>
 #include <errno.h>
@@ -30,26 +32,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "coredump/internal.h"
 
 #define STALE_TEMP_SECS (15 * 60)
-#define CANDIDATES 64
+#define CANDIDATES 32
 
 static void remove_stale_temps(int storefd, struct ll_store_gc_stats *st)
 {
 	time_t now = time(NULL);
 	struct dirent *de;
-	DIR *d;
-	int fd = dup(storefd);
+	DIR *d = ll_opendir_at(storefd, NULL, 0);
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
 		struct stat s;
 
@@ -96,11 +92,13 @@ struct user {
 	unsigned cores, records;
 };
 
+struct watch_ctx;
+
 struct usage {
 	struct user *v;
 	size_t n, cap;
 	uint64_t total;
-	int err;
+	struct watch_ctx *wc;  /* also gather the candidates of the first users seen */
 };
 
 static struct user *user_of(struct usage *u, uid_t uid)
@@ -121,6 +119,9 @@ static struct user *user_of(struct usage *u, uid_t uid)
 	return &u->v[u->n++];
 }
 
+static int watch_file(const struct ll_cd_file *f, void *ctx);
+static void watch_user(struct watch_ctx *wc, size_t i, uid_t uid);
+
 static int add_file(const struct ll_cd_file *f, void *ctx)
 {
 	struct usage *u = ctx;
@@ -134,6 +135,10 @@ static int add_file(const struct ll_cd_file *f, void *ctx)
 		p->cores++;
 	else if (f->kind == LL_CD_RECORD)
 		p->records++;
+	if (u->wc) {
+		watch_user(u->wc, (size_t)(p - u->v), p->uid);
+		watch_file(f, u->wc);
+	}
 	return 0;
 }
 
@@ -188,7 +193,11 @@ static struct user *pick_user(struct usage *u, uid_t crash_uid, uint64_t limit, 
 	return big;
 }
 
-/* The oldest cores (or records) of one uid, CANDIDATES at most. */
+/* The oldest cores and records of a few users (the crashing one and the
+ * biggest WATCHED), CANDIDATES of each at most: one scan feeds many
+ * removals, whatever the number of users and files. */
+#define WATCHED 32
+
 struct cand {
 	char name[LL_CD_NAME_MAX];
 	size_t idlen;
@@ -196,10 +205,18 @@ struct cand {
 	uint64_t bytes;
 };
 
-struct cand_ctx {
-	uid_t uid;
-	enum ll_cd_kind kind;
+struct cand_list {
 	struct cand v[CANDIDATES];
+	size_t n, next;
+};
+
+struct watch {
+	uid_t uid;
+	struct cand_list cores, records;
+};
+
+struct watch_ctx {
+	struct watch w[WATCHED + 1];
 	size_t n;
 };
 
@@ -210,17 +227,14 @@ static int cand_cmp(int64_t t, const char *name, const struct cand *c)
 	return strcmp(name, c->name);
 }
 
-static int add_cand(const struct ll_cd_file *f, void *ctx)
+static void add_cand(struct cand_list *c, const struct ll_cd_file *f)
 {
-	struct cand_ctx *c = ctx;
 	size_t at = c->n;
 
-	if (f->uid != c->uid || f->kind != c->kind)
-		return 0;
 	while (at > 0 && cand_cmp(f->time, f->name, &c->v[at - 1]) < 0)
 		at--;
 	if (at == CANDIDATES)
-		return 0;
+		return;
 	if (c->n == CANDIDATES)
 		c->n--;
 	memmove(&c->v[at + 1], &c->v[at], (c->n - at) * sizeof(c->v[0]));
@@ -229,7 +243,70 @@ static int add_cand(const struct ll_cd_file *f, void *ctx)
 	c->v[at].time = f->time;
 	c->v[at].bytes = f->bytes;
 	c->n++;
+}
+
+/* Watch user number i of the usage table, if there is room. */
+static void watch_user(struct watch_ctx *wc, size_t i, uid_t uid)
+{
+	if (i < WATCHED && i == wc->n)
+		wc->w[wc->n++].uid = uid;
+}
+
+static int watch_file(const struct ll_cd_file *f, void *ctx)
+{
+	struct watch_ctx *wc = ctx;
+
+	for (size_t i = 0; i < wc->n; i++) {
+		if (wc->w[i].uid != f->uid)
+			continue;
+		if (f->kind == LL_CD_CORE)
+			add_cand(&wc->w[i].cores, f);
+		else if (f->kind == LL_CD_RECORD)
+			add_cand(&wc->w[i].records, f);
+	}
 	return 0;
+}
+
+/* Count again and gather the candidates of the users likely to lose files:
+ * crash_uid and the WATCHED biggest. */
+static int survey(int storefd, struct usage *u, uid_t crash_uid, struct watch_ctx *wc)
+{
+	int r;
+
+	/* Few users (the usual store): one scan counts and gathers. */
+	memset(wc, 0, sizeof(*wc));
+	u->wc = wc;
+	r = measure(storefd, u);
+	u->wc = NULL;
+	if (r < 0 || u->n <= WATCHED)
+		return r;
+	memset(wc, 0, sizeof(*wc));
+	if (crash_uid != (uid_t)-1)
+		wc->w[wc->n++].uid = crash_uid;
+	for (size_t k = 0; k < WATCHED && k < u->n; k++) {
+		const struct user *best = NULL;
+
+		for (size_t i = 0; i < u->n; i++) {
+			bool taken = false;
+
+			for (size_t j = 0; j < wc->n; j++)
+				taken |= wc->w[j].uid == u->v[i].uid;
+			if (!taken && evictable(&u->v[i]) && (!best || u->v[i].bytes > best->bytes))
+				best = &u->v[i];
+		}
+		if (!best)
+			break;
+		wc->w[wc->n++].uid = best->uid;
+	}
+	return ll_cd_scan(storefd, watch_file, wc);
+}
+
+static struct watch *watch_of(struct watch_ctx *wc, uid_t uid)
+{
+	for (size_t i = 0; i < wc->n; i++)
+		if (wc->w[i].uid == uid)
+			return &wc->w[i];
+	return NULL;
 }
 
 /* The record of the core just removed says so (its only parse, bounded). */
@@ -305,11 +382,13 @@ int ll_store_vacuum(int storefd, const struct ll_coredump_config *cfg,
 	struct ll_store_gc_stats local;
 	struct ll_store_gc_stats *st = stats ? stats : &local;
 	struct usage u = { 0 };
-	struct cand_ctx *cands = malloc(sizeof(*cands));
+	struct watch_ctx *wc = malloc(sizeof(*wc));
+	unsigned failures = 0;
+	bool fresh;
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	if (!cands)
+	if (!wc)
 		return -ENOMEM;
 	remove_stale_temps(storefd, st);
 	if (cfg->max_age) {
@@ -317,26 +396,28 @@ int ll_store_vacuum(int storefd, const struct ll_coredump_config *cfg,
 
 		ll_cd_scan(storefd, remove_old, &a);
 	}
-	r = measure(storefd, &u);
-	for (int rounds = 0; r == 0 && rounds < 100000; rounds++) {
+	r = survey(storefd, &u, o->crash_uid, wc);
+	fresh = true;
+	while (r == 0 && failures < 1000) {
 		bool over = cfg->max_use != UINT64_MAX && u.total + o->reserve > cfg->max_use;
-		bool low = o->keep_free && free_space(storefd) < cfg->keep_free + o->reserve;
+		bool low = !over && o->keep_free && free_space(storefd) < cfg->keep_free + o->reserve;
+		struct cand_list *list;
 		struct user *p = NULL;
+		struct watch *w;
 		char why[256];
 		bool own = false;
+		uint64_t freed;
 
 		if (over) {
 			p = pick_user(&u, o->crash_uid, cfg->max_use, &own);
-			if (p && own)
-				snprintf(why, sizeof(why), "removed: the store exceeded MaxUse and uid %u, whose "
-					 "crash needed room, held more than its share (%llu bytes; MaxUse=%llu "
-					 "shared by %zu users): its oldest cores go first", (unsigned)p->uid,
-					 (unsigned long long)p->bytes, (unsigned long long)cfg->max_use,
-					 holders(&u, o->crash_uid));
-			else if (p)
-				snprintf(why, sizeof(why), "removed: the store exceeded MaxUse and uid %u held the "
-					 "most (%llu bytes; MaxUse=%llu shared by %zu users): its oldest cores go "
-					 "first", (unsigned)p->uid, (unsigned long long)p->bytes,
+			if (p)
+				snprintf(why, sizeof(why), own
+					 ? "removed: the store exceeded MaxUse and uid %u, whose crash needed room, "
+					   "held more than its share (%llu bytes; MaxUse=%llu shared by %zu users): "
+					   "its oldest cores go first"
+					 : "removed: the store exceeded MaxUse and uid %u held the most (%llu bytes; "
+					   "MaxUse=%llu shared by %zu users): its oldest cores go first",
+					 (unsigned)p->uid, (unsigned long long)p->bytes,
 					 (unsigned long long)cfg->max_use, holders(&u, o->crash_uid));
 		} else if (low) {
 			/* A helper frees only its own user's cores; an administrator
@@ -352,42 +433,32 @@ int ll_store_vacuum(int storefd, const struct ll_coredump_config *cfg,
 		}
 		if (!p)
 			break;
-		memset(cands, 0, sizeof(*cands));
-		cands->uid = p->uid;
-		cands->kind = p->cores ? LL_CD_CORE : LL_CD_RECORD;
-		r = ll_cd_scan(storefd, add_cand, cands);
-		if (r < 0)
-			break;
-		if (!cands->n) { /* gone meanwhile: count again */
-			r = measure(storefd, &u);
-			if (r == 0 && p->cores + p->records == 0)
+		w = watch_of(wc, p->uid);
+		list = !w ? NULL : p->cores ? &w->cores : &w->records;
+		if (!list || list->next == list->n) {
+			/* Not watched, or more removals than candidates: look again.
+			 * Straight after a survey, the counts and the lists agree, so
+			 * an empty list means the files went meanwhile. */
+			if (fresh)
 				break;
+			r = survey(storefd, &u, o->crash_uid, wc);
+			fresh = true;
 			continue;
 		}
-		for (size_t i = 0; i < cands->n; i++) {
-			uid_t uid = p->uid;
-			uint64_t freed = evict(storefd, &cands->v[i], why, st);
-			struct user *next;
-			bool again;
-
-			p->bytes -= freed < p->bytes ? freed : p->bytes;
-			u.total -= freed < u.total ? freed : u.total;
-			if (cands->kind == LL_CD_CORE && p->cores)
-				p->cores--;
-			else if (cands->kind == LL_CD_RECORD && p->records)
-				p->records--;
-			/* Re-decide after each removal: still needed, same user? */
-			over = cfg->max_use != UINT64_MAX && u.total + o->reserve > cfg->max_use;
-			low = !over && o->keep_free && free_space(storefd) < cfg->keep_free + o->reserve;
-			if (!over && !low)
-				break;
-			next = over ? pick_user(&u, o->crash_uid, cfg->max_use, &again) : p;
-			if (next != p || next->uid != uid || (cands->kind == LL_CD_CORE && !p->cores))
-				break;
-		}
+		fresh = false;
+		freed = evict(storefd, &list->v[list->next], why, st);
+		if (!freed)
+			failures++;
+		p->bytes -= freed < p->bytes ? freed : p->bytes;
+		u.total -= freed < u.total ? freed : u.total;
+		if (list == &w->cores)
+			p->cores--;
+		else
+			p->records--;
+		list->next++;
 	}
 	free(u.v);
-	free(cands);
+	free(wc);
 	return r;
 }
 

@@ -5,7 +5,9 @@
  * uid (SO_PEERCRED: root or its own effective uid), starts the upgrade and
  * keeps the connection; when the upgrade ends (ready or rolled back) the
  * status goes back as one JSON object and the connection is closed. A
- * request while an upgrade runs is answered at once with the refusal. */
+ * request while an upgrade runs is answered at once with the refusal. The
+ * client checks that the socket's owner (SO_PEERCRED) is the pid it asked:
+ * an abstract name can be taken by anyone first. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -166,7 +168,7 @@ static void serve(int conn)
 	o = up_g.ctl_opts;
 	if (up_g.ctl_conn >= 0) {
 		pthread_mutex_unlock(&up_g.lock);
-		send_refusal(conn, -EBUSY, "an upgrade requested by another client is running: wait for it");
+		send_refusal(conn, -EBUSY, "an upgrade is running already (requested by another client): wait for its outcome");
 		close(conn);
 		free(exe);
 		return;
@@ -281,6 +283,19 @@ int ll_upgrade_request(pid_t pid, const char *exe, int timeout_ms, struct ll_upg
 			    "lifeline service that called ll_upgrade_control_open()",
 			    (int)pid, (int)pid, strerror(errno));
 		goto out;
+	}
+	/* the listener must be pid itself, not another process that took its
+	 * name first (abstract names are free for all) */
+	{
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+
+		if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
+			r = up_fail(-EPERM, why, why_size,
+				    "the control socket @lifeline-upgrade-%d belongs to pid %d, not to %d: refusing it",
+				    (int)pid, clen == sizeof(cred) ? (int)cred.pid : -1, (int)pid);
+			goto out;
+		}
 	}
 	req = json_object_new_object();
 	if (exe)

@@ -119,6 +119,7 @@ static int self_argv(char ***argv, char **store)
 	if (!*argv || len == 0) {
 		free(buf);
 		free(*argv);
+		*argv = NULL;
 		return len == 0 ? -ENOENT : -ENOMEM;
 	}
 	for (size_t i = 0; i < len && k < n; i += strlen(buf + i) + 1)

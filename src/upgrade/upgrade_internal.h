@@ -8,6 +8,9 @@
 
 #include "lifeline/upgrade.h"
 
+/* Nothing of this file is exported from liblifeline.so. */
+#pragma GCC visibility push(hidden)
+
 /* Environment variables of the hand-over (systemd's, then ours). */
 #define UP_ENV_READY "LIFELINE_UPGRADE_READY"
 #define UP_ENV_STATE "LIFELINE_UPGRADE_STATE"
@@ -72,5 +75,7 @@ void up_finish(enum ll_upgrade_phase phase, enum ll_upgrade_reason reason, int e
  * send the outcome to the waiting client (lock held). */
 void up_control_accept(void);
 void up_control_reply(const struct ll_upgrade_status *st);
+
+#pragma GCC visibility pop
 
 #endif

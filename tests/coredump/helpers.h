@@ -51,6 +51,11 @@ int th_cmp_prefix(const char *a, const char *b, int64_t n);
 /* The boot id without dashes (as the store names use it). */
 void th_boot_tag(char *out, size_t size);
 
+/* A child of the test that only waits (a live process whose pidfd stands
+ * for %F), and its end (SIGKILL, reaped). */
+pid_t th_sleeper(void);
+void th_stop(pid_t pid);
+
 /* json helpers */
 int64_t th_int(json_object *o, const char *path);         /* "core.size" */
 const char *th_str(json_object *o, const char *path);     /* NULL if null/missing */

@@ -5,7 +5,8 @@
  * exit, on a signal, and by scripts/run-tests.sh); examples/coredump/crasher
  * dies of SIGSEGV; the stored core must decompress to a core gdb accepts,
  * whose innermost frame is the one `lifeline cores info --json` reports.
- * Then a crash with a hostile comm, and --uninstall restoring the values. */
+ * Then a crash with a hostile comm, a binary copied just before it ran
+ * (not called "modified in place"), and --uninstall restoring the values. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -92,6 +93,11 @@ static bool reclaim_pattern(void)
 static pid_t crash_once(const char *comm, int *status);
 static const char *crash_path; /* NULL: the built crasher */
 static uid_t crash_uid;       /* 0: run as root */
+/* When set, the child copies the built crasher to crash_path after fork(),
+ * copy_delay_ms after it, then execs the copy (`cp a b && exec b`): the
+ * copy's mtime is after the process start. */
+static bool copy_in_child;
+static unsigned copy_delay_ms;
 
 /* Crash and return the record of the crash (the caller puts it). Other test
  * runs on a shared machine (another build, another module) may set
@@ -131,6 +137,15 @@ static pid_t crash_once(const char *comm, int *status)
 			_exit(126);
 		/* An ASan build's crasher must let the kernel dump it. */
 		setenv("ASAN_OPTIONS", "disable_coredump=0:handle_segv=0:handle_abort=0:detect_leaks=0", 1);
+		if (copy_in_child) {
+			char cmd[8192];
+
+			usleep(copy_delay_ms * 1000);
+			snprintf(cmd, sizeof(cmd), "cp %s %s.new && chmod 0755 %s.new && mv %s.new %s",
+				 tu_build_path("examples/coredump/crasher"), crasher, crasher, crasher, crasher);
+			if (system(cmd) != 0)
+				_exit(125);
+		}
 		if (comm)
 			execl(crasher, crasher, "--comm", comm, "segv", (char *)NULL);
 		else
@@ -379,6 +394,134 @@ static void test_escapes_in_core(void **state)
 	json_object_put(e);
 }
 
+/* `cores info ID` on a real terminal (script(1) gives it a pseudo-terminal,
+ * so lifeline decides on colour as for a person), its output in out. */
+static void info_on_pty(const char *id, char **out)
+{
+	char cmd[2048];
+	const char *argv[] = { "script", "-qec", cmd, "/dev/null", NULL };
+
+	snprintf(cmd, sizeof(cmd), "%s cores info %s --store %s", tu_lifeline(), id, store);
+	assert_int_equal(run_status(argv, out, NULL), 0);
+	assert_non_null(*out);
+}
+
+/* The colour is there as sequences, never as text; no byte of the crash
+ * reaches the terminal raw; each is escaped once (one notation). */
+static void assert_clean_colour(const char *out)
+{
+	static const char *const ours[] = { "1m", "1;31m", "31m", "33m", "2m", "0m" };
+
+	/* colour is on: the heading in bold, the cause's title in red (the
+	 * sequence once shown as the text \x1b[1;31m) */
+	assert_non_null(strstr(out, "\x1b[1mCore\x1b[0m"));
+	assert_non_null(strstr(out, "| \x1b[1;31m"));
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+		char shown[32];
+
+		snprintf(shown, sizeof(shown), "\\x1b[%s", ours[i]);
+		assert_null(strstr(out, shown));
+	}
+	for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+		if (*p == 0x1b) { /* only our SGR sequences: ESC [ digits ; m */
+			size_t k = 2;
+
+			assert_int_equal(p[1], '[');
+			while ((p[k] >= '0' && p[k] <= '9') || p[k] == ';')
+				k++;
+			assert_int_equal(p[k], 'm');
+			continue;
+		}
+		assert_false(*p < 0x20 && *p != '\n' && *p != '\r');
+		assert_false(*p == 0x7f || *p == 0x9b || *p == 0xff);
+	}
+	assert_null(strstr(out, "\xe2\x80\xae"));
+	/* escaped once: the OSC of the exe name, the bidi override, the lone
+	 * C1 byte, the backslash (never \\\\ nor \\x9b: escaped twice) */
+	assert_non_null(strstr(out, "\\x1b]0;pwn\\x07"));
+	assert_non_null(strstr(out, "\\u{202e}"));
+	assert_non_null(strstr(out, "\\x9b"));
+	assert_non_null(strstr(out, "\\\\q.bin"));
+	if (strstr(out, "\\\\\\\\") || strstr(out, "\\\\x9b"))
+		fprintf(stderr, "escaped twice:\n%s\n", out);
+	assert_null(strstr(out, "\\\\\\\\"));
+	assert_null(strstr(out, "\\\\x9b"));
+}
+
+/* `cores info` in colour on a real terminal, for a crash whose comm, exe
+ * path and command line (argv[0]) hold escape sequences, a bidi override, a
+ * lone C1 byte and a backslash: root's own crash (analysed in-process) and
+ * a fresh unprivileged user's (analysed in a child as that user, whose
+ * answer root renders). */
+static void test_colour_terminal(void **state)
+{
+	const char *comm = "\x1b]0;t\x07\xc2\x9bX";
+	char hostile[600], cmd[2048], user[64], *out = NULL, *old_nc = getenv("NO_COLOR");
+	uid_t uid;
+	gid_t gid;
+	json_object *e;
+	int status;
+
+	(void)state;
+	if (system("command -v script >/dev/null") != 0) {
+		fprintf(stderr, "script(1) (util-linux) is missing: skipped\n");
+		skip();
+	}
+	old_nc = old_nc ? strdup(old_nc) : NULL;
+	unsetenv("NO_COLOR");
+	setenv("TERM", "xterm", 1);
+	snprintf(hostile, sizeof(hostile), "%s/x\x1b]0;pwn\x07\xe2\x80\xae\x9b\\q.bin", root);
+	snprintf(cmd, sizeof(cmd), "cp %s '%s' && chmod 0755 '%s'", tu_build_path("examples/coredump/crasher"),
+		 hostile, hostile);
+	assert_int_equal(system(cmd), 0);
+	usleep(50 * 1000); /* not in the exec's clock tick: see test_user_crash */
+
+	crash_path = hostile;
+	e = crash(comm, &status);
+	assert_non_null(e);
+	assert_true(th_bool(e, "stored"));
+	info_on_pty(th_str(e, "id"), &out);
+	assert_clean_colour(out);
+	free(out);
+	out = NULL;
+	json_object_put(e);
+	/* the hostile name, as its bytes, finds the crash (the record keeps it
+	 * escaped: the filter compares like with like) */
+	{
+		const char *argv[] = { tu_lifeline(), "cores", "list", "--json", "--store", store, "--exe",
+				       strrchr(hostile, '/') + 1, NULL };
+		json_object *l;
+
+		assert_int_equal(run_status(argv, &out, NULL), 0);
+		l = json_tokener_parse(out);
+		assert_non_null(l);
+		assert_int_equal(json_object_array_length(l), 1);
+		json_object_put(l);
+		free(out);
+		out = NULL;
+	}
+
+	if (tu_user_create("pty", &uid, &gid, user, sizeof(user)) < 0) {
+		fprintf(stderr, "cannot create a user here: the unprivileged half is skipped\n");
+	} else {
+		crash_uid = uid;
+		e = crash(comm, &status);
+		crash_uid = 0;
+		assert_non_null(e);
+		assert_true(th_bool(e, "stored"));
+		info_on_pty(th_str(e, "id"), &out);
+		assert_clean_colour(out);
+		free(out);
+		json_object_put(e);
+		tu_user_delete(user);
+	}
+	crash_path = NULL;
+	if (old_nc)
+		setenv("NO_COLOR", old_nc, 1);
+	free(old_nc);
+	unlink(hostile);
+}
+
 /* A plain program of uid 1000 crashes: /proc read through the %F pidfd; its
  * core and record stay root's files, readable by uid 1000 through an ACL only
  * (an owner could chmod, rewrite or grow them). */
@@ -442,6 +585,69 @@ static void test_user_crash(void **state)
 	json_object_put(e);
 }
 
+/* Issue 15 §9: a binary copied and run at once (in the same clock tick,
+ * and one copied between the fork and the exec, 300 ms after the process
+ * start) is not said to be "modified in place after the process mapped it":
+ * its mtime after the start is no proof (at most "possibly", a hint), its
+ * frames are symbolized, and `cores info` names the core by its store id. */
+static void check_not_modified(const char *copy, unsigned delay_ms)
+{
+	json_object *e, *info, *causes;
+	int status;
+
+	copy_in_child = true;
+	copy_delay_ms = delay_ms;
+	crash_path = copy;
+	e = crash(NULL, &status);
+	crash_path = NULL;
+	copy_in_child = false;
+	assert_non_null(e);
+	assert_true(th_bool(e, "stored"));
+	info = th_cores_json(store, &status, "info", th_str(e, "id"));
+	assert_non_null(info);
+	assert_int_equal(status, 0);
+	assert_non_null(th_str(info, "analysis.core"));
+	assert_string_equal(th_str(info, "analysis.core"), th_str(e, "id"));
+	assert_non_null(th_str(info, "top_frame"));
+	assert_non_null(strstr(th_str(info, "top_frame"), "parse_record"));
+	assert_true(json_object_object_get_ex(info, "analysis", &causes));
+	assert_true(json_object_object_get_ex(causes, "causes", &causes));
+	for (size_t i = 0; i < json_object_array_length(causes); i++) {
+		json_object *c = json_object_array_get_idx(causes, i);
+
+		if (strcmp(th_str(c, "kind"), "modified-in-place"))
+			continue;
+		if (!th_bool(c, "hint") || !strstr(th_str(c, "title"), "possibly"))
+			fail_msg("a copy run %u ms after its fork was called modified in place: %s", delay_ms,
+				 json_object_to_json_string(c));
+		print_message("copied %u ms after the fork: %s\n", delay_ms, th_str(c, "title"));
+	}
+	{
+		/* the text names the core by its id, not /proc/self/fd/N */
+		const char *argv[] = { tu_lifeline(), "cores", "info", "--store", store, th_str(e, "id"), NULL };
+		char *out = NULL, line[600];
+
+		assert_int_equal(run_status(argv, &out, NULL), 0);
+		snprintf(line, sizeof(line), "Core %s: PID", th_str(e, "id"));
+		if (!strstr(out, line) || strstr(out, "/proc/self/fd"))
+			fail_msg("cores info does not name the core by its id %s:\n%s", th_str(e, "id"), out);
+		free(out);
+	}
+	json_object_put(info);
+	json_object_put(e);
+}
+
+static void test_copied_then_run(void **state)
+{
+	char copy[600];
+
+	(void)state;
+	snprintf(copy, sizeof(copy), "%s/fresh-copy", root);
+	check_not_modified(copy, 0);
+	snprintf(copy, sizeof(copy), "%s/slow-copy", root);
+	check_not_modified(copy, 300);
+}
+
 static void test_too_long_and_uninstall(void **state)
 {
 	char longstore[200], after[512], *err = NULL;
@@ -475,6 +681,8 @@ int main(void)
 		cmocka_unit_test(test_setuid_crash),
 		cmocka_unit_test(test_user_crash),
 		cmocka_unit_test(test_escapes_in_core),
+		cmocka_unit_test(test_copied_then_run),
+		cmocka_unit_test(test_colour_terminal),
 		cmocka_unit_test(test_too_long_and_uninstall),
 	};
 

@@ -15,6 +15,28 @@
 #include "testutil.h"
 #include "server.h"
 
+/* Every server pid seen, killed at exit: a failed assertion must not leave
+ * a server holding meson's output pipe (the test would never end). */
+static pid_t seen[512];
+static int nseen;
+
+static void kill_seen(void)
+{
+	for (int i = 0; i < nseen; i++)
+		if (seen[i] > 0 && waitpid(seen[i], NULL, WNOHANG) == 0)
+			kill(seen[i], SIGKILL);
+}
+
+static void remember(pid_t pid)
+{
+	if (nseen == 0)
+		atexit(kill_seen);
+	if (nseen < (int)(sizeof(seen) / sizeof(seen[0])))
+		seen[nseen++] = pid;
+	else
+		seen[nseen - 1] = pid;
+}
+
 static uint64_t ms_now(void)
 {
 	struct timespec ts;
@@ -70,6 +92,7 @@ int srv_next_serving(struct srv *s, int timeout_ms, pid_t *pid, char *version)
 		if (r < 0)
 			return r;
 		if (sscanf(line, "serving pid=%d port=%d version=%15s", &p, &port, v) == 3) {
+			remember(p);
 			if (pid)
 				*pid = p;
 			if (version)

@@ -35,6 +35,7 @@ struct symctx {
 	enum sym_format fmt;
 	unsigned disasm;             /* instructions to show, 0 for none */
 	bool no_inline;              /* only the innermost frame */
+	bool demangle;               /* C++ names demangled (not --no-demangle) */
 	bool print_addr;             /* --addr2line: the address first, as addr2line -a */
 	struct ll_symcache *cache;
 	json_object *jarr;           /* FMT_JSON: the items */
