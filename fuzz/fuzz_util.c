@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,13 +77,46 @@ static void remove_scratch(void)
 	}
 }
 
+/* Scratch directories of fuzzing processes that died without their atexit
+ * (a crash, a timeout, a kill): "lifeline-fuzz-PID-..." whose PID is gone. */
+static void remove_stale(const char *base)
+{
+	int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+	DIR *d = bfd >= 0 ? fdopendir(bfd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (bfd >= 0)
+			close(bfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		long pid;
+		char *end;
+
+		if (strncmp(de->d_name, "lifeline-fuzz-", 14))
+			continue;
+		pid = strtol(de->d_name + 14, &end, 10);
+		if (*end != '-' || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		fd = openat(bfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			wipe(fd);
+			close(fd);
+			unlinkat(bfd, de->d_name, AT_REMOVEDIR);
+		}
+	}
+	closedir(d);
+}
+
 const char *fz_scratch(int *dirfd)
 {
 	if (scratch_fd < 0) {
 		const char *base = getenv("TMPDIR");
 
-		snprintf(scratch, sizeof(scratch), "%s/lifeline-fuzz-XXXXXX",
-			 base && *base ? base : "/dev/shm");
+		base = base && *base ? base : "/dev/shm";
+		remove_stale(base);
+		snprintf(scratch, sizeof(scratch), "%s/lifeline-fuzz-%d-XXXXXX", base, (int)getpid());
 		if (!mkdtemp(scratch)) {
 			perror("fuzz: mkdtemp");
 			abort();

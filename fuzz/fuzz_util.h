@@ -27,7 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int fz_memfd(const uint8_t *data, size_t size);
 
 /* This process's scratch directory (created on first use under $TMPDIR or
- * /dev/shm, removed at exit); an O_DIRECTORY fd through *dirfd when non-NULL. */
+ * /dev/shm as lifeline-fuzz-PID-XXXXXX, removed at exit; those of processes
+ * that died first are removed then); an O_DIRECTORY fd through *dirfd when
+ * non-NULL. */
 const char *fz_scratch(int *dirfd);
 
 /* One section of a sectioned input. */
