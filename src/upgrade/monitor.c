@@ -55,6 +55,8 @@ int ll_upgrade_fd(void)
 			up_ep_add(up_g.timer);
 			up_ep_add(up_g.ctl_listen);
 			up_ep_add(up_g.ctl_conn);
+			for (size_t i = 0; i < sizeof(up_g.ctl_pending) / sizeof(up_g.ctl_pending[0]); i++)
+				up_ep_add(up_g.ctl_pending[i] - 1);
 		}
 	}
 	r = up_g.ep >= 0 ? up_g.ep : -errno;

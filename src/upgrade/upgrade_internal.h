@@ -43,6 +43,7 @@ struct up_global {
 	/* control socket */
 	int ctl_listen;
 	int ctl_conn;       /* the client waiting for the running upgrade's outcome */
+	int ctl_pending[4]; /* accepted, request not read yet (fd + 1: 0 is free) */
 	struct ll_upgrade_opts ctl_opts;
 	char *ctl_exe;      /* the exe of the request being served */
 };
