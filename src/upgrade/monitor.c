@@ -53,6 +53,7 @@ int ll_upgrade_fd(void)
 			up_ep_add(up_g.ready_rd);
 			up_ep_add(up_g.pidfd);
 			up_ep_add(up_g.timer);
+			up_ep_add(up_g.spawn_done);
 			up_ep_add(up_g.ctl_listen);
 			up_ep_add(up_g.ctl_conn);
 			for (size_t i = 0; i < sizeof(up_g.ctl_pending) / sizeof(up_g.ctl_pending[0]); i++)
@@ -105,6 +106,7 @@ void up_finish(enum ll_upgrade_phase phase, enum ll_upgrade_reason reason, int e
 	close_fd(&up_g.ready_rd);
 	close_fd(&up_g.pidfd);
 	close_fd(&up_g.timer);
+	close_fd(&up_g.spawn_done);
 	s->phase = phase;
 	s->reason = reason;
 	s->error = error;
@@ -169,6 +171,38 @@ static bool readable(int fd)
 	return fd >= 0 && poll(&p, 1, 0) == 1;
 }
 
+/* The spawn thread is done: take its outcome. Lock held. true when the
+ * upgrade ended (the spawn failed). */
+static bool collect_spawn(struct ll_upgrade_status *out)
+{
+	struct up_job *j = up_g.job;
+
+	if (!j->joined)
+		pthread_join(j->thread, NULL);
+	up_g.job = NULL;
+	close_fd(&up_g.spawn_done);
+	if (j->r < 0) {
+		up_finish(LL_UPGRADE_ROLLED_BACK, LL_UPGRADE_REASON_SPAWN, j->r, out, "cannot start %s: %s", j->exe,
+			  strerror(-j->r));
+		up_job_free(j);
+		return true;
+	}
+	up_g.st.new_pid = j->pid;
+	up_g.pidfd = j->pidfd;
+	up_ep_add(up_g.pidfd);
+	snprintf(up_g.st.why, sizeof(up_g.st.why), "started %.400s as pid %d; waiting for it", j->exe, (int)j->pid);
+	up_job_free(j);
+	if (up_g.pidfd < 0) {
+		/* a kernel without pidfds: the new process cannot be followed */
+		kill(up_g.st.new_pid, SIGKILL);
+		ll_spawn_wait(up_g.st.new_pid, -1, -1, &up_g.st.wait_status);
+		up_finish(LL_UPGRADE_ROLLED_BACK, LL_UPGRADE_REASON_ERROR, -ENOSYS, out,
+			  "the new process %d cannot be followed (no pidfd): killed", (int)up_g.st.new_pid);
+		return true;
+	}
+	return false;
+}
+
 /* One look at the running upgrade. Lock held. true when it ended. */
 static bool step(struct ll_upgrade_status *out)
 {
@@ -177,6 +211,13 @@ static bool step(struct ll_upgrade_status *out)
 
 	if (up_g.st.phase != LL_UPGRADE_RUNNING)
 		return false;
+	if (up_g.job) {
+		/* nothing else can be decided before the spawn is done */
+		if (!up_g.job->joined && !readable(up_g.spawn_done))
+			return false;
+		if (collect_spawn(out))
+			return true;
+	}
 	if (readable(up_g.ready_rd)) {
 		n = read(up_g.ready_rd, &b, 1);
 		if (n == 1 && b == UP_READY_BYTE) {
@@ -233,7 +274,7 @@ int ll_upgrade_wait(int timeout_ms, struct ll_upgrade_status *st)
 	int phase;
 
 	for (;;) {
-		struct pollfd p[3];
+		struct pollfd p[4];
 		uint64_t now;
 		int n = 0;
 
@@ -245,6 +286,7 @@ int ll_upgrade_wait(int timeout_ms, struct ll_upgrade_status *st)
 		p[n++] = (struct pollfd){ .fd = up_g.ready_rd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = up_g.pidfd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = up_g.timer, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = up_g.spawn_done, .events = POLLIN };
 		pthread_mutex_unlock(&up_g.lock);
 		/* at most 100 ms a round: other threads may change the set */
 		if (poll(p, (nfds_t)n, end - now > 100000 ? 100 : (int)((end - now) / 1000) + 1) < 0 &&
