@@ -1,13 +1,15 @@
 /* monitor.c: following the new process until it is ready or rolled back.
  *
- * How it works. Three descriptors describe a running upgrade: the read end
- * of the readiness pipe (the new process writes one byte, then closes it),
- * the new process's pidfd and a timerfd for the deadline. All three (and
- * the control socket) sit in one epoll set that the service polls
+ * How it works. Four descriptors describe a running upgrade: the eventfd
+ * of the spawn thread (written once the exec happened or failed: the pid
+ * and pidfd are collected then), our end of the readiness socket (the new
+ * process writes one byte, then closes it), the new process's pidfd and a
+ * timerfd for the deadline. All of them (and the control socket) sit in
+ * one epoll set that the service polls
  * (ll_upgrade_fd()); ll_upgrade_dispatch() then looks at each without
  * blocking. The readiness byte wins over everything; an end of file without
  * it means the new process died (its status is taken from the pidfd, then
- * waitpid) or closed the pipe on purpose (killed: a protocol error); the
+ * waitpid) or closed the socket on purpose (killed: a protocol error); the
  * deadline kills it. A killed or dead new process is always reaped before
  * the rollback is reported, so no two versions serve at once. On READY,
  * MAINPID=<new> goes to systemd when NOTIFY_SOCKET is set. */
@@ -30,7 +32,7 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
-/* How long an end of file on the readiness pipe may come before the
+/* How long an end of file on the readiness socket may come before the
  * pidfd says the process ended. */
 #define EXIT_GRACE_MS 1000
 
@@ -148,7 +150,7 @@ static void rollback_dead(struct ll_upgrade_status *out, bool hard_kill, enum ll
 			  (int)pid);
 	else if (hard_kill)
 		up_finish(LL_UPGRADE_ROLLED_BACK, LL_UPGRADE_REASON_PROTOCOL, -EPROTO, out,
-			  "the new process %d closed the readiness pipe without signalling ready: killed; "
+			  "the new process %d closed the readiness socket without signalling ready: killed; "
 			  "this process serves on", (int)pid);
 	else if (r == -ECHILD)
 		up_finish(LL_UPGRADE_ROLLED_BACK, LL_UPGRADE_REASON_EXITED, -ECHILD, out,
