@@ -12,6 +12,7 @@
  * State (the number of calls served) is saved and restored across reloads. */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -93,9 +94,9 @@ __attribute__((unused)) static int init(void)
 #if defined(GREETER_INIT_FAIL)
 	return -EIO;
 #elif defined(GREETER_INIT_CRASH)
-	static int *volatile nowhere;
+	static volatile uintptr_t nowhere = 16; /* not NULL: UBSan would report it first */
 
-	return *nowhere; /* SIGSEGV */
+	return *(volatile int *)nowhere; /* SIGSEGV */
 #elif defined(GREETER_INIT_HANG)
 	for (;;)
 		pause();

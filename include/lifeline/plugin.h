@@ -24,17 +24,38 @@
  * itself on its first ll_plugin_enter(), so caller threads need no set-up.
  *
  * A reload (ll_plugin_reload(), or automatic with LL_PLUGIN_WATCH through
- * inotify on the file's directory) loads the new version beside the old one,
- * hands it the old version's saved state, publishes it atomically, waits for
- * a grace period (every call that started on the old table has left), runs
+ * inotify along the file's path) loads the new version beside the old one,
+ * runs its init and hands it the old version's saved state (in a thread,
+ * under a deadline: init_timeout_ms), publishes it atomically, waits for a
+ * grace period (every call that started on the old table has left), runs
  * the old version's fini, dlclose()s it and checks that its snapshot is no
  * longer mapped. ll_plugin_reload() waits for all of that; the watcher
- * leaves the wait to liburcu's call_rcu thread, so that it is ready for the
- * next change at once (the old version is retired in the background;
- * ll_plugin_close() waits for it). Any failure (wrong ABI or name, no
- * descriptor, undefined symbol, incomplete or garbage file, init or restore
- * error) leaves the old version serving; the reason goes to the on_event
- * callback and to ll_plugin_status().
+ * queues old versions (at most LL_PLUGIN_MAX_RETIRING) and retires them in
+ * a batch, one grace period for all, when idle or when the queue is full,
+ * so that a burst of changes is coalesced into loads of the newest file
+ * (ll_plugin_close() retires what is pending). Any failure (wrong ABI or
+ * name, no descriptor, undefined symbol, incomplete, mixed or garbage file,
+ * init, save or restore error or timeout) leaves the old version serving;
+ * the reason goes to the on_event callback and to ll_plugin_status(). A
+ * failure for want of a resource (EMFILE, ENFILE, ENOMEM, EAGAIN) is retried
+ * by the watcher with backoff until the newest file loads.
+ *
+ * Descriptors: a plugin holds its serving version's memfd, one per version
+ * waiting to be retired (at most LL_PLUGIN_MAX_RETIRING), /proc/self/maps
+ * (opened once: retiring never needs a new descriptor), with
+ * LL_PLUGIN_WATCH an inotify descriptor and an eventfd, with guard_dir the
+ * guard directory; a load briefly adds the source file, the new memfd and a
+ * pidfd (waiting for the test load's child).
+ * Each version that stays mapped after dlclose keeps its memfd until it is
+ * found unmapped.
+ *
+ * What cannot be survived in-process: a crash inside a plugin's
+ * constructors or init hook (it runs in the host), and a crash inside a
+ * published function. A hook that never returns is survived (abandoned
+ * past init_timeout_ms). For crashes, install the crash reporter
+ * (lifeline/crash.h) to get a report, run the host under a supervisor that
+ * restarts it, and set guard_dir so that the restarted host does not load
+ * the same file again but starts on the last version that loaded.
  *
  * Plugins are dlopen'ed RTLD_NOW | RTLD_LOCAL: an undefined symbol fails the
  * load instead of a later call, and versions do not see each other's
@@ -146,11 +167,17 @@ struct ll_plugin_event {
 /** Flags of ll_plugin_opts. */
 enum {
 	/** Reload automatically when the file is replaced or rewritten (inotify
-	 *  on its directory: close-after-write, moved-to, create; debounced).
-	 *  A background thread is started; its name is "ll-plugin-watch".
-	 *  The directory is resolved once, at open: if a directory on the path
-	 *  is a symlink that a deploy later re-points (current -> release-N),
-	 *  call ll_plugin_reload() after re-pointing it. */
+	 *  on its directory: close-after-write after the settle time, moved-to,
+	 *  create). The watcher follows the path, not the inode first seen: a
+	 *  directory swapped by a deploy (mv dir dir.old; mkdir dir), a
+	 *  re-pointed symlink on the path (current -> release-N), a rewritten
+	 *  symlink target in another directory are all seen; the status says
+	 *  whether the watch is live (watch_live) and WATCH_REARMED / WATCH_LOST
+	 *  events say when it followed the path anew or lost the directory.
+	 *  Creating PATH.fresh (e.g. `touch PATH.fresh`) asks for a reload
+	 *  without the old state (LL_PLUGIN_RELOAD_FRESH); the marker is
+	 *  removed. A background thread is started; its name is
+	 *  "ll-plugin-watch". */
 	LL_PLUGIN_WATCH = 1u << 0,
 	/** On a watched change, skip the reload when the new file's bytes are
 	 *  identical to the serving version's. */
@@ -197,8 +224,7 @@ struct ll_plugin_opts {
 	 *  loads normally. One directory per plugin. NULL: off. */
 	const char *guard_dir;
 	/** Called for every event, from the thread that did the work (the
-	 *  caller of open/reload, the watcher thread, or liburcu's call_rcu
-	 *  thread for versions the watcher retired). It must not call
+	 *  caller of open/reload/close or the watcher thread). It must not call
 	 *  ll_plugin_reload() or ll_plugin_close(); it may call
 	 *  ll_plugin_status(). Optional. */
 	void (*on_event)(const struct ll_plugin_event *ev, void *userdata);

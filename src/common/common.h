@@ -3,6 +3,7 @@
 #ifndef LL_COMMON_H
 #define LL_COMMON_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,13 @@ int ll_read_prefix_fd(int fd, size_t max, char **out, size_t *len, bool *truncat
 
 /* ll_read_file_at(AT_FDCWD, ...). */
 int ll_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* A directory stream on <dirfd>/path (opened with O_RDONLY|O_DIRECTORY|
+ * O_CLOEXEC|extra_oflags, e.g. O_NOFOLLOW), or, when path is NULL or "", on
+ * dirfd itself from its first entry: a close-on-exec duplicate that
+ * closedir() closes while dirfd stays the caller's. NULL with errno set on
+ * failure. The one way the modules list a directory they hold open. */
+DIR *ll_opendir_at(int dirfd, const char *path, int extra_oflags);
 
 /* Write the whole buffer, retrying on EINTR and short writes.
  * Async-signal-safe. */

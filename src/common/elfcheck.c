@@ -93,6 +93,8 @@ int ll_elf_check_complete(const void *buf, size_t len, enum ll_elf_kind kind, ch
 	}
 	if (eh->e_phoff % _Alignof(ElfW(Phdr)))
 		return fail(-ENOEXEC, why, why_size, "ELF program headers are misaligned");
+	if (eh->e_shnum && eh->e_shoff % _Alignof(ElfW(Shdr)))
+		return fail(-ENOEXEC, why, why_size, "ELF section headers are misaligned");
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(b + eh->e_phoff) + i;
 

@@ -1,4 +1,5 @@
 /* fileio.c: read whole files and write whole buffers, errno-safe. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -137,4 +138,27 @@ int ll_copy_read_write(int src, int dst, uint64_t max, uint64_t *total)
 		if (*total > max)
 			return -EFBIG;
 	}
+}
+
+DIR *ll_opendir_at(int dirfd, const char *path, int extra_oflags)
+{
+	int fd, e;
+	DIR *d;
+
+	if (path && *path)
+		fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY | extra_oflags);
+	else
+		fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3); /* fdopendir() takes it; dirfd stays ours */
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	if (!path || !*path)
+		rewinddir(d); /* the duplicate shares dirfd's offset: from the start */
+	return d;
 }

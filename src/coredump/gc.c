@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "coredump/internal.h"
 
 #define STALE_TEMP_SECS (15 * 60)
@@ -41,17 +42,10 @@ static void remove_stale_temps(int storefd, struct ll_store_gc_stats *st)
 {
 	time_t now = time(NULL);
 	struct dirent *de;
-	DIR *d;
-	int fd = dup(storefd);
+	DIR *d = ll_opendir_at(storefd, NULL, 0);
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
 		struct stat s;
 

@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/common.h"
+#include "common/escape.h"
 #include "coredump/internal.h"
 
 /* Records in (t - interval, t] of the same uid (*per_uid) and, among them,
@@ -40,20 +42,13 @@ static void count_recent(int storefd, const char *id, int64_t t, unsigned interv
 	uid_t uid, u2;
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	*per_exe = *per_uid = 0;
 	if (ll_cd_parse_id(id, comm, sizeof(comm), &uid, &t0) < 0)
 		return;
-	fd = dup(storefd);
-	if (fd < 0)
+	d = ll_opendir_at(storefd, NULL, 0);
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 
@@ -132,8 +127,8 @@ static json_object *base_record(const struct ll_crash_args *a)
 	json_object_object_add(m, "signal", json_object_new_int(a->signal));
 	json_object_object_add(m, "signal_name", json_object_new_string(sig));
 	json_object_object_add(m, "time", json_object_new_int64(a->time));
-	json_object_object_add(m, "hostname", a->hostname ? ll_cd_json_str(a->hostname, -1) : NULL);
-	json_object_object_add(m, "comm", a->comm ? ll_cd_json_str(a->comm, -1) : NULL);
+	json_object_object_add(m, "hostname", a->hostname ? ll_json_str(a->hostname) : NULL);
+	json_object_object_add(m, "comm", a->comm ? ll_json_str(a->comm) : NULL);
 	json_object_object_add(m, "core_rlimit", a->core_limit == UINT64_MAX
 			       ? json_object_new_string("unlimited")
 			       : json_object_new_int64((int64_t)a->core_limit));

@@ -14,10 +14,6 @@
 
 /* names.c ---------------------------------------------------------------- */
 
-/* A json string of untrusted bytes: invalid UTF-8 becomes U+FFFD, so the
- * record stays valid JSON for every reader. len < 0: strlen. */
-json_object *ll_cd_json_str(const char *s, ssize_t len);
-
 /* Boot id (32 hex digits, no dashes) or, failing that, the sanitized host. */
 void ll_cd_boot_tag(const char *hostname, char *out, size_t size);
 
@@ -116,6 +112,11 @@ int ll_cd_capture(int storefd, const struct ll_coredump_config *cfg, const struc
 		  int in_fd, const struct ll_cd_proc_files *files, json_object *meta, bool with_maps,
 		  const char *not_stored, uid_t share, struct ll_coredump_result *res, char *core_name,
 		  size_t cnsz, char *why, size_t whysz);
+
+/* The checks ll_cd_proc_open() makes of an open /proc/PID (status, auxv):
+ * may a's uid read the core, and (*dumping) is the process dumping one. For
+ * fuzz/fuzz_procinfo.c, which hands a directory of its own making. */
+bool ll_cd_proc_dumpable_at(const struct ll_crash_args *a, int dirfd, bool *dumping);
 
 /* stream.c --------------------------------------------------------------- */
 

@@ -3,7 +3,7 @@
  * A store id is "core.<comm>.<uid>.<boot>.<pid>.<time>" where every part
  * is sanitized to [A-Za-z0-9._-] (anything else becomes '_', a leading '.'
  * too), so %e with '/', '..', newlines or control bytes can never leave the
- * store or hide a file. Text kept in the metadata is made valid UTF-8. */
+ * store or hide a file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -46,67 +46,6 @@ bool ll_cd_name_ok(const char *name)
 		if (!safe_char((unsigned char)*p))
 			return false;
 	return true;
-}
-
-/* Length of a valid UTF-8 sequence at s (max n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-json_object *ll_cd_json_str(const char *s, ssize_t len)
-{
-	size_t n = len < 0 ? strlen(s) : (size_t)len, o = 0;
-	char *buf;
-	json_object *j;
-
-	buf = malloc(n * 3 + 1);
-	if (!buf)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t l = utf8_len((const unsigned char *)s + i, n - i);
-
-		if (l == 0 || (l == 1 && s[i] == '\0')) {
-			memcpy(buf + o, "\xef\xbf\xbd", 3); /* U+FFFD */
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(buf + o, s + i, l);
-		o += l;
-		i += l;
-	}
-	buf[o] = '\0';
-	j = json_object_new_string_len(buf, (int)o);
-	free(buf);
-	return j;
 }
 
 void ll_cd_boot_tag(const char *hostname, char *out, size_t size)

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/escape.h"
 #include "coredump/internal.h"
 #include "lifeline/inspect/maps.h"
 
@@ -422,20 +423,14 @@ out:
 	close(pfd);
 }
 
-static void gather_mapfiles(int dirfd, struct ll_cd_proc_files *f)
+static void gather_mapfiles(int procfd, struct ll_cd_proc_files *f)
 {
 	struct dirent *de;
 	size_t cap = 0;
-	DIR *d;
-	int fd = openat(dirfd, "map_files", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = ll_opendir_at(procfd, "map_files", 0);
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	f->fds = calloc(MAX_BUILD_IDS, sizeof(*f->fds));
 	f->fd_dev = calloc(MAX_BUILD_IDS, sizeof(*f->fd_dev));
 	f->fd_ino = calloc(MAX_BUILD_IDS, sizeof(*f->fd_ino));
@@ -457,7 +452,7 @@ static void gather_mapfiles(int dirfd, struct ll_cd_proc_files *f)
 		memset(&f->mf[f->nmf], 0, sizeof(f->mf[0]));
 		f->mf[f->nmf].start = a;
 		f->mf[f->nmf].end = b;
-		gather_mapfile(fd, de->d_name, f, &f->mf[f->nmf]);
+		gather_mapfile(dirfd(d), de->d_name, f, &f->mf[f->nmf]);
 		f->nmf++;
 	}
 	closedir(d);
@@ -529,7 +524,7 @@ static json_object *read_cmdline(int fd, bool *truncated)
 	for (size_t i = 0; i < len;) {
 		size_t l = strnlen(buf + i, len - i);
 
-		json_object_array_add(arr, ll_cd_json_str(buf + i, (ssize_t)l));
+		json_object_array_add(arr, ll_json_str_len(buf + i, l));
 		i += l + 1;
 	}
 	free(buf);
@@ -546,7 +541,7 @@ static json_object *read_text(int fd)
 		return NULL;
 	while (len > 0 && buf[len - 1] == '\n')
 		len--;
-	j = ll_cd_json_str(buf, (ssize_t)len);
+	j = ll_json_str_len(buf, len);
 	free(buf);
 	return j;
 }
@@ -692,7 +687,7 @@ static json_object *read_maps(const struct ll_cd_proc_files *f, bool *truncated,
 		json_object_object_add(o, "perms", json_object_new_string(perms));
 		json_object_object_add(o, "dev", json_object_new_string(dev));
 		json_object_object_add(o, "inode", json_object_new_int64((int64_t)m->inode));
-		json_object_object_add(o, "path", m->path ? ll_cd_json_str(m->path, -1) : NULL);
+		json_object_object_add(o, "path", m->path ? ll_json_str(m->path) : NULL);
 		json_object_object_add(o, "deleted", json_object_new_boolean(m->deleted));
 		mf = m->inode ? find_mapfile(f, m->start, m->end) : NULL;
 		if (mf && mf->skipped) {
@@ -743,10 +738,10 @@ void ll_cd_proc_describe(const struct ll_cd_proc_files *f, json_object *meta, bo
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	json_object_object_add(meta, "exe", p && f->exe_len >= 0 ? ll_cd_json_str(f->exe, f->exe_len) : NULL);
+	json_object_object_add(meta, "exe", p && f->exe_len >= 0 ? ll_json_str_len(f->exe, (size_t)f->exe_len) : NULL);
 	json_object_object_add(meta, "cmdline", p ? read_cmdline(f->cmdline, &cmd_trunc) : NULL);
 	json_object_object_add(meta, "cmdline_truncated", json_object_new_boolean(cmd_trunc));
-	json_object_object_add(meta, "cwd", p && f->cwd_len >= 0 ? ll_cd_json_str(f->cwd, f->cwd_len) : NULL);
+	json_object_object_add(meta, "cwd", p && f->cwd_len >= 0 ? ll_json_str_len(f->cwd, (size_t)f->cwd_len) : NULL);
 	json_object_object_add(meta, "cgroup", p ? read_text(f->cgroup) : NULL);
 	json_object_object_add(meta, "rlimits", p ? read_limits(f->limits) : NULL);
 	json_object_object_add(meta, "process_start_time",
@@ -757,4 +752,10 @@ void ll_cd_proc_describe(const struct ll_cd_proc_files *f, json_object *meta, bo
 	json_object_object_add(meta, "maps_truncated", json_object_new_boolean(maps_trunc));
 	if (why[0] && !proc_error_set)
 		json_object_object_add(meta, "proc_error", json_object_new_string(why));
+}
+
+bool ll_cd_proc_dumpable_at(const struct ll_crash_args *a, int dirfd, bool *dumping)
+{
+	*dumping = core_dumping(dirfd);
+	return decide_dumpable(a, dirfd);
 }

@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "coredump/internal.h"
 
 static bool has_suffix(const char *s, size_t len, const char *suf, size_t *stem)
@@ -67,18 +68,11 @@ int ll_cd_classify(const char *name, struct ll_cd_file *f)
 int ll_cd_scan(int storefd, int (*fn)(const struct ll_cd_file *f, void *ctx), void *ctx)
 {
 	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
+	DIR *d = ll_opendir_at(storefd, NULL, 0);
+	int r = 0;
 
-	fd = dup(storefd);
-	if (fd < 0)
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(d);
 	while (r == 0 && (de = readdir(d))) {
 		struct ll_cd_file f;
 		struct stat st;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/escape.h"
 #include "coredump/internal.h"
 
 #define LOG_MAX (1u << 20)
@@ -481,10 +482,16 @@ bool ll_store_match(const struct ll_store_entry *e, const struct ll_store_filter
 	if (f->until && e->time > f->until)
 		return false;
 	if (f->exe && *f->exe) {
+		/* the record's names are escaped (common/escape.h): so is the
+		 * name asked for */
+		char *want = ll_escape(f->exe, strlen(f->exe), LL_ESC_JSON, 0);
 		const char *base = strrchr(e->exe, '/');
+		bool same;
 
 		base = base ? base + 1 : e->exe;
-		if (strcmp(e->exe, f->exe) && strcmp(base, f->exe) && strcmp(e->comm, f->exe))
+		same = want && (!strcmp(e->exe, want) || !strcmp(base, want) || !strcmp(e->comm, want));
+		free(want);
+		if (!same)
 			return false;
 	}
 	return true;

@@ -351,7 +351,7 @@ void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *
 	if (!(flags & LL_CRASH_NO_MAPS) && !redact)
 		write_maps(&w);
 	cw_str(&w, "==== end of lifeline crash report ====\n");
-	cw_str(&w, "To add source file:line and inlined functions to the frames: lifeline symbolize < report\n");
+	cw_str(&w, "To add source file:line and inlined functions to the frames and demangle C++ names: lifeline symbolize < report\n");
 	cw_flush(&w);
 	if (file >= 0) {
 		const char *name = crash_signame(sig);

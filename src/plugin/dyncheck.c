@@ -101,6 +101,7 @@ struct dyn {
 	uint64_t init_array, init_arraysz, fini_array, fini_arraysz, init, fini;
 	bool has_strtab, has_symtab, has_hash, has_gnu_hash, has_versym, has_init, has_fini, textrel;
 	uint64_t nsyms, dyn_vaddr;
+	bool nsyms_guessed;
 };
 
 static int read_dynamic(struct image *im, struct dyn *d)
@@ -244,7 +245,11 @@ static int count_symbols(struct image *im, struct dyn *d)
 			}
 			max++;
 		} else {
-			max = symoffset;
+			/* Nothing hashed: the table says nothing of the symbols
+			 * before symoffset. The symbol table ends where the
+			 * string table starts in every linker's layout. */
+			max = d->strtab > d->symtab ? (d->strtab - d->symtab) / sizeof(ElfW(Sym)) : symoffset;
+			d->nsyms_guessed = true;
 		}
 		if (d->has_hash && max > d->nsyms)
 			return bad(im, "DT_GNU_HASH names %llu symbols, DT_HASH %llu", (unsigned long long)max,
@@ -385,7 +390,7 @@ static int check_sections(struct image *im, const struct dyn *d)
 			return bad(im, "section %u (0x%llx at offset %llu) does not match the loaded segments", i,
 				   (unsigned long long)s->sh_addr, (unsigned long long)s->sh_offset);
 		if ((s->sh_type == SHT_DYNSYM && (s->sh_addr != d->symtab ||
-						   s->sh_size != d->nsyms * sizeof(ElfW(Sym)))) ||
+						   (!d->nsyms_guessed && s->sh_size != d->nsyms * sizeof(ElfW(Sym))))) ||
 		    (s->sh_type == SHT_GNU_HASH && s->sh_addr != d->gnu_hash) ||
 		    (s->sh_type == SHT_HASH && s->sh_addr != d->hash))
 			return bad(im, "section %u disagrees with the dynamic segment's symbol or hash table", i);

@@ -12,7 +12,8 @@
  * signal dispositions, sets RLIMIT_CORE to 0 (its crash is a verdict, not a
  * core worth keeping) and redirects its standard descriptors to /dev/null
  * before exec, with a fixed environment, the snapshot as fd 3, and a
- * deadline. A child killed by a signal becomes a rejection naming the
+ * deadline; the parent waits on a pidfd (one descriptor while it waits;
+ * a short sleep loop where pidfd_open is missing or out of descriptors). A child killed by a signal becomes a rejection naming the
  * signal; a normal exit (even with an error: an undefined symbol, a missing
  * dependency) leaves the verdict to the real dlopen. The loader is the host's
  * own program interpreter (PT_INTERP of the main program): a static host has
@@ -22,7 +23,9 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -95,6 +98,7 @@ int ll_probe_load(const struct ll_snapshot *s, unsigned timeout_ms, char *why, s
 	struct timespec t0, nap = { 0, 200000 };
 	sigset_t all, old;
 	pid_t pid, w;
+	int pidfd;
 
 	pthread_once(&interp_once, load_interp);
 	if (!interp[0])
@@ -112,26 +116,39 @@ int ll_probe_load(const struct ll_snapshot *s, unsigned timeout_ms, char *why, s
 		return -err;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* Linux 5.3: woken at the child's exit */
 	for (;;) {
 		w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			break;
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
-			return 0; /* reaped by someone else (a SIGCHLD handler): no verdict */
+		if (w < 0) {
+			status = 0; /* reaped by someone else (a SIGCHLD handler): no verdict */
+			break;
+		}
 		if (ms_since(&t0) > (long)timeout_ms) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
+			if (pidfd >= 0)
+				close(pidfd);
 			snprintf(why, why_size, "the test load in a child process (%s) did not finish "
 				 "within %u ms: the file is corrupt or a mix of two versions", interp, timeout_ms);
 			return -ETIMEDOUT;
 		}
-		nanosleep(&nap, NULL);
-		if (nap.tv_nsec < 8000000)
-			nap.tv_nsec *= 2;
+		if (pidfd >= 0) {
+			struct pollfd pf = { .fd = pidfd, .events = POLLIN };
+
+			poll(&pf, 1, 100);
+		} else {
+			nanosleep(&nap, NULL);
+			if (nap.tv_nsec < 8000000)
+				nap.tv_nsec *= 2;
+		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 

@@ -394,6 +394,134 @@ static void test_escapes_in_core(void **state)
 	json_object_put(e);
 }
 
+/* `cores info ID` on a real terminal (script(1) gives it a pseudo-terminal,
+ * so lifeline decides on colour as for a person), its output in out. */
+static void info_on_pty(const char *id, char **out)
+{
+	char cmd[2048];
+	const char *argv[] = { "script", "-qec", cmd, "/dev/null", NULL };
+
+	snprintf(cmd, sizeof(cmd), "%s cores info %s --store %s", tu_lifeline(), id, store);
+	assert_int_equal(run_status(argv, out, NULL), 0);
+	assert_non_null(*out);
+}
+
+/* The colour is there as sequences, never as text; no byte of the crash
+ * reaches the terminal raw; each is escaped once (one notation). */
+static void assert_clean_colour(const char *out)
+{
+	static const char *const ours[] = { "1m", "1;31m", "31m", "33m", "2m", "0m" };
+
+	/* colour is on: the heading in bold, the cause's title in red (the
+	 * sequence once shown as the text \x1b[1;31m) */
+	assert_non_null(strstr(out, "\x1b[1mCore\x1b[0m"));
+	assert_non_null(strstr(out, "| \x1b[1;31m"));
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+		char shown[32];
+
+		snprintf(shown, sizeof(shown), "\\x1b[%s", ours[i]);
+		assert_null(strstr(out, shown));
+	}
+	for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+		if (*p == 0x1b) { /* only our SGR sequences: ESC [ digits ; m */
+			size_t k = 2;
+
+			assert_int_equal(p[1], '[');
+			while ((p[k] >= '0' && p[k] <= '9') || p[k] == ';')
+				k++;
+			assert_int_equal(p[k], 'm');
+			continue;
+		}
+		assert_false(*p < 0x20 && *p != '\n' && *p != '\r');
+		assert_false(*p == 0x7f || *p == 0x9b || *p == 0xff);
+	}
+	assert_null(strstr(out, "\xe2\x80\xae"));
+	/* escaped once: the OSC of the exe name, the bidi override, the lone
+	 * C1 byte, the backslash (never \\\\ nor \\x9b: escaped twice) */
+	assert_non_null(strstr(out, "\\x1b]0;pwn\\x07"));
+	assert_non_null(strstr(out, "\\u{202e}"));
+	assert_non_null(strstr(out, "\\x9b"));
+	assert_non_null(strstr(out, "\\\\q.bin"));
+	if (strstr(out, "\\\\\\\\") || strstr(out, "\\\\x9b"))
+		fprintf(stderr, "escaped twice:\n%s\n", out);
+	assert_null(strstr(out, "\\\\\\\\"));
+	assert_null(strstr(out, "\\\\x9b"));
+}
+
+/* `cores info` in colour on a real terminal, for a crash whose comm, exe
+ * path and command line (argv[0]) hold escape sequences, a bidi override, a
+ * lone C1 byte and a backslash: root's own crash (analysed in-process) and
+ * a fresh unprivileged user's (analysed in a child as that user, whose
+ * answer root renders). */
+static void test_colour_terminal(void **state)
+{
+	const char *comm = "\x1b]0;t\x07\xc2\x9bX";
+	char hostile[600], cmd[2048], user[64], *out = NULL, *old_nc = getenv("NO_COLOR");
+	uid_t uid;
+	gid_t gid;
+	json_object *e;
+	int status;
+
+	(void)state;
+	if (system("command -v script >/dev/null") != 0) {
+		fprintf(stderr, "script(1) (util-linux) is missing: skipped\n");
+		skip();
+	}
+	old_nc = old_nc ? strdup(old_nc) : NULL;
+	unsetenv("NO_COLOR");
+	setenv("TERM", "xterm", 1);
+	snprintf(hostile, sizeof(hostile), "%s/x\x1b]0;pwn\x07\xe2\x80\xae\x9b\\q.bin", root);
+	snprintf(cmd, sizeof(cmd), "cp %s '%s' && chmod 0755 '%s'", tu_build_path("examples/coredump/crasher"),
+		 hostile, hostile);
+	assert_int_equal(system(cmd), 0);
+	usleep(50 * 1000); /* not in the exec's clock tick: see test_user_crash */
+
+	crash_path = hostile;
+	e = crash(comm, &status);
+	assert_non_null(e);
+	assert_true(th_bool(e, "stored"));
+	info_on_pty(th_str(e, "id"), &out);
+	assert_clean_colour(out);
+	free(out);
+	out = NULL;
+	json_object_put(e);
+	/* the hostile name, as its bytes, finds the crash (the record keeps it
+	 * escaped: the filter compares like with like) */
+	{
+		const char *argv[] = { tu_lifeline(), "cores", "list", "--json", "--store", store, "--exe",
+				       strrchr(hostile, '/') + 1, NULL };
+		json_object *l;
+
+		assert_int_equal(run_status(argv, &out, NULL), 0);
+		l = json_tokener_parse(out);
+		assert_non_null(l);
+		assert_int_equal(json_object_array_length(l), 1);
+		json_object_put(l);
+		free(out);
+		out = NULL;
+	}
+
+	if (tu_user_create("pty", &uid, &gid, user, sizeof(user)) < 0) {
+		fprintf(stderr, "cannot create a user here: the unprivileged half is skipped\n");
+	} else {
+		crash_uid = uid;
+		e = crash(comm, &status);
+		crash_uid = 0;
+		assert_non_null(e);
+		assert_true(th_bool(e, "stored"));
+		info_on_pty(th_str(e, "id"), &out);
+		assert_clean_colour(out);
+		free(out);
+		json_object_put(e);
+		tu_user_delete(user);
+	}
+	crash_path = NULL;
+	if (old_nc)
+		setenv("NO_COLOR", old_nc, 1);
+	free(old_nc);
+	unlink(hostile);
+}
+
 /* A plain program of uid 1000 crashes: /proc read through the %F pidfd; its
  * core and record stay root's files, readable by uid 1000 through an ACL only
  * (an owner could chmod, rewrite or grow them). */
@@ -554,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_user_crash),
 		cmocka_unit_test(test_escapes_in_core),
 		cmocka_unit_test(test_copied_then_run),
+		cmocka_unit_test(test_colour_terminal),
 		cmocka_unit_test(test_too_long_and_uninstall),
 	};
 

@@ -47,6 +47,10 @@ struct ll_core_options {
 	 *  instead of core_path, e.g. a store id when core_path is a
 	 *  /proc/self/fd/N of a decompressed copy; NULL: core_path. */
 	const char *core_name;
+	/** Print C++ names as they are in the files (mangled). By default
+	 *  function names are demangled as c++filt does, and the JSON keeps the
+	 *  mangled one as a frame's "linkage_name". */
+	bool no_demangle;
 };
 
 /** Analyse the uncompressed ELF core at core_path (a path such as
@@ -68,17 +72,24 @@ struct ll_core_options {
 int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 		    struct ll_core_analysis **out);
 
-/** Print the analysis for a person (colour when color is true). Text that
- *  comes from the core or the files it names (paths, comm, command line,
- *  abort message, function names) is printed with control bytes, DEL, C1
- *  controls and bidi overrides escaped (\xNN, \uNNNN): a hostile core
- *  cannot drive the terminal. */
+/** Print the analysis for a person (colour when color is true): the same
+ *  as ll_core_analysis_print_json() of ll_core_analysis_json(a). */
 int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color);
 
+/** Print an analysis from its JSON form (ll_core_analysis_json(), possibly
+ *  made by another process, which need not be trusted): every string is
+ *  untrusted and printed escaped, once, in lifeline's one notation (control
+ *  bytes, DEL and bytes that are not UTF-8 as \xHH, a backslash as \\, C1
+ *  controls, bidi controls and other invisible format characters as
+ *  \u{HHHH}), so a hostile core cannot drive the terminal; colour sequences
+ *  (when color is true) only surround escaped text. -EINVAL when analysis
+ *  is not a JSON object, -EIO when writing failed. */
+int ll_core_analysis_print_json(json_object *analysis, FILE *f, bool color);
+
 /** The analysis as a JSON object (a new reference; the caller puts it).
- *  Keys: core, core_size, truncated, truncated_detail, arch, pid, comm,
- *  cmdline, exe; signal {number, name, description, code, code_text,
- *  address, sender_pid}; fault_kind ("null-deref", "null-call",
+ *  Keys: core, core_size, truncated, truncated_detail, arch, bits (32 or
+ *  64), pid, comm, cmdline, exe; signal {number, name, description, code,
+ *  code_text, address, sender_pid, sender_uid}; fault_kind ("null-deref", "null-call",
  *  "stack-overflow", "not-mapped", "guard", "write-read-only",
  *  "exec-non-exec", "beyond-eof", "general-protection", "mapped"), fault
  *  (text), abort_message, top_frame; causes [{kind, title, detail, fix,
@@ -91,14 +102,17 @@ int ll_core_analysis_print(const struct ll_core_analysis *a, FILE *f, bool color
  *  file (used for symbols), disk_build_id, status ("ok", "unverified",
  *  "debug-file-only", "replaced", "modified-in-place", "missing",
  *  "in-core")}]; notes [text]. Addresses are hex strings; unknown is null.
- *  Strings are the core's bytes as they are (json-c writes control bytes
- *  as \u00XX; bytes that are not UTF-8 become U+FFFD): a consumer that
- *  shows them on a terminal escapes them. */
+ *  A frame's function is demangled (C++) unless no_demangle; its
+ *  "linkage_name" is then the mangled name (only when the two differ).
+ *  Strings are the core's bytes: valid UTF-8 as it is (json-c writes
+ *  control bytes as \u00XX), a backslash as \\ and each byte that is not
+ *  UTF-8 as \xHH, so the JSON is always valid and a backslash always starts
+ *  an escape. A consumer that shows them on a terminal escapes them. */
 json_object *ll_core_analysis_json(const struct ll_core_analysis *a);
 
 /** The crashing thread's innermost frame as "function (file:line)" or
- *  "module+0xOFF" when unsymbolized, for list views, with control bytes and
- *  bidi overrides escaped as by ll_core_analysis_print(). Points into a. */
+ *  "module+0xOFF" when unsymbolized, for list views: the core's bytes as
+ *  they are (untrusted: escape before showing). Points into a. */
 const char *ll_core_analysis_top_frame(const struct ll_core_analysis *a);
 
 /** The signal that ended the process (0 when the core has none). */

@@ -5,8 +5,9 @@
  * (an id, a unique prefix, or nothing for the latest entry passing the
  * filters). `info` and `list --top` analyse the core through
  * cores_analyze.c (as the crash's uid when run by root on another user's
- * core); whatever comes from a record or a core is escaped before it reaches
- * the terminal. */
+ * core); whatever comes from a record or a core is escaped once, as it is
+ * printed (common/escape.h), and the analysis is printed from its JSON by
+ * ll_core_analysis_print_json(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,9 +23,10 @@
 #include "cli/coredump/cores_analyze.h"
 #include "cli/coredump/cores_gdb.h"
 #include "cli/coredump/cores_cli.h"
-#include "cli/coredump/cores_config.h"
 #include "cli/text.h"
 #include "common/common.h"
+#include "common/escape.h"
+#include "lifeline/inspect/core.h"
 #include "lifeline/store.h"
 
 struct copts {
@@ -50,6 +52,7 @@ static void usage(FILE *f)
 		"FILTERS: --exe NAME (path, base name or comm), --pid N, --since T, --until T\n"
 		"         (T: seconds since the epoch, YYYY-MM-DD[ HH:MM[:SS]], or -2h, '30min ago')\n"
 		"  --top          list: also analyse each core and show its innermost frame\n"
+		"  --no-demangle  info, list --top: C++ names as in the files (mangled)\n"
 		"  --store DIR    the store (default %s)\n"
 		"  --config FILE  limits for gc (default %s)\n"
 		"  -o, --output FILE  where dump writes the decompressed core ('-': stdout)\n",
@@ -69,6 +72,7 @@ static int parse(int argc, char **argv, struct copts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "top", no_argument, NULL, 't' },
+		{ "no-demangle", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -89,6 +93,7 @@ static int parse(int argc, char **argv, struct copts *o)
 		case 'o': o->output = optarg; break;
 		case 'f': o->force = true; break;
 		case 't': o->top = true; break;
+		case 'M': cores_analyze_demangle(false); break;
 		case 'p':
 			if (ll_parse_pid(optarg, &o->f.pid) < 0) {
 				out_error("cores", "--pid '%s': expected a process id", optarg);
@@ -135,84 +140,12 @@ static int open_store(const struct copts *o, int *fd)
 	return r;
 }
 
-/* Untrusted text (comm, exe, cmdline, anything from a record or a core) made
- * safe for a terminal: C0 controls and DEL shown as \n, \t, \xNN; the C1
- * controls U+0080..U+009F (U+009B is a CSI on many terminals) and the
- * bidirectional overrides/isolates (which reorder what the reader sees) as
- * \u{XXXX}. escape_unit() handles the character at s: writes its safe form
- * (at most 10 bytes) into out and returns the bytes of s it consumed. */
-static size_t escape_unit(const unsigned char *u, char out[12], size_t *outlen)
-{
-	unsigned cp = 0;
-	size_t used = 1;
-
-	if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
-		cp = u[1], used = 2;
-	else if (u[0] == 0xe2 && u[1] == 0x80 && ((u[2] >= 0xaa && u[2] <= 0xae) || u[2] == 0x8e || u[2] == 0x8f))
-		cp = 0x2000 + (u[2] & 0x3f), used = 3;
-	else if (u[0] == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
-		cp = 0x2040 + (u[2] & 0x3f), used = 3;
-	else if (u[0] == 0xd8 && u[1] == 0x9c)
-		cp = 0x61c, used = 2;
-	if (cp)
-		*outlen = (size_t)snprintf(out, 12, "\\u{%04x}", cp);
-	else if (u[0] == '\n')
-		*outlen = (size_t)snprintf(out, 12, "\\n");
-	else if (u[0] == '\t')
-		*outlen = (size_t)snprintf(out, 12, "\\t");
-	else if (u[0] < 0x20 || u[0] == 0x7f)
-		*outlen = (size_t)snprintf(out, 12, "\\x%02x", u[0]);
-	else
-		out[0] = (char)u[0], out[1] = '\0', *outlen = 1;
-	return used;
-}
-
+/* Text of a record (comm, exe, cmdline, ...) for a terminal: the record's
+ * JSON strings are in the LL_ESC_JSON notation (common/escape.h), so their
+ * escapes pass as they are and the rest gets the terminal policy. */
 static const char *safe(const char *s, char *buf, size_t size)
 {
-	size_t n = 0;
-
-	while (s && *s && n + 11 < size) {
-		char unit[12];
-		size_t ul;
-
-		s += escape_unit((const unsigned char *)s, unit, &ul);
-		memcpy(buf + n, unit, ul);
-		n += ul;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-/* Write text made by another module from a core (function names, the
- * command line, glibc's abort message: all the crashing process's bytes) to
- * out: newlines and the colour sequences of output.h pass, everything else
- * goes through escape_unit(). */
-static void write_untrusted(FILE *out, const char *text, size_t len)
-{
-	static const char *const sgr[] = { "\033[1m", "\033[31m", "\033[32m", "\033[33m", "\033[2m",
-					   "\033[0m" };
-	const char *end = text + len;
-
-	while (text < end) {
-		char unit[12];
-		size_t ul, used = 0;
-
-		if (*text == '\n') {
-			fputc('\n', out);
-			text++;
-			continue;
-		}
-		for (size_t k = 0; *text == '\033' && k < LL_ARRAY_SIZE(sgr); k++)
-			if ((size_t)(end - text) >= strlen(sgr[k]) && !memcmp(text, sgr[k], strlen(sgr[k])))
-				used = strlen(sgr[k]);
-		if (used) {
-			fwrite(text, 1, used, out);
-			text += used;
-			continue;
-		}
-		text += escape_unit((const unsigned char *)text, unit, &ul);
-		fwrite(unit, 1, ul, out);
-	}
+	return ll_escape_buf(s, s ? strlen(s) : 0, LL_ESC_FROM_JSON, buf, size);
 }
 
 static const char *fmt_time(int64_t t, char buf[32])
@@ -220,8 +153,8 @@ static const char *fmt_time(int64_t t, char buf[32])
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	localtime_r(&tt, &tm);
-	strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!localtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, 32, "(time %lld)", (long long)t); /* a year past 2^31 */
 	return buf;
 }
 
@@ -266,7 +199,7 @@ static const char *top_of(int storefd, const struct ll_store_entry *e, char *buf
 	struct cores_analysis an;
 	const char *top = NULL;
 
-	if (cores_analyze(storefd, e, false, false, &an) < 0)
+	if (cores_analyze(storefd, e, &an) < 0)
 		snprintf(buf, size, "%s", an.err);
 	else if (an.top)
 		top = buf, snprintf(buf, size, "%s", an.top);
@@ -328,7 +261,7 @@ static int list_one(struct ll_store_entry *e, void *ctx)
 		if (top)
 			printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
 		else
-			printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, safe(tb, tb2, sizeof(tb2)));
+			printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, ll_esc(tb, tb2, sizeof(tb2)));
 	}
 	return 0;
 }
@@ -366,10 +299,10 @@ static int pick(const struct copts *o, const struct ll_store_list *l)
 
 	if (i == -EEXIST)
 		out_error("cores", "'%s' matches several cores: give more of the id (see 'lifeline cores list')",
-			  cli_esc(o->id, idb, sizeof(idb)));
+			  ll_esc(o->id, idb, sizeof(idb)));
 	else if (i < 0 && o->id && *o->id)
 		out_error("cores", "no stored core '%s'; 'lifeline cores list' shows the ids (an id, a "
-			  "unique prefix of one, or none for the latest)", cli_esc(o->id, idb, sizeof(idb)));
+			  "unique prefix of one, or none for the latest)", ll_esc(o->id, idb, sizeof(idb)));
 	else if (i < 0)
 		out_error("cores", "no stored core%s in %s; 'lifeline cores list' shows what there is",
 			  (o->f.exe || o->f.pid || o->f.since || o->f.until) ? " matches the filters" : "",
@@ -390,7 +323,9 @@ static void print_meta(const struct ll_store_entry *e)
 	       v ? safe(json_object_get_string(v), b, sizeof(b)) : "?", e->signal);
 	printf("exe        %s\n", *e->exe ? safe(e->exe, b, sizeof(b)) : "(unknown)");
 	printf("comm       %s\n", safe(e->comm, b, sizeof(b)));
-	if (json_object_object_get_ex(m, "cmdline", &v) && v) {
+	/* a record is data: a key of an unexpected type is skipped, never
+	 * handed to json-c's array calls (which assert on anything else) */
+	if (json_object_object_get_ex(m, "cmdline", &v) && json_object_is_type(v, json_type_array)) {
 		printf("cmdline   ");
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			printf(" %s", safe(json_object_get_string(json_object_array_get_idx(v, i)), b, sizeof(b)));
@@ -459,21 +394,22 @@ static int do_info(const struct copts *o, int storefd)
 	}
 	if (e->core_file) {
 		struct cores_analysis an;
-		int ar = cores_analyze(storefd, e, !o->json, out_color(), &an);
+		int ar = cores_analyze(storefd, e, &an);
 
 		if (o->json) {
 			json_object_object_add(out, "analysis", ar == 0 ? json_object_get(an.json) : NULL);
 			json_object_object_add(out, "top_frame", ar == 0 && an.top ? json_object_new_string(an.top) : NULL);
-			json_object_object_add(out, "analysis_error", ar == 0 ? NULL : json_object_new_string(an.err));
+			json_object_object_add(out, "analysis_error", ar == 0 ? NULL : ll_json_str(an.err));
 			json_object_object_add(out, "analysis_uid", ar == 0 ? json_object_new_int(an.uid) : NULL);
 		} else if (ar == 0) {
+			/* printed from the analysis' JSON (the child's answer is
+			 * not trusted: every string is escaped as it is printed) */
 			printf("\n");
-			if (an.text)
-				write_untrusted(stdout, an.text, strlen(an.text));
+			ll_core_analysis_print_json(an.json, stdout, out_color());
 		} else {
 			char b[600];
 
-			printf("\nanalysis   %s\n", safe(an.err, b, sizeof(b)));
+			printf("\nanalysis   %s\n", ll_esc(an.err, b, sizeof(b))); /* raw text */
 		}
 		if (ar < 0)
 			rc = LL_EXIT_FAIL;
@@ -558,6 +494,7 @@ static int do_gdb(const struct copts *o, int storefd)
 		ll_store_list_free(&l);
 		return LL_EXIT_FAIL;
 	}
+	ll_store_entry_maps(storefd, &l.v[i]); /* the sysroot copies the mapped files */
 	r = cores_gdb(storefd, &l.v[i]);
 	ll_store_list_free(&l);
 	return r;
@@ -661,6 +598,6 @@ int cmd_cores(int argc, char **argv)
 	}
 	out_error("cores", "unknown subcommand '%s'; one of list, info, dump, gdb, rm, gc (the "
 		  "subcommand comes first: 'lifeline cores list --store DIR')",
-		  cli_esc(argv[1], idb, sizeof(idb)));
+		  ll_esc(argv[1], idb, sizeof(idb)));
 	return LL_EXIT_USAGE;
 }

@@ -15,8 +15,9 @@
  * cores __analyze` (execveat of this very binary: a fresh image, nothing of
  * root's memory) with an EMPTY environment, the decompressed core on fd 3
  * (root's unlinked O_TMPFILE, mode 0444, which cannot be linked anywhere;
- * never chown'ed), the record as JSON on fd 4, no terminal (the output comes
- * back through a pipe, bounded, and is escaped before it is printed). The
+ * never chown'ed), the record as JSON on fd 4, no terminal (its answer, the
+ * analysis as JSON, comes back through a pipe, bounded; cmd_cores.c prints
+ * it with ll_core_analysis_print_json(), which trusts none of its strings). The
  * new image makes itself undumpable first thing. While it runs, root watches
  * it: a child stopped (SIGSTOP by its uid) or traced is killed at once with
  * its process group, and so is one past the time limit, so root's command
@@ -41,61 +42,60 @@
 
 #include "cli/coredump/cores_analyze.h"
 #include "cli/coredump/cores_cli.h"
-#include "cli/coredump/cores_config.h"
 #include "cli/output.h"
 #include "common/common.h"
+#include "common/escape.h"
 #include "common/sandbox.h"
-#if LL_HAVE_CORE_ANALYSIS
 #include "lifeline/inspect/core.h"
-#endif
 
 #define CHILD_OUTPUT_MAX (64u << 20)
 #define CHILD_TIME_MAX_MS (120 * 1000)
 #define CHILD_WATCH_MS 200
 
+static bool demangle = true; /* C++ names, unless --no-demangle */
+
+void cores_analyze_demangle(bool on)
+{
+	demangle = on;
+}
+
 void cores_analysis_free(struct cores_analysis *o)
 {
 	json_object_put(o->json);
 	free(o->top);
-	free(o->text);
 	memset(o, 0, sizeof(*o));
 }
 
-#if LL_HAVE_CORE_ANALYSIS
 /* The analysis of the core at path (with its record meta), into o. */
-static int analyze_here(const char *path, json_object *meta, const char *exe, bool want_text,
-			bool color, struct cores_analysis *o)
+static int analyze_here(const char *path, json_object *meta, const char *exe, struct cores_analysis *o)
 {
 	struct ll_core_options opts = { 0 };
 	struct ll_core_analysis *a = NULL;
-	json_object *id;
+	json_object *id, *top;
+	char *exe_path;
 	int r;
 
 	opts.metadata = meta;
+	opts.no_demangle = !demangle;
 	/* the store id, not the /proc/self/fd/N of the decompressed copy */
 	if (meta && json_object_object_get_ex(meta, "id", &id) && json_object_is_type(id, json_type_string))
 		opts.core_name = json_object_get_string(id);
-	opts.exe_hint = exe && exe[0] == '/' ? exe : NULL;
+	/* the record's exe is escaped for JSON (common/escape.h): the path's bytes */
+	exe_path = exe && exe[0] == '/' ? ll_unescape(exe, strlen(exe), NULL) : NULL;
+	opts.exe_hint = exe_path;
 	opts.errbuf = o->err;
 	opts.errbuf_size = sizeof(o->err);
 	r = ll_core_analyze(path, &opts, &a);
+	free(exe_path);
 	if (r < 0) {
 		if (!o->err[0])
 			snprintf(o->err, sizeof(o->err), "analysis failed: %s", strerror(-r));
 		return -1;
 	}
 	o->json = ll_core_analysis_json(a);
-	if (ll_core_analysis_top_frame(a))
-		o->top = strdup(ll_core_analysis_top_frame(a));
-	if (want_text) {
-		size_t len = 0;
-		FILE *mem = open_memstream(&o->text, &len);
-
-		if (mem) {
-			ll_core_analysis_print(a, mem, color);
-			fclose(mem);
-		}
-	}
+	/* the top frame as in the JSON (escaped for JSON), as the child sends it */
+	if (json_object_object_get_ex(o->json, "top_frame", &top) && top)
+		o->top = strdup(json_object_get_string(top));
 	ll_core_analysis_free(a);
 	return 0;
 }
@@ -204,8 +204,7 @@ static void analysis_identity(const struct ll_store_entry *e, struct ll_sandbox_
 	ll_sandbox_identity(NULL, id);
 }
 
-static int analyze_in_child(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
-			    struct cores_analysis *o)
+static int analyze_in_child(int storefd, const struct ll_store_entry *e, struct cores_analysis *o)
 {
 	json_object *res = NULL, *v;
 	struct ll_sandbox_id id;
@@ -216,17 +215,15 @@ static int analyze_in_child(int storefd, const struct ll_store_entry *e, bool wa
 	bool trunc, held = false;
 	int core = -1, meta = -1, exe = -1, devnull = -1, p[2] = { -1, -1 }, status = 0, r = -1;
 	pid_t pid;
-	char *argv[8];
+	char *argv[9];
 	int n = 0;
 
 	analysis_identity(e, &id);
 	argv[n++] = "lifeline";
 	argv[n++] = "cores";
 	argv[n++] = "__analyze";
-	if (want_text)
-		argv[n++] = "--text";
-	if (color)
-		argv[n++] = "--color";
+	if (!demangle)
+		argv[n++] = "--no-demangle";
 	if (e->exe[0] == '/') {
 		argv[n++] = "--exe";
 		argv[n++] = (char *)e->exe;
@@ -306,8 +303,6 @@ static int analyze_in_child(int storefd, const struct ll_store_entry *e, bool wa
 		o->json = json_object_get(v);
 	if (json_object_object_get_ex(res, "top_frame", &v) && v)
 		o->top = strdup(json_object_get_string(v));
-	if (json_object_object_get_ex(res, "text", &v) && v)
-		o->text = strdup(json_object_get_string(v));
 	o->uid = (int)id.uid;
 	r = o->json ? 0 : -1;
 	if (r < 0)
@@ -329,8 +324,7 @@ out:
 	return r;
 }
 
-int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
-		  struct cores_analysis *o)
+int cores_analyze(int storefd, const struct ll_store_entry *e, struct cores_analysis *o)
 {
 	char path[64];
 	uint64_t size;
@@ -343,7 +337,7 @@ int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, b
 		return -1;
 	}
 	if (geteuid() == 0)
-		return analyze_in_child(storefd, e, want_text, color, o);
+		return analyze_in_child(storefd, e, o);
 	fd = cores_decompress_tmp(storefd, e, false, &size, &trunc);
 	if (fd < 0) {
 		snprintf(o->err, sizeof(o->err), "cannot decompress the core: %s", strerror(-fd));
@@ -351,7 +345,7 @@ int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, b
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	o->uid = (int)geteuid();
-	r = analyze_here(path, e->meta, e->exe, want_text, color, o);
+	r = analyze_here(path, e->meta, e->exe, o);
 	close(fd);
 	return r;
 }
@@ -361,7 +355,6 @@ int cores_analyze_child(int argc, char **argv)
 	struct cores_analysis o = { 0 };
 	json_object *meta = NULL, *res = json_object_new_object();
 	const char *exe = NULL;
-	bool want_text = false, color = false;
 	char *text;
 	size_t len = 0;
 
@@ -371,44 +364,21 @@ int cores_analyze_child(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	setrlimit(RLIMIT_CORE, &zero);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--text"))
-			want_text = true;
-		else if (!strcmp(argv[i], "--color"))
-			color = true;
+		if (!strcmp(argv[i], "--no-demangle"))
+			demangle = false;
 		else if (!strcmp(argv[i], "--exe") && i + 1 < argc)
 			exe = argv[++i];
 	}
 	text = read_bounded(4, CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, 0, NULL, &len);
 	meta = text ? json_tokener_parse(text) : NULL;
 	free(text);
-	if (analyze_here("/proc/self/fd/3", meta, exe, want_text, color, &o) < 0) {
+	if (analyze_here("/proc/self/fd/3", meta, exe, &o) < 0) {
 		json_object_object_add(res, "error", json_object_new_string(o.err));
 	} else {
 		json_object_object_add(res, "analysis", json_object_get(o.json));
 		json_object_object_add(res, "top_frame", o.top ? json_object_new_string(o.top) : NULL);
-		json_object_object_add(res, "text", o.text ? json_object_new_string(o.text) : NULL);
 	}
 	cores_analysis_free(&o);
 	json_object_put(meta);
 	return out_json(res) == 0 ? 0 : 1;
 }
-#else
-int cores_analyze(int storefd, const struct ll_store_entry *e, bool want_text, bool color,
-		  struct cores_analysis *o)
-{
-	(void)storefd;
-	(void)e;
-	(void)want_text;
-	(void)color;
-	memset(o, 0, sizeof(*o));
-	snprintf(o->err, sizeof(o->err), "analysis not built yet");
-	return -1;
-}
-
-int cores_analyze_child(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return 1;
-}
-#endif

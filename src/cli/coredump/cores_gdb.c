@@ -38,6 +38,7 @@
 #include "cli/coredump/cores_gdb.h"
 #include "cli/output.h"
 #include "common/common.h"
+#include "common/escape.h"
 #include "common/sandbox.h"
 
 #define GDB_BATCH_TIMEOUT_S 120
@@ -193,13 +194,16 @@ static int make_sysroot(const struct ll_store_entry *e, const char *exe, char *d
 			m = json_object_array_get_idx(maps, i);
 			if (!json_object_object_get_ex(m, "path", &v) || !json_object_is_type(v, json_type_string))
 				continue;
-			path = json_object_get_string(v);
-			if (path[0] != '/' || strstr(path, " (deleted)"))
+			/* escaped in the record (common/escape.h): the path's bytes */
+			path = ll_unescape(json_object_get_string(v), (size_t)json_object_get_string_len(v), NULL);
+			if (!path || path[0] != '/' || strstr(path, " (deleted)")) {
+				free((char *)path);
 				continue;
+			}
 			snprintf(probe, sizeof(probe), "%s%s", dir, path);
-			if (fstatat(AT_FDCWD, probe, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				continue; /* copied already */
-			copy_into(rootfd, path, &total) == 0 ? (*copied)++ : (*refused)++;
+			if (fstatat(AT_FDCWD, probe, &st, AT_SYMLINK_NOFOLLOW) != 0) /* else copied already */
+				copy_into(rootfd, path, &total) == 0 ? (*copied)++ : (*refused)++;
+			free((char *)path);
 		}
 	}
 	close(rootfd);
@@ -303,7 +307,13 @@ int cores_gdb(int storefd, const struct ll_store_entry *e)
 		return LL_EXIT_FAIL;
 	}
 	snprintf(core, sizeof(core), "/proc/self/fd/%d", fd);
-	snprintf(exe, sizeof(exe), "%s", e->exe);
+	{
+		/* the record's exe is escaped (common/escape.h): the path's bytes */
+		char *raw = ll_unescape(e->exe, strlen(e->exe), NULL);
+
+		snprintf(exe, sizeof(exe), "%s", raw ? raw : "");
+		free(raw);
+	}
 	{
 		char *del = strstr(exe, " (deleted)");
 

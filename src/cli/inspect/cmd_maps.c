@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/text.h"
+#include "common/escape.h"
 
 static void usage(FILE *f)
 {
@@ -88,7 +89,7 @@ static void print_text(const struct ll_maps *maps, const struct ll_maps_total *t
 	uint64_t size = 0, rss = 0, pss = 0;
 
 	printf("%spid %d%s%s%s%s: %zu mappings\n", OUT_BOLD, (int)maps->pid, comm ? " (" : "",
-	       comm ? cli_esc(comm, pbuf, sizeof(pbuf)) : "", comm ? ")" : "", OUT_RESET, maps->n);
+	       comm ? ll_esc(comm, pbuf, sizeof(pbuf)) : "", comm ? ")" : "", OUT_RESET, maps->n);
 	free(comm);
 	printf("%-33s %-4s %-8s %-6s %10s %10s %10s  %s\n", "RANGE", "PERM", "OFFSET", "KIND", "SIZE",
 	       "RSS", "PSS", "PATH");
@@ -101,7 +102,7 @@ static void print_text(const struct ll_maps *maps, const struct ll_maps_total *t
 		printf("%-33s %s %08" PRIx64 " %-6s %10s %10s %10s  %s%s%s%s\n", range, perms, m->offset,
 		       ll_map_kind_name(m->kind), out_size(m->end - m->start, s1),
 		       smaps ? out_size(m->rss, s2) : "-", smaps ? out_size(m->pss, s3) : "-",
-		       m->path ? cli_esc(m->path, pbuf, sizeof(pbuf))
+		       m->path ? ll_esc(m->path, pbuf, sizeof(pbuf))
 			       : anon_label(m, label, sizeof(label)),
 		       m->deleted ? OUT_RED : "", m->deleted ? " (deleted)" : "",
 		       m->deleted ? OUT_RESET : "");
@@ -117,7 +118,7 @@ static void print_text(const struct ll_maps *maps, const struct ll_maps_total *t
 		pss += t->pss;
 		printf("%-7s %5zu %10s %10s %10s  %s%s%s%s\n", total_type(t), t->nmaps,
 		       out_size(t->size, s1), smaps ? out_size(t->rss, s2) : "-",
-		       smaps ? out_size(t->pss, s3) : "-", cli_esc(t->name, pbuf, sizeof(pbuf)),
+		       smaps ? out_size(t->pss, s3) : "-", ll_esc(t->name, pbuf, sizeof(pbuf)),
 		       t->deleted ? OUT_RED : "",
 		       t->deleted ? " (deleted)" : "", t->deleted ? OUT_RESET : "");
 	}
@@ -153,7 +154,7 @@ static json_object *map_json(const struct ll_map *m, bool smaps)
 	json_object_object_add(o, "dev", json_object_new_string(dev));
 	add_u64(o, "inode", m->inode);
 	json_object_object_add(o, "kind", json_object_new_string(ll_map_kind_name(m->kind)));
-	json_object_object_add(o, "path", cli_json_str(m->path));
+	json_object_object_add(o, "path", ll_json_str(m->path));
 	json_object_object_add(o, "deleted", json_object_new_boolean(m->deleted));
 	json_object_object_add(o, "module", json_object_new_boolean(m->module));
 	if (m->stack_tid)
@@ -183,7 +184,7 @@ static json_object *process_json(const struct ll_maps *maps, const struct ll_map
 	char *comm = read_comm(maps->pid);
 
 	json_object_object_add(o, "pid", json_object_new_int(maps->pid));
-	json_object_object_add(o, "command", cli_json_str(comm));
+	json_object_object_add(o, "command", ll_json_str(comm));
 	free(comm);
 	json_object_object_add(o, "smaps", json_object_new_boolean(smaps));
 	for (size_t i = 0; i < maps->n; i++)
@@ -193,7 +194,7 @@ static json_object *process_json(const struct ll_maps *maps, const struct ll_map
 	for (size_t i = 0; i < ntot; i++) {
 		json_object *t = json_object_new_object();
 
-		json_object_object_add(t, "name", cli_json_str(tot[i].name));
+		json_object_object_add(t, "name", ll_json_str(tot[i].name));
 		json_object_object_add(t, "type", json_object_new_string(total_type(&tot[i])));
 		json_object_object_add(t, "deleted", json_object_new_boolean(tot[i].deleted));
 		add_u64(t, "mappings", tot[i].nmaps);
@@ -234,7 +235,7 @@ static int show_pid(const char *arg, bool json, bool smaps, json_object *jarr)
 		char ebuf[256];
 
 		out_error("maps", "'%s' is not a process id: give a positive decimal number "
-				  "such as 1234 (see 'ps -e')", cli_esc(arg, ebuf, sizeof(ebuf)));
+				  "such as 1234 (see 'ps -e')", ll_esc(arg, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	r = ll_maps_read(pid, smaps ? LL_MAPS_SMAPS : 0, &maps);

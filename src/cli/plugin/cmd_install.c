@@ -25,6 +25,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/text.h"
+#include "common/escape.h"
 
 static void usage(FILE *f)
 {
@@ -123,7 +124,7 @@ static void print_mappers(const char *dst, const struct ll_mapper *v, size_t n)
 		printf("%zu processes map %s; they keep running the old file (deleted by this install) until they "
 		       "reload or restart (see 'lifeline stale'):\n", n, dst);
 	for (size_t i = 0; i < n; i++)
-		printf("  pid %-7d %-16s %s, %s mapped\n", (int)v[i].pid, cli_esc(v[i].comm, ec, sizeof(ec)),
+		printf("  pid %-7d %-16s %s, %s mapped\n", (int)v[i].pid, ll_esc(v[i].comm, ec, sizeof(ec)),
 		       v[i].exec ? "code" : "data",
 		       out_size(v[i].bytes, sz));
 }
@@ -173,13 +174,13 @@ int cmd_install(int argc, char **argv)
 		return LL_EXIT_USAGE;
 	}
 	src = argv[optind];
-	cli_esc(src, esrc, sizeof(esrc));
+	ll_esc(src, esrc, sizeof(esrc));
 	if (!*src || !*argv[optind + 1]) {
 		out_error("install", "%s is an empty path; see 'lifeline install --help'", !*src ? "SRC" : "DST");
 		return LL_EXIT_USAGE;
 	}
 	if (snprintf(dst, sizeof(dst), "%s", argv[optind + 1]) >= (int)sizeof(dst)) {
-		out_error("install", "%s: path too long", cli_esc(argv[optind + 1], edst, sizeof(edst)));
+		out_error("install", "%s: path too long", ll_esc(argv[optind + 1], edst, sizeof(edst)));
 		return LL_EXIT_USAGE;
 	}
 	if (stat(src, &st) < 0) {
@@ -194,11 +195,11 @@ int cmd_install(int argc, char **argv)
 		while (dl > 1 && d[dl - 1] == '/')
 			dl--;
 		if (snprintf(dst, sizeof(dst), "%.*s/%s", (int)dl, d, basename(srccopy)) >= (int)sizeof(dst)) {
-			out_error("install", "%s: path too long", cli_esc(argv[optind + 1], edst, sizeof(edst)));
+			out_error("install", "%s: path too long", ll_esc(argv[optind + 1], edst, sizeof(edst)));
 			return LL_EXIT_USAGE;
 		}
 	}
-	cli_esc(dst, edst, sizeof(edst));
+	ll_esc(dst, edst, sizeof(edst));
 	if (looks_like_so(dst) || is_elf(dst)) {
 		elf_check(src, why, sizeof(why));
 		if (why[0] && !force) {
@@ -233,20 +234,20 @@ int cmd_install(int argc, char **argv)
 		char mode[8];
 
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)res.mode);
-		json_object_object_add(o, "src", cli_json_str(src));
-		json_object_object_add(o, "dst", cli_json_str(dst));
+		json_object_object_add(o, "src", ll_json_str(src));
+		json_object_object_add(o, "dst", ll_json_str(dst));
 		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)res.bytes));
 		json_object_object_add(o, "replaced", json_object_new_boolean(res.replaced));
 		json_object_object_add(o, "mode", json_object_new_string(mode));
 		json_object_object_add(o, "uid", json_object_new_int64(res.uid));
 		json_object_object_add(o, "gid", json_object_new_int64(res.gid));
 		json_object_object_add(o, "owner_kept", json_object_new_boolean(res.owner_kept));
-		json_object_object_add(o, "backup", res.backup[0] ? cli_json_str(res.backup) : NULL);
+		json_object_object_add(o, "backup", res.backup[0] ? ll_json_str(res.backup) : NULL);
 		for (size_t i = 0; i < nmappers; i++) {
 			json_object *m = json_object_new_object();
 
 			json_object_object_add(m, "pid", json_object_new_int(mappers[i].pid));
-			json_object_object_add(m, "comm", cli_json_str(mappers[i].comm));
+			json_object_object_add(m, "comm", ll_json_str(mappers[i].comm));
 			json_object_object_add(m, "code", json_object_new_boolean(mappers[i].exec));
 			json_object_object_add(m, "mapped_bytes", json_object_new_int64((int64_t)mappers[i].bytes));
 			json_object_array_add(ms, m);
@@ -261,7 +262,7 @@ int cmd_install(int argc, char **argv)
 		       (unsigned)res.mode, (unsigned)res.uid, (unsigned)res.gid,
 		       res.replaced && !res.owner_kept ? ", previous owner NOT kept: not allowed to chown" : "");
 		if (res.backup[0])
-			printf("previous version kept as %s\n", cli_esc(res.backup, why, sizeof(why)));
+			printf("previous version kept as %s\n", ll_esc(res.backup, why, sizeof(why)));
 	}
 	rc = LL_EXIT_OK;
 out:

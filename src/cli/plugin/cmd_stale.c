@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/text.h"
+#include "common/escape.h"
 
 static void usage(FILE *f)
 {
@@ -52,13 +53,13 @@ static void print_proc(const struct ll_stale_proc *sp)
 {
 	char a[32], b[32], c[32], e[4096 * 4 + 8];
 
-	printf("%sPID %d (%s)%s\n", OUT_BOLD, (int)sp->pid, cli_esc(sp->comm, e, sizeof(e)), OUT_RESET);
+	printf("%sPID %d (%s)%s\n", OUT_BOLD, (int)sp->pid, ll_esc(sp->comm, e, sizeof(e)), OUT_RESET);
 	for (size_t i = 0; i < sp->n; i++) {
 		const struct ll_stale_item *it = &sp->v[i];
 		const char *col = it->kind == LL_STALE_TRUNCATED ? OUT_RED : OUT_YELLOW;
 
 		printf("  %s%-9s%s  %-4s  %s  ", col, kind_name(it->kind), OUT_RESET, it->exec ? "code" : "data",
-		       cli_esc(it->path, e, sizeof(e)));
+		       ll_esc(it->path, e, sizeof(e)));
 		if (it->kind == LL_STALE_TRUNCATED)
 			printf("(mapped %s, file now %s: %s past its end)\n", out_size(it->mapped_bytes, a),
 			       out_size(it->file_size, b), out_size(it->past_eof, c));
@@ -75,14 +76,14 @@ static json_object *proc_json(const struct ll_stale_proc *sp)
 	char dev[32];
 
 	json_object_object_add(o, "pid", json_object_new_int(sp->pid));
-	json_object_object_add(o, "comm", cli_json_str(sp->comm));
+	json_object_object_add(o, "comm", ll_json_str(sp->comm));
 	for (size_t i = 0; i < sp->n; i++) {
 		const struct ll_stale_item *it = &sp->v[i];
 		json_object *j = json_object_new_object();
 
 		snprintf(dev, sizeof(dev), "%u:%u", it->dev_major, it->dev_minor);
 		json_object_object_add(j, "kind", json_object_new_string(kind_name(it->kind)));
-		json_object_object_add(j, "path", cli_json_str(it->path));
+		json_object_object_add(j, "path", ll_json_str(it->path));
 		json_object_object_add(j, "device", json_object_new_string(dev));
 		json_object_object_add(j, "inode", json_object_new_int64((int64_t)it->inode));
 		json_object_object_add(j, "code", json_object_new_boolean(it->exec));
@@ -174,7 +175,7 @@ int cmd_stale(int argc, char **argv)
 				char e[256];
 
 				out_error("stale", "'%s' is not a process id; give a positive decimal number (see "
-					  "'ps -e' and 'lifeline stale --help')", cli_esc(argv[i], e, sizeof(e)));
+					  "'ps -e' and 'lifeline stale --help')", ll_esc(argv[i], e, sizeof(e)));
 				free(pids);
 				return LL_EXIT_USAGE;
 			}

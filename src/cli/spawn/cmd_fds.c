@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/text.h"
+#include "common/escape.h"
 
 static void usage(FILE *f)
 {
@@ -57,16 +58,16 @@ static const char *flags_str(unsigned fl, char *buf, size_t size)
 	return buf;
 }
 
-/* A target for a terminal: control bytes and non-UTF-8 become \xHH. */
+/* A target for a terminal, escaped (common/escape.h). */
 static void put_clean(const char *s, FILE *f)
 {
 	static char buf[4096 * 4 + 8];
 	size_t n = strlen(s);
 
-	if (cli_is_clean(s, n))
+	if (!ll_escape_needed(s, n, 0))
 		fwrite(s, 1, n, f); /* the common case: clean */
 	else
-		fputs(cli_esc_len(s, n, buf, sizeof(buf)), f);
+		fputs(ll_escape_buf(s, n, 0, buf, sizeof(buf)), f);
 }
 
 static void print_sock(const struct ll_fd *f)
@@ -92,7 +93,7 @@ static void print_table(const struct ll_fds *fds, bool inherited, int shared)
 	char fl[128], ec[80];
 
 	printf("%sPID %d (%s)%s, parent %d: %zu descriptors", OUT_BOLD, (int)fds->pid,
-	       cli_esc(fds->comm, ec, sizeof(ec)),
+	       ll_esc(fds->comm, ec, sizeof(ec)),
 	       OUT_RESET, (int)fds->ppid, fds->n);
 	if (inherited)
 		printf(", %d shared with the parent", shared);
@@ -121,7 +122,7 @@ static json_object *sock_json(const struct ll_fd_socket *s)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "proto", json_object_new_string(ll_sock_proto_name(s->proto)));
-	json_object_object_add(o, "local", cli_json_str(s->local));
+	json_object_object_add(o, "local", ll_json_str(s->local));
 	if (s->proto != LL_SOCK_UNIX) {
 		json_object_object_add(o, "remote", json_object_new_string(s->remote));
 		json_object_object_add(o, "local_port", json_object_new_int(s->local_port));
@@ -138,7 +139,7 @@ static json_object *fds_json(const struct ll_fds *fds, bool inherited, int share
 
 	json_object_object_add(p, "pid", json_object_new_int(fds->pid));
 	json_object_object_add(p, "ppid", json_object_new_int(fds->ppid));
-	json_object_object_add(p, "comm", cli_json_str(fds->comm));
+	json_object_object_add(p, "comm", ll_json_str(fds->comm));
 	json_object_object_add(p, "count", json_object_new_int64((int64_t)fds->n));
 	if (inherited)
 		json_object_object_add(p, "shared_with_parent", json_object_new_int(shared));
@@ -151,7 +152,7 @@ static json_object *fds_json(const struct ll_fds *fds, bool inherited, int share
 		o = json_object_new_object();
 		json_object_object_add(o, "fd", json_object_new_int(f->fd));
 		json_object_object_add(o, "type", json_object_new_string(ll_fd_type_name(f->type)));
-		json_object_object_add(o, "target", cli_json_str(f->target));
+		json_object_object_add(o, "target", ll_json_str(f->target));
 		json_object_object_add(o, "flags", json_object_new_string(flags_str(f->flags, fl, sizeof(fl))));
 		snprintf(oct, sizeof(oct), "0%o", f->flags);
 		json_object_object_add(o, "flags_octal", json_object_new_string(oct));
@@ -187,7 +188,7 @@ static int show_port(unsigned port, bool json)
 
 			json_object_object_add(x, "pid", json_object_new_int(h[i].pid));
 			json_object_object_add(x, "ppid", json_object_new_int(h[i].ppid));
-			json_object_object_add(x, "comm", cli_json_str(h[i].comm));
+			json_object_object_add(x, "comm", ll_json_str(h[i].comm));
 			json_object_object_add(x, "fd", json_object_new_int(h[i].fd));
 			json_object_object_add(x, "socket_ino", json_object_new_int64((int64_t)h[i].ino));
 			json_object_object_add(x, "socket", sock_json(&h[i].sock));
@@ -214,7 +215,7 @@ static int show_port(unsigned port, bool json)
 				snprintf(how, sizeof(how), "%sshares it (parent gone, or passed over a socket)%s",
 					 OUT_YELLOW, OUT_RESET);
 			printf("%8d %-16s %6d %-5s %-22s %-22s %-12s %s\n", (int)h[i].pid,
-			       cli_esc(h[i].comm, ec, sizeof(ec)), h[i].fd,
+			       ll_esc(h[i].comm, ec, sizeof(ec)), h[i].fd,
 			       ll_sock_proto_name(h[i].sock.proto), h[i].sock.local, h[i].sock.remote,
 			       h[i].sock.state, how);
 		}
@@ -250,7 +251,7 @@ int cmd_fds(int argc, char **argv)
 				char e[256];
 
 				out_error("fds", "invalid port '%s': give a number from 1 to 65535",
-					  cli_esc(optarg, e, sizeof(e)));
+					  ll_esc(optarg, e, sizeof(e)));
 				return LL_EXIT_USAGE;
 			}
 			have_port = 1;
@@ -281,7 +282,7 @@ int cmd_fds(int argc, char **argv)
 			char e[256];
 
 			out_error("fds", "invalid PID '%s': give a process id (a positive number, see 'ps -e')",
-				  cli_esc(argv[i], e, sizeof(e)));
+				  ll_esc(argv[i], e, sizeof(e)));
 			return LL_EXIT_USAGE;
 		}
 	}

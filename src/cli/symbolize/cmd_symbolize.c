@@ -30,6 +30,7 @@
 #include "cli/output.h"
 #include "symbolize_cli.h"
 #include "cli/text.h"
+#include "common/escape.h"
 
 #define MAX_DEBUG_DIRS 16
 #define MAX_LINE (64u << 10)
@@ -54,9 +55,12 @@ static void usage(FILE *f)
 		"  -r, --report FILE     symbolize a crash report file ('-' for stdin)\n"
 		"  -d, --disasm N        show N instructions around each address (capstone;\n"
 		"                        the architecture comes from the ELF header)\n"
-		"  -f, --addr2line       print exactly what 'addr2line -f -i' prints\n"
+		"  -f, --addr2line       print exactly what 'addr2line -f -i -C' prints\n"
+		"                        ('addr2line -f -i' with --no-demangle)\n"
 		"  -a, --addresses       with --addr2line, print each address first (addr2line -a)\n"
 		"  -n, --no-inline       only the innermost frame\n"
+		"      --no-demangle     print C++ names as they are in the file (mangled);\n"
+		"                        by default they are demangled as c++filt does\n"
 		"  -D, --debug-dir DIR   extra debug root (like /usr/lib/debug), repeatable;\n"
 		"                        $LIFELINE_DEBUG_DIRS adds more (colon-separated)\n"
 		"  -j, --json            print JSON (an array of items)\n"
@@ -79,8 +83,8 @@ static void answer(struct sbuf *out, struct symctx *ctx, struct sym_item *it, st
 		struct ll_sym_info info;
 		char ein[128], emod[300];
 
-		cli_esc(it->input, ein, sizeof(ein));
-		cli_esc(it->module, emod, sizeof(emod));
+		ll_esc(it->input, ein, sizeof(ein));
+		ll_esc(it->module, emod, sizeof(emod));
 		ll_symbolizer_info(it->sym, &info);
 		if (info.nsymbols == 0 && !info.has_dwarf)
 			snprintf(msg, msize, "%s: %s+0x%" PRIx64 ": no symbols; install debug info (or add --debug-dir)",
@@ -132,7 +136,7 @@ static void item_exe(struct sbuf *out, struct symctx *ctx, const char *text, int
 
 	if (parsed < 0) {
 		snprintf(msg, sizeof(msg), "'%s': not an address (give hex, e.g. 0x1139)",
-			 cli_esc(text, ein, sizeof(ein)));
+			 ll_esc(text, ein, sizeof(ein)));
 		it.module = NULL;
 		it.error = msg;
 	} else {
@@ -154,7 +158,7 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 
 	if (parsed < 0) {
 		snprintf(msg, sizeof(msg), "'%s': not an address (give hex, e.g. 0x7f12345678)",
-			 cli_esc(text, ein, sizeof(ein)));
+			 ll_esc(text, ein, sizeof(ein)));
 		it.error = msg;
 		goto out;
 	}
@@ -169,7 +173,7 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 		const struct ll_map *m = ll_maps_find(ctx->maps, it.runtime);
 
 		snprintf(msg, sizeof(msg), "%s: in %s, which is not an ELF module (%s)", text,
-			 m && m->path ? cli_esc(m->path, epath, sizeof(epath)) : "an anonymous mapping",
+			 m && m->path ? ll_esc(m->path, epath, sizeof(epath)) : "an anonymous mapping",
 			 m ? ll_map_kind_name(m->kind) : "no mapping");
 		it.error = msg;
 		goto out;
@@ -189,7 +193,7 @@ static void item_pid(struct sbuf *out, struct symctx *ctx, const char *text, int
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s: %s", text, cli_esc(info.path, epath, sizeof(epath)),
+		snprintf(msg, sizeof(msg), "%s: %s: %s", text, ll_esc(info.path, epath, sizeof(epath)),
 			 r == -ESTALE ? "the file on disk is not the build the process runs (build-id differs): it was replaced"
 			 : r == -ENOENT ? "module file not found"
 			 : r == -ENOEXEC ? "not an ELF file, or truncated or corrupt"
@@ -203,7 +207,7 @@ out:
 /* A crash report, line by line: each line is echoed (with frames) at once.
  * Memory is bounded: a line longer than MAX_LINE is passed through in
  * pieces, unparsed (no frame is that long), however long it is. */
-static void each_report_line(struct symctx *ctx, FILE *f)
+void sym_report_each_line(struct symctx *ctx, FILE *f)
 {
 	struct stat st;
 	bool flush = fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode);
@@ -253,7 +257,7 @@ static FILE *open_report(struct symctx *ctx, const char *path)
 	int fd, fl;
 	FILE *f;
 
-	cli_esc(path, epath, sizeof(epath));
+	ll_esc(path, epath, sizeof(epath));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		out_error(ctx->cmd, "--report %s: %s", epath,
@@ -397,7 +401,7 @@ static int open_exe(struct symctx *ctx)
 	int r = ll_symcache_get(ctx->cache, ctx->exe, -1, NULL, 0, &ctx->exe_sym);
 	char epath[300];
 
-	cli_esc(ctx->exe, epath, sizeof(epath));
+	ll_esc(ctx->exe, epath, sizeof(epath));
 	if (r < 0) {
 		out_error(ctx->cmd, "%s: %s", epath,
 			  r == -ENOENT ? "no such file"
@@ -443,6 +447,7 @@ int cmd_symbolize(int argc, char **argv)
 		{ "disasm", required_argument, NULL, 'd' },
 		{ "addr2line", no_argument, NULL, 'f' },
 		{ "no-inline", no_argument, NULL, 'n' },
+		{ "no-demangle", no_argument, NULL, 'M' },
 		{ "addresses", no_argument, NULL, 'a' },
 		{ "debug-dir", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
@@ -450,7 +455,7 @@ int cmd_symbolize(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct symctx ctx = { .cmd = "symbolize", .fmt = FMT_TEXT };
+	struct symctx ctx = { .cmd = "symbolize", .fmt = FMT_TEXT, .demangle = true };
 	const char *dirs[MAX_DEBUG_DIRS + 1] = { NULL };
 	struct ll_sym_opts opts = { .debug_dirs = dirs, .flags = LL_SYM_CACHE };
 	struct ll_sym_result *res = NULL;
@@ -473,13 +478,14 @@ int cmd_symbolize(int argc, char **argv)
 		case 'd':
 			if (ll_parse_u64(optarg, 0, &v) < 0 || v == 0 || v > 2000) {
 				out_error(ctx.cmd, "--disasm '%s': give a count of instructions, 1 to 2000",
-					  cli_esc(optarg, ebuf, sizeof(ebuf)));
+					  ll_esc(optarg, ebuf, sizeof(ebuf)));
 				return LL_EXIT_USAGE;
 			}
 			ctx.disasm = (unsigned)v;
 			break;
 		case 'f': ctx.fmt = FMT_ADDR2LINE; break;
 		case 'n': ctx.no_inline = true; break;
+		case 'M': ctx.demangle = false; break;
 		case 'a': ctx.print_addr = true; break;
 		case 'D':
 			if (ndirs == MAX_DEBUG_DIRS) {
@@ -490,7 +496,7 @@ int cmd_symbolize(int argc, char **argv)
 				bool missing = access(optarg, F_OK) < 0;
 
 				out_error(ctx.cmd, "--debug-dir %s: %s; give a directory of debug files (like "
-					  "/usr/lib/debug)", cli_esc(optarg, ebuf, sizeof(ebuf)),
+					  "/usr/lib/debug)", ll_esc(optarg, ebuf, sizeof(ebuf)),
 					  missing ? "no such directory" : "not a directory");
 				return LL_EXIT_USAGE;
 			}
@@ -525,7 +531,7 @@ int cmd_symbolize(int argc, char **argv)
 	}
 	if (pid_arg && ll_parse_pid(pid_arg, &ctx.pid) < 0) {
 		out_error(ctx.cmd, "--pid '%s': not a process id; give a positive decimal number (see 'ps -e')",
-			  cli_esc(pid_arg, ebuf, sizeof(ebuf)));
+			  ll_esc(pid_arg, ebuf, sizeof(ebuf)));
 		return LL_EXIT_USAGE;
 	}
 	sym_heap_setup();
@@ -551,10 +557,10 @@ int cmd_symbolize(int argc, char **argv)
 
 		if (!f)
 			goto out;
-		each_report_line(&ctx, f);
+		sym_report_each_line(&ctx, f);
 		fclose(f);
 	} else {
-		each_report_line(&ctx, stdin);
+		sym_report_each_line(&ctx, stdin);
 	}
 	/* A big batch paid for the index: keep it for next time. */
 	if (ctx.exe_sym && ctx.nanswered >= CACHE_MIN_BATCH && (opts.flags & LL_SYM_CACHE))

@@ -19,6 +19,7 @@
 #include "cli/output.h"
 #include "symbolize_cli.h"
 #include "cli/text.h"
+#include "common/escape.h"
 
 #define FRAME_INDENT "        "
 
@@ -115,11 +116,11 @@ static void echo(const char *line, size_t len, bool newline)
 
 	if (tty < 0)
 		tty = isatty(STDOUT_FILENO);
-	if (tty && !cli_is_clean(line, len)) {
-		char buf[1024];
+	if (tty && ll_escape_needed(line, len, 0)) {
+		char *e = ll_escape(line, len, 0, 0);
 
-		for (size_t i = 0; i < len; i += 200) /* 200 bytes escape to at most 800 */
-			fputs(cli_esc_len(line + i, len - i < 200 ? len - i : 200, buf, sizeof(buf)), stdout);
+		fputs(e ? e : "?", stdout);
+		free(e);
 	} else {
 		fwrite(line, 1, len, stdout);
 	}
@@ -135,7 +136,7 @@ void sym_report_passthrough(struct symctx *ctx, const char *line, size_t len, bo
 		if (!first)
 			return;
 		o = json_object_new_object();
-		json_object_object_add(o, "line", cli_json_str_len(line, len));
+		json_object_object_add(o, "line", ll_json_str_len(line, len));
 		if (!last)
 			json_object_object_add(o, "truncated", json_object_new_boolean(true));
 		json_object_array_add(ctx->jarr, o);
@@ -172,7 +173,7 @@ void sym_report_line(struct symctx *ctx, const char *line, size_t len)
 	it.module = path;
 	it.elf_addr = addr = off;
 	r = ll_symcache_get(ctx->cache, path, -1, NULL, 0, &s);
-	cli_esc(path, epath, sizeof(epath));
+	ll_esc(path, epath, sizeof(epath));
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", epath, open_error(r));
 		goto fail;
@@ -184,7 +185,7 @@ void sym_report_line(struct symctx *ctx, const char *line, size_t len)
 		snprintf(fname, sizeof(fname), "%.*s", (int)flen, func);
 		if (ll_symbolizer_find_symbol(s, fname, &base) < 0) {
 			snprintf(msg, sizeof(msg), "%s: no symbol '%s' in it (install its debug info)", epath,
-				 cli_esc(fname, efname, sizeof(efname)));
+				 ll_esc(fname, efname, sizeof(efname)));
 			goto fail;
 		}
 		it.elf_addr = addr = base + off;

@@ -22,6 +22,7 @@
 #include "lifeline/upgrade.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/escape.h"
 #include "cli/text.h"
 
 #ifndef SYS_pidfd_open
@@ -76,15 +77,15 @@ static void print_text(pid_t pid, const struct ll_upgrade_status *st, int gone, 
 
 	if (st->phase != LL_UPGRADE_READY) {
 		printf("upgrade of %d: %srolled back%s (%s): %s\n", (int)pid, OUT_RED, OUT_RESET,
-		       ll_upgrade_reason_name(st->reason), cli_esc(st->why, e, sizeof(e)));
+		       ll_upgrade_reason_name(st->reason), ll_esc(st->why, e, sizeof(e)));
 		if (st->crash_report[0])
-			printf("  crash report %s\n", cli_esc(st->crash_report, e, sizeof(e)));
+			printf("  crash report %s\n", ll_esc(st->crash_report, e, sizeof(e)));
 		return;
 	}
 	printf("upgrade of %d: %sready%s\n", (int)pid, OUT_GREEN, OUT_RESET);
-	printf("  new pid      %d (%s)\n", (int)st->new_pid, cli_esc(st->exe, e, sizeof(e)));
+	printf("  new pid      %d (%s)\n", (int)st->new_pid, ll_esc(st->exe, e, sizeof(e)));
 	printf("  descriptors  %u handed over%s%s\n", st->nfds, st->nfds ? ": " : "",
-	       cli_esc(st->fdnames, e, sizeof(e)));
+	       ll_esc(st->fdnames, e, sizeof(e)));
 	printf("  state        %llu bytes\n", (unsigned long long)st->state_size);
 	printf("  ready after  %.1f ms\n", (double)st->ready_us / 1000.0);
 	if (gone == 1)
@@ -149,7 +150,7 @@ int cmd_upgrade(int argc, char **argv)
 		case 't':
 			if (ll_parse_u64(optarg, 0, &timeout_s) < 0 || timeout_s == 0 || timeout_s > 3600) {
 				out_error("upgrade", "invalid --timeout '%s': give seconds from 1 to 3600",
-					  cli_esc(optarg, e, sizeof(e)));
+					  ll_esc(optarg, e, sizeof(e)));
 				return LL_EXIT_USAGE;
 			}
 			break;
@@ -165,12 +166,12 @@ int cmd_upgrade(int argc, char **argv)
 	}
 	if (ll_parse_pid(argv[optind], &pid) < 0) {
 		out_error("upgrade", "invalid PID '%s': give a process id (a number > 0)",
-			  cli_esc(argv[optind], e, sizeof(e)));
+			  ll_esc(argv[optind], e, sizeof(e)));
 		return LL_EXIT_USAGE;
 	}
 	if (exe && exe[0] != '/') {
 		out_error("upgrade", "--exe '%s' is not an absolute path: the service resolves it in its own "
-				     "working directory; give the full path", cli_esc(exe, e, sizeof(e)));
+				     "working directory; give the full path", ll_esc(exe, e, sizeof(e)));
 		return LL_EXIT_USAGE;
 	}
 	/* the old process's pidfd before asking: its exit cannot be missed */
@@ -178,7 +179,7 @@ int cmd_upgrade(int argc, char **argv)
 	t0 = now_ms();
 	r = ll_upgrade_request(pid, exe, (int)(timeout_s * 1000), &st, why, sizeof(why));
 	if (r < 0) {
-		out_error("upgrade", "%s", cli_esc(why, e, sizeof(e)));
+		out_error("upgrade", "%s", ll_esc(why, e, sizeof(e)));
 		if (pidfd >= 0)
 			close(pidfd);
 		return LL_EXIT_FAIL;

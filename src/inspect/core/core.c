@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/demangle.h"
+#include "common/escape.h"
 #include "core_internal.h"
 
 char *core_strdup(const char *s)
@@ -91,92 +93,6 @@ char *core_hex(const unsigned char *b, size_t n)
 	return s;
 }
 
-/* The length of the valid UTF-8 sequence at p (at most n bytes) and its
- * code point, or 0 when p does not start one. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t v, min;
-
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;
-	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-	if (n < len)
-		return 0;
-	v = p[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-static bool unsafe_cp(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) ||       /* C1 controls (CSI is U+009B) */
-	       (cp >= 0x202a && cp <= 0x202e) ||   /* bidi embeddings, overrides */
-	       (cp >= 0x2066 && cp <= 0x2069);     /* bidi isolates */
-}
-
-char *core_escape(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), o = 0;
-	char *out = malloc(6 * n + 1); /* "\xNN" for a byte, "\uNNNN" for 2-3 */
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		uint32_t cp = 0;
-		size_t l = p[i] >= 0x80 ? utf8_seq(p + i, n - i, &cp) : 1;
-
-		if (l == 0 || p[i] < 0x20 || p[i] == 0x7f) {
-			o += (size_t)sprintf(out + o, "\\x%02x", p[i]);
-			i++;
-		} else if (l > 1 && unsafe_cp(cp)) {
-			o += (size_t)sprintf(out + o, "\\u%04x", (unsigned)cp);
-			i += l;
-		} else {
-			memcpy(out + o, p + i, l);
-			o += l;
-			i += l;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-char *core_valid_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), o = 0;
-	char *out = malloc(3 * n + 1); /* each bad byte becomes U+FFFD (3 bytes) */
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		size_t l = p[i] >= 0x80 ? utf8_seq(p + i, n - i, &cp) : 1;
-
-		if (l == 0) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-		} else {
-			memcpy(out + o, p + i, l);
-			o += l;
-			i += l;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* The executable's path: the NT_FILE mapping holding AT_PHDR, else the
  * metadata's exe, else AT_EXECFN from the core's memory. */
 static void find_exe(struct core_ctx *c)
@@ -191,7 +107,7 @@ static void find_exe(struct core_ctx *c)
 		}
 	if (c->opts->metadata && json_object_object_get_ex(c->opts->metadata, "exe", &v) &&
 	    json_object_is_type(v, json_type_string)) {
-		c->a->exe = core_strdup(json_object_get_string(v));
+		c->a->exe = ll_unescape(json_object_get_string(v), (size_t)json_object_get_string_len(v), NULL);
 		return;
 	}
 	if (execfn)
@@ -214,12 +130,38 @@ static void metadata_cmdline(struct core_ctx *c)
 	if (!s)
 		return;
 	for (size_t i = 0; i < n; i++) {
+		json_object *arg = json_object_array_get_idx(v, i);
+		/* the record's text is escaped (common/escape.h): its bytes, no longer */
+		char *raw = ll_unescape(json_object_get_string(arg) ?: "", (size_t)json_object_get_string_len(arg),
+					NULL);
+
 		if (i)
 			strcat(s, " ");
-		strcat(s, json_object_get_string(json_object_array_get_idx(v, i)) ?: "");
+		strcat(s, raw ? raw : "?");
+		free(raw);
 	}
 	free(c->a->psargs);
 	c->a->psargs = s;
+}
+
+/* C++ names as people read them (unless no_demangle), before anything
+ * quotes them (causes, the top frame); the mangled name is kept. */
+static void demangle_frames(struct core_ctx *c)
+{
+	struct ll_core_analysis *a = c->a;
+
+	if (c->opts->no_demangle)
+		return;
+	for (size_t i = 0; i < a->nthreads; i++)
+		for (size_t j = 0; j < a->threads[i].nframes; j++) {
+			struct core_frame *f = &a->threads[i].frames[j];
+			char *dm = ll_demangle(f->function);
+
+			if (dm) {
+				f->linkage_name = f->function;
+				f->function = dm;
+			}
+		}
 }
 
 static void make_top_frame(struct ll_core_analysis *a)
@@ -237,14 +179,6 @@ static void make_top_frame(struct ll_core_analysis *a)
 		a->top_frame = core_printf("%s+0x%llx", f->module, (unsigned long long)f->module_offset);
 	else
 		a->top_frame = core_printf("0x%llx", (unsigned long long)f->pc);
-	if (a->top_frame) { /* a display string for list views: made safe to print */
-		char *e = core_escape(a->top_frame);
-
-		if (e) {
-			free(a->top_frame);
-			a->top_frame = e;
-		}
-	}
 }
 
 /* When the crashing pc holds no readable code (a jump to 0 or into a
@@ -314,6 +248,7 @@ int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 	r = core_unwind(&c);
 	if (r < 0)
 		goto out;
+	demangle_frames(&c);
 	r = core_explain(&c);
 	if (r < 0)
 		goto out;
@@ -360,6 +295,7 @@ void core_frame_free(struct core_frame *f)
 {
 	free(f->module);
 	free(f->function);
+	free(f->linkage_name);
 	free(f->file);
 	free(f->note);
 }

@@ -205,7 +205,10 @@ static uint64_t page_up(uint64_t v)
  * started must not be taken for one modified in place while mapped. */
 static bool modified_after_start(double mtime, double start)
 {
-	double tick = 0.010, granularity = mtime == (double)(int64_t)mtime ? 1.0 : 0.010;
+	/* whole seconds: a filesystem with 1 s timestamps (mtime is the
+	 * record's number: check the range before converting it) */
+	bool whole = mtime > -9e18 && mtime < 9e18 && mtime == (double)(int64_t)mtime;
+	double tick = 0.010, granularity = whole ? 1.0 : 0.010;
 
 	return mtime > start + tick + granularity;
 }

@@ -92,7 +92,8 @@ struct core_frame {
 	bool inlined;            /* an inlined call inside the next frame */
 	char *module;            /* module name, or NULL */
 	uint64_t module_offset;  /* pc - module start, if module */
-	char *function;          /* or NULL */
+	char *function;          /* or NULL; demangled unless opts->no_demangle */
+	char *linkage_name;      /* the mangled name when function is demangled, or NULL */
 	uint64_t function_offset;
 	bool have_function_offset;
 	char *file;              /* source file, or NULL */
@@ -256,14 +257,8 @@ void core_strv_free(struct core_strv *sv);
 void core_set_error(const struct ll_core_options *opts, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 char *core_hex(const unsigned char *b, size_t n);
-/* s with what a terminal would act on made visible: C0 bytes, DEL and
- * bytes that are not valid UTF-8 as \xNN, C1 controls (U+0080-U+009F) and
- * the bidi overrides/isolates (U+202A-U+202E, U+2066-U+2069) as \uNNNN.
- * Malloc'ed, NULL on ENOMEM. */
-char *core_escape(const char *s);
-/* s with each byte that is not part of valid UTF-8 replaced by U+FFFD (for
- * JSON, which must be UTF-8). Malloc'ed, NULL on ENOMEM. */
-char *core_valid_utf8(const char *s);
+/* Free what a frame owns (its strings), not the frame. */
+void core_frame_free(struct core_frame *f);
 
 /* ---- core_file.c ---- */
 /* Open and validate the core, read program headers and notes. Errors name
@@ -355,6 +350,9 @@ const char *core_where(const struct ll_core_analysis *a);
 char *core_region_name(const struct core_region *r);
 /* SIGSEGV/SIGBUS: classify the fault address, name the cause it proves. */
 int core_classify_fault(struct core_ctx *c);
+/* "SIGSEGV"-style name of a signal ("signal 0" when it has none; a
+ * per-thread buffer). */
+const char *core_signal_name(int signo);
 
 /* ---- core_cause.c ---- */
 /* Explain the signal and the fault address; read the abort message; name the
@@ -364,9 +362,5 @@ int core_explain(struct core_ctx *c);
  * suspected (shorter now than their mapping) to have been modified in place
  * while mapped: their contents are not the code the process had loaded. */
 int core_find_tainted(struct core_ctx *c);
-const char *core_signal_name(int signo);
-
-/* ---- core_output.c ---- */
-void core_frame_free(struct core_frame *f);
 
 #endif

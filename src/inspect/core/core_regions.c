@@ -13,6 +13,7 @@
 #include <elf.h>
 
 #include "common/common.h"
+#include "common/escape.h"
 #include "lifeline/inspect/maps.h"
 #include "core_internal.h"
 
@@ -87,7 +88,8 @@ static int from_metadata(struct core_ctx *c, json_object *maps)
 		if (json_object_object_get_ex(m, "inode", &v) && json_object_is_type(v, json_type_int))
 			r->inode = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(m, "path", &v) && json_object_is_type(v, json_type_string)) {
-			r->path = core_strdup(json_object_get_string(v));
+			/* the record's text is escaped (common/escape.h): compare bytes */
+			r->path = ll_unescape(json_object_get_string(v), (size_t)json_object_get_string_len(v), NULL);
 			if (!r->path)
 				return -ENOMEM;
 		}

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "inspect/fd/fd_internal.h"
 
 struct holders {
@@ -53,17 +54,11 @@ static int scan_process(int procdir, pid_t pid, uint16_t port, struct ll_socktab
 	const struct ll_socktab *tab = NULL;
 	size_t first = h->n;
 	struct dirent *d;
-	DIR *dir;
-	int fddir, r = 0;
+	DIR *dir = ll_opendir_at(procdir, "fd", O_NOFOLLOW);
+	int r = 0;
 
-	fddir = openat(procdir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fddir < 0)
-		return 0; /* gone, a kernel thread, or not permitted */
-	dir = fdopendir(fddir);
-	if (!dir) {
-		close(fddir);
-		return -errno;
-	}
+	if (!dir) /* gone, a kernel thread, or not permitted */
+		return errno == ENOMEM || errno == EMFILE || errno == ENFILE ? -errno : 0;
 	while ((d = readdir(dir))) {
 		char target[64];
 		const struct ll_fd_socket *s;

@@ -80,17 +80,10 @@ static int thread_sp(int dirfd, const char *tid, uint64_t *sp)
 static void find_thread_stacks(struct ll_maps *maps, int dirfd)
 {
 	struct dirent *de;
-	DIR *d;
-	int fd;
+	DIR *d = ll_opendir_at(dirfd, "task", 0);
 
-	fd = openat(dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(d))) {
 		struct ll_map *m;
 		uint64_t sp;

@@ -482,19 +482,19 @@ static void test_escaped_output(void **state)
 	assert_null(strstr(text, "\xc2\x9b"));
 	assert_null(strchr(text, '\xff'));
 	assert_non_null(strstr(text, "a\\x1b]0;pwned\\x07"));
-	assert_non_null(strstr(text, "run \\x1b[2J\\x1b[31mred \\u202efdp.exe \\u009b1m \\x7f \\xff end"));
-	assert_non_null(strstr(text, "lib\\x1b[8mhidden\\u2066.so"));
+	assert_non_null(strstr(text, "run \\x1b[2J\\x1b[31mred \\u{202e}fdp.exe \\u{009b}1m \\x7f \\xff end"));
+	assert_non_null(strstr(text, "lib\\x1b[8mhidden\\u{2066}.so"));
 	free(text);
 
 	/* JSON: json-c writes control bytes as \u00XX; bytes that are not
-	 * UTF-8 become U+FFFD */
+	 * UTF-8 become the text \xHH (common/escape.h) */
 	j = analyze_json(core, NULL);
 	js = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
 	for (const char *p = js; *p; p++)
 		assert_true((unsigned char)*p >= 0x20);
 	assert_non_null(strstr(js, "\\u001b[2J"));
-	assert_null(strchr(js, '\xff')); /* invalid UTF-8 is replaced: the JSON stays UTF-8 */
-	assert_non_null(strstr(js, "\xef\xbf\xbd end"));
+	assert_null(strchr(js, '\xff')); /* invalid UTF-8 is escaped: the JSON stays UTF-8 */
+	assert_non_null(strstr(js, "\\\\xff end"));
 	json_object_put(j);
 	unlink(core);
 }
