@@ -193,8 +193,9 @@ int ll_upgrade_release_all(void);
 /** Answer `lifeline upgrade PID` requests (ll_upgrade_request()) from now
  *  on: listen on the abstract Unix socket "lifeline-upgrade-<pid>". A
  *  request from a uid other than root or this process's effective uid is
- *  refused. defaults (copied; may be NULL) are the options of the upgrades
- *  it starts, except for the binary, which a request may name. Requests are
+ *  refused. defaults (may be NULL) are the options of the upgrades it
+ *  starts, except for the binary, which a request may name; the struct is
+ *  copied, the strings and vectors it points to must stay valid. Requests are
  *  served by ll_upgrade_dispatch() (the socket is in ll_upgrade_fd()). The
  *  socket is not handed to the new process, which opens its own.
  *  -EADDRINUSE when it is open already; socket errors. */
