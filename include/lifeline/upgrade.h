@@ -23,7 +23,7 @@
  * convention (LISTEN_FDS, LISTEN_FDNAMES, and LISTEN_PID = the new process's
  * own pid, written by the child just before execve), so a service written
  * for socket activation (sd_listen_fds_with_names) needs no change; then the
- * write end of the readiness pipe ($LIFELINE_UPGRADE_READY) and, with a
+ * new process's end of the readiness socket ($LIFELINE_UPGRADE_READY) and, with a
  * state blob, a sealed memfd ($LIFELINE_UPGRADE_STATE). Nothing else.
  *
  * Rollback: if the binary is missing, not executable or an incomplete ELF
@@ -88,7 +88,7 @@ enum ll_upgrade_reason {
 	LL_UPGRADE_REASON_EXITED,    /**< the new process exited before it was ready */
 	LL_UPGRADE_REASON_SIGNALED,  /**< the new process was killed (crashed) before it was ready */
 	LL_UPGRADE_REASON_TIMEOUT,   /**< not ready within the deadline: killed */
-	LL_UPGRADE_REASON_PROTOCOL,  /**< closed the readiness pipe without signalling: killed */
+	LL_UPGRADE_REASON_PROTOCOL,  /**< closed the readiness socket without signalling: killed */
 	LL_UPGRADE_REASON_ERROR,     /**< a local failure (memory, descriptors); error says which */
 };
 
@@ -148,21 +148,25 @@ int ll_upgrade_unregister(const char *name);
 int ll_upgrade_set_state(const void *buf, size_t len);
 
 /** Start an upgrade: check the binary (exists, executable, a complete ELF
- *  or a #! script), then ll_spawn() it with exactly the registered
- *  descriptors, the readiness pipe and the state memfd. Returns 0 once the
- *  new process runs (phase RUNNING): the outcome comes later through
- *  ll_upgrade_dispatch()/ll_upgrade_wait() and the callback. Refused with
- *  -EBUSY while an upgrade runs or after one succeeded (this process hands
- *  over and drains), with no change to that upgrade. Any other failure is
- *  a rollback: phase ROLLED_BACK with the reason in why, the status and
- *  the callback, and the -errno returned (-ENOENT, -EACCES, -EAGAIN for an
- *  incomplete ELF, -ENOEXEC, -EBADF for a registered descriptor closed
- *  since, spawn errors). */
+ *  or a #! script) and the registered descriptors, then ll_spawn() it with
+ *  exactly those descriptors, the readiness socket and the state memfd, in
+ *  a short-lived thread of the module, so that the caller's thread serves
+ *  on while the kernel starts the new process (ll_spawn() suspends its
+ *  caller until the exec, a whole scheduling period on a loaded machine).
+ *  Returns 0 at once (phase RUNNING; status new_pid is set by the first
+ *  ll_upgrade_dispatch() after the spawn): the outcome comes later through
+ *  ll_upgrade_dispatch()/ll_upgrade_wait() and the callback, an exec
+ *  failure included (reason SPAWN). Refused with -EBUSY while an upgrade
+ *  runs or after one succeeded (this process hands over and drains), with
+ *  no change to that upgrade. Any other failure is a rollback: phase
+ *  ROLLED_BACK with the reason in why, the status and the callback, and
+ *  the -errno returned (-ENOENT, -EACCES, -EAGAIN for an incomplete ELF,
+ *  -ENOEXEC, -EBADF for a registered descriptor closed since, -ENOMEM). */
 int ll_upgrade_start(const struct ll_upgrade_opts *opts, char *why, size_t why_size);
 
 /** A descriptor (an epoll set, close-on-exec, owned by the module) that is
  *  readable when ll_upgrade_dispatch() has something to do: the running
- *  upgrade's readiness pipe, pidfd and deadline, and the control socket.
+ *  upgrade's readiness socket, pidfd and deadline, and the control socket.
  *  Put it in the service's poll/epoll set (level-triggered). -errno when
  *  it cannot be created. */
 int ll_upgrade_fd(void);
@@ -189,8 +193,9 @@ int ll_upgrade_release_all(void);
 /** Answer `lifeline upgrade PID` requests (ll_upgrade_request()) from now
  *  on: listen on the abstract Unix socket "lifeline-upgrade-<pid>". A
  *  request from a uid other than root or this process's effective uid is
- *  refused. defaults (copied; may be NULL) are the options of the upgrades
- *  it starts, except for the binary, which a request may name. Requests are
+ *  refused. defaults (may be NULL) are the options of the upgrades it
+ *  starts, except for the binary, which a request may name; the struct is
+ *  copied, the strings and vectors it points to must stay valid. Requests are
  *  served by ll_upgrade_dispatch() (the socket is in ll_upgrade_fd()). The
  *  socket is not handed to the new process, which opens its own.
  *  -EADDRINUSE when it is open already; socket errors. */
@@ -215,7 +220,7 @@ int ll_upgrade_inherited(const char *name);
 int ll_upgrade_state(void **buf, size_t *len);
 
 /** Tell the old process that this one serves: it will stop accepting and
- *  drain. Closes the readiness pipe and an unread state memfd; under
+ *  drain. Closes the readiness socket and an unread state memfd; under
  *  systemd also sends READY=1. Returns 1 when an old process was told, 0
  *  when there was none (a first start), -errno (-EPIPE: the old process is
  *  gone or gave up on us: its deadline passed). */

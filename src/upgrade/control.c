@@ -22,7 +22,6 @@
 #include "upgrade/upgrade_internal.h"
 
 #define MSG_MAX (64u << 10)
-#define REQUEST_WAIT_MS 1000
 #define REFUSED "refused"
 
 static socklen_t control_addr(pid_t pid, struct sockaddr_un *sa)
@@ -112,11 +111,11 @@ void up_control_reply(const struct ll_upgrade_status *st)
 	up_g.ctl_conn = -1;
 }
 
-/* Read the request of conn (waiting at most REQUEST_WAIT_MS); the exe it
- * names, malloc'ed, or NULL for the default. */
+/* Read the request of conn (readable: never waits, the service's loop
+ * must not stall on a slow client); the exe it names, malloc'ed, or NULL
+ * for the default. */
 static int read_request(int conn, char **exe)
 {
-	struct pollfd p = { .fd = conn, .events = POLLIN };
 	char *buf = malloc(MSG_MAX + 1);
 	json_object *req = NULL, *v;
 	ssize_t n;
@@ -125,7 +124,8 @@ static int read_request(int conn, char **exe)
 	*exe = NULL;
 	if (!buf)
 		return -ENOMEM;
-	if (poll(&p, 1, REQUEST_WAIT_MS) != 1 || (n = recv(conn, buf, MSG_MAX, MSG_DONTWAIT)) <= 0) {
+	n = recv(conn, buf, MSG_MAX, MSG_DONTWAIT);
+	if (n <= 0) {
 		r = -EPROTO;
 		goto out;
 	}
@@ -185,32 +185,57 @@ static void serve(int conn)
 		send_refusal(conn, r, why);
 		close(conn);
 		up_g.ctl_conn = -1;
-	} else if (up_g.ctl_conn == conn) {
-		up_ep_add(conn); /* a client that hangs up early is seen */
 	}
 	pthread_mutex_unlock(&up_g.lock);
 }
 
+static bool ready_to_read(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/* Keep conn until its request arrives; the oldest waiting one is dropped
+ * when all slots are taken. Lock held. */
+static void park(int conn)
+{
+	size_t n = sizeof(up_g.ctl_pending) / sizeof(up_g.ctl_pending[0]), i;
+
+	for (i = 0; i < n && up_g.ctl_pending[i]; i++)
+		;
+	if (i == n) {
+		close(up_g.ctl_pending[0] - 1);
+		memmove(up_g.ctl_pending, up_g.ctl_pending + 1, (n - 1) * sizeof(int));
+		i = n - 1;
+	}
+	up_g.ctl_pending[i] = conn + 1;
+	up_ep_add(conn);
+}
+
 void up_control_accept(void)
 {
-	int ls, conn;
+	size_t n = sizeof(up_g.ctl_pending) / sizeof(up_g.ctl_pending[0]);
+	int ls, conn, ready[sizeof(up_g.ctl_pending) / sizeof(up_g.ctl_pending[0]) + 8], nready = 0;
 
 	pthread_mutex_lock(&up_g.lock);
 	ls = up_g.ctl_listen;
 	/* a waiting client that hung up: forget it */
-	if (up_g.ctl_conn >= 0) {
-		struct pollfd p = { .fd = up_g.ctl_conn, .events = POLLIN };
-
-		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLIN))) {
-			close(up_g.ctl_conn);
-			up_g.ctl_conn = -1;
-		}
+	if (up_g.ctl_conn >= 0 && ready_to_read(up_g.ctl_conn)) {
+		close(up_g.ctl_conn);
+		up_g.ctl_conn = -1;
 	}
+	for (int i = 0; ls >= 0 && i < 8 && (conn = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) >= 0; i++)
+		park(conn);
+	/* the requests that arrived */
+	for (size_t i = 0; i < n; i++)
+		if (up_g.ctl_pending[i] && ready_to_read(up_g.ctl_pending[i] - 1)) {
+			ready[nready++] = up_g.ctl_pending[i] - 1;
+			up_g.ctl_pending[i] = 0;
+		}
 	pthread_mutex_unlock(&up_g.lock);
-	if (ls < 0)
-		return;
-	for (int i = 0; i < 8 && (conn = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) >= 0; i++)
-		serve(conn);
+	for (int i = 0; i < nready; i++)
+		serve(ready[i]);
 }
 
 static int parse_reply(const char *buf, struct ll_upgrade_status *st, char *why, size_t why_size)

@@ -5,7 +5,7 @@
  * or systemd set them; then it takes them out of the environment and marks
  * the descriptors close-on-exec, so that nothing reaches a grandchild.
  * ll_upgrade_state() reads the sealed memfd, ll_upgrade_ready() writes the
- * readiness byte and closes the pipe. */
+ * readiness byte and closes the socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,13 +1,15 @@
 /* monitor.c: following the new process until it is ready or rolled back.
  *
- * How it works. Three descriptors describe a running upgrade: the read end
- * of the readiness pipe (the new process writes one byte, then closes it),
- * the new process's pidfd and a timerfd for the deadline. All three (and
- * the control socket) sit in one epoll set that the service polls
+ * How it works. Four descriptors describe a running upgrade: the eventfd
+ * of the spawn thread (written once the exec happened or failed: the pid
+ * and pidfd are collected then), our end of the readiness socket (the new
+ * process writes one byte, then closes it), the new process's pidfd and a
+ * timerfd for the deadline. All of them (and the control socket) sit in
+ * one epoll set that the service polls
  * (ll_upgrade_fd()); ll_upgrade_dispatch() then looks at each without
  * blocking. The readiness byte wins over everything; an end of file without
  * it means the new process died (its status is taken from the pidfd, then
- * waitpid) or closed the pipe on purpose (killed: a protocol error); the
+ * waitpid) or closed the socket on purpose (killed: a protocol error); the
  * deadline kills it. A killed or dead new process is always reaped before
  * the rollback is reported, so no two versions serve at once. On READY,
  * MAINPID=<new> goes to systemd when NOTIFY_SOCKET is set. */
@@ -30,7 +32,7 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
-/* How long an end of file on the readiness pipe may come before the
+/* How long an end of file on the readiness socket may come before the
  * pidfd says the process ended. */
 #define EXIT_GRACE_MS 1000
 
@@ -53,8 +55,11 @@ int ll_upgrade_fd(void)
 			up_ep_add(up_g.ready_rd);
 			up_ep_add(up_g.pidfd);
 			up_ep_add(up_g.timer);
+			up_ep_add(up_g.spawn_done);
 			up_ep_add(up_g.ctl_listen);
 			up_ep_add(up_g.ctl_conn);
+			for (size_t i = 0; i < sizeof(up_g.ctl_pending) / sizeof(up_g.ctl_pending[0]); i++)
+				up_ep_add(up_g.ctl_pending[i] - 1);
 		}
 	}
 	r = up_g.ep >= 0 ? up_g.ep : -errno;
@@ -103,6 +108,7 @@ void up_finish(enum ll_upgrade_phase phase, enum ll_upgrade_reason reason, int e
 	close_fd(&up_g.ready_rd);
 	close_fd(&up_g.pidfd);
 	close_fd(&up_g.timer);
+	close_fd(&up_g.spawn_done);
 	s->phase = phase;
 	s->reason = reason;
 	s->error = error;
@@ -144,7 +150,7 @@ static void rollback_dead(struct ll_upgrade_status *out, bool hard_kill, enum ll
 			  (int)pid);
 	else if (hard_kill)
 		up_finish(LL_UPGRADE_ROLLED_BACK, LL_UPGRADE_REASON_PROTOCOL, -EPROTO, out,
-			  "the new process %d closed the readiness pipe without signalling ready: killed; "
+			  "the new process %d closed the readiness socket without signalling ready: killed; "
 			  "this process serves on", (int)pid);
 	else if (r == -ECHILD)
 		up_finish(LL_UPGRADE_ROLLED_BACK, LL_UPGRADE_REASON_EXITED, -ECHILD, out,
@@ -167,6 +173,38 @@ static bool readable(int fd)
 	return fd >= 0 && poll(&p, 1, 0) == 1;
 }
 
+/* The spawn thread is done: take its outcome. Lock held. true when the
+ * upgrade ended (the spawn failed). */
+static bool collect_spawn(struct ll_upgrade_status *out)
+{
+	struct up_job *j = up_g.job;
+
+	if (!j->joined)
+		pthread_join(j->thread, NULL);
+	up_g.job = NULL;
+	close_fd(&up_g.spawn_done);
+	if (j->r < 0) {
+		up_finish(LL_UPGRADE_ROLLED_BACK, LL_UPGRADE_REASON_SPAWN, j->r, out, "cannot start %s: %s", j->exe,
+			  strerror(-j->r));
+		up_job_free(j);
+		return true;
+	}
+	up_g.st.new_pid = j->pid;
+	up_g.pidfd = j->pidfd;
+	up_ep_add(up_g.pidfd);
+	snprintf(up_g.st.why, sizeof(up_g.st.why), "started %.400s as pid %d; waiting for it", j->exe, (int)j->pid);
+	up_job_free(j);
+	if (up_g.pidfd < 0) {
+		/* a kernel without pidfds: the new process cannot be followed */
+		kill(up_g.st.new_pid, SIGKILL);
+		ll_spawn_wait(up_g.st.new_pid, -1, -1, &up_g.st.wait_status);
+		up_finish(LL_UPGRADE_ROLLED_BACK, LL_UPGRADE_REASON_ERROR, -ENOSYS, out,
+			  "the new process %d cannot be followed (no pidfd): killed", (int)up_g.st.new_pid);
+		return true;
+	}
+	return false;
+}
+
 /* One look at the running upgrade. Lock held. true when it ended. */
 static bool step(struct ll_upgrade_status *out)
 {
@@ -175,6 +213,13 @@ static bool step(struct ll_upgrade_status *out)
 
 	if (up_g.st.phase != LL_UPGRADE_RUNNING)
 		return false;
+	if (up_g.job) {
+		/* nothing else can be decided before the spawn is done */
+		if (!up_g.job->joined && !readable(up_g.spawn_done))
+			return false;
+		if (collect_spawn(out))
+			return true;
+	}
 	if (readable(up_g.ready_rd)) {
 		n = read(up_g.ready_rd, &b, 1);
 		if (n == 1 && b == UP_READY_BYTE) {
@@ -231,7 +276,7 @@ int ll_upgrade_wait(int timeout_ms, struct ll_upgrade_status *st)
 	int phase;
 
 	for (;;) {
-		struct pollfd p[3];
+		struct pollfd p[4];
 		uint64_t now;
 		int n = 0;
 
@@ -243,6 +288,7 @@ int ll_upgrade_wait(int timeout_ms, struct ll_upgrade_status *st)
 		p[n++] = (struct pollfd){ .fd = up_g.ready_rd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = up_g.pidfd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = up_g.timer, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = up_g.spawn_done, .events = POLLIN };
 		pthread_mutex_unlock(&up_g.lock);
 		/* at most 100 ms a round: other threads may change the set */
 		if (poll(p, (nfds_t)n, end - now > 100000 ? 100 : (int)((end - now) / 1000) + 1) < 0 &&

@@ -19,6 +19,7 @@ struct up_global up_g = {
 	.ready_rd = -1,
 	.pidfd = -1,
 	.timer = -1,
+	.spawn_done = -1,
 	.ctl_listen = -1,
 	.ctl_conn = -1,
 };

@@ -9,9 +9,11 @@
  * LISTEN_FDNAMES, LISTEN_PID whose value the child writes itself just
  * before execve, LIFELINE_UPGRADE_READY and LIFELINE_UPGRADE_STATE); seal
  * the state blob in a memfd; push the descriptors to systemd's fd store
- * when NOTIFY_SOCKET is set; ll_spawn() with the map registered[i] -> 3+i,
- * readiness pipe -> 3+n, memfd -> 4+n; arm the deadline (timerfd). From
- * then on monitor.c follows the new process. */
+ * when NOTIFY_SOCKET is set; arm the deadline (timerfd); then ll_spawn()
+ * with the map registered[i] -> 3+i, readiness socket -> 3+n, memfd -> 4+n,
+ * in a thread of its own (the caller's thread serves on; an eventfd says
+ * when the spawn is done). Everything that thread uses is copied first.
+ * From then on monitor.c follows the new process. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -139,43 +142,72 @@ static bool handover_var(const char *e)
 	return false;
 }
 
-struct newenv {
-	char **envp;
-	char *vars;      /* one buffer for the variables we add */
-	char *pid_slot;  /* inside vars: LISTEN_PID's value, written by the child */
-};
-
-/* base without the hand-over variables, plus ours. */
-static int build_env(char *const *base, size_t nfds, const char *names, int ready_fd, int state_fd,
-		     struct newenv *ne)
+/* A NULL-terminated vector and its strings in one malloc'ed block (the
+ * spawn runs in another thread: nothing of the caller's may be used after
+ * ll_upgrade_start() returns). skip (may be NULL) drops entries; extra
+ * (may be NULL) entries are appended. */
+static char **copy_vector(char *const *v, bool (*skip)(const char *), char *const *extra)
 {
-	size_t nbase = 0, k = 0, size = strlen(names) + 256, off = 0;
+	size_t n = 0, bytes = 0, k = 0;
+	char **out, *p;
 
-	for (char *const *e = base; e && *e; e++)
-		nbase++;
-	ne->envp = calloc(nbase + 6, sizeof(char *));
-	ne->vars = malloc(size);
-	if (!ne->envp || !ne->vars)
-		return -ENOMEM;
-	for (char *const *e = base; e && *e; e++)
-		if (!handover_var(*e))
-			ne->envp[k++] = *e;
-#define ADD(...)                                                                \
-	do {                                                                    \
-		ne->envp[k++] = ne->vars + off;                                 \
-		off += (size_t)snprintf(ne->vars + off, size - off, __VA_ARGS__) + 1; \
-	} while (0)
+	for (int pass = 0; pass < 2; pass++)
+		for (char *const *e = pass ? extra : v; e && *e; e++)
+			if (pass || !skip || !skip(*e)) {
+				n++;
+				bytes += strlen(*e) + 1;
+			}
+	out = malloc((n + 1) * sizeof(char *) + bytes);
+	if (!out)
+		return NULL;
+	p = (char *)(out + n + 1);
+	for (int pass = 0; pass < 2; pass++)
+		for (char *const *e = pass ? extra : v; e && *e; e++)
+			if (pass || !skip || !skip(*e)) {
+				size_t len = strlen(*e) + 1;
+
+				memcpy(p, *e, len);
+				out[k++] = p;
+				p += len;
+			}
+	out[k] = NULL;
+	return out;
+}
+
+/* base without the hand-over variables, plus ours; *pid_slot points at
+ * LISTEN_PID's value (16 bytes), which the child writes. */
+static char **build_env(char *const *base, size_t nfds, const char *names, int ready_fd, int state_fd,
+			char **pid_slot)
+{
+	size_t size = strlen(names) + 64;
+	char fdsvar[32], readyvar[64], statevar[64], pidvar[32], *namesvar = malloc(size), **env;
+	char *extra[6] = { 0 };
+	int k = 0;
+
+	if (!namesvar)
+		return NULL;
+	snprintf(fdsvar, sizeof(fdsvar), "LISTEN_FDS=%zu", nfds);
+	snprintf(namesvar, size, "LISTEN_FDNAMES=%s", names);
+	snprintf(pidvar, sizeof(pidvar), "LISTEN_PID=%-15s", "");
+	snprintf(readyvar, sizeof(readyvar), UP_ENV_READY "=%d", ready_fd);
+	snprintf(statevar, sizeof(statevar), UP_ENV_STATE "=%d", state_fd);
 	if (nfds) {
-		ADD("LISTEN_FDS=%zu", nfds);
-		ADD("LISTEN_FDNAMES=%s", names);
-		ADD("LISTEN_PID=%-15s", "");
-		ne->pid_slot = ne->envp[k - 1] + strlen("LISTEN_PID=");
+		extra[k++] = pidvar; /* first: found again below */
+		extra[k++] = fdsvar;
+		extra[k++] = namesvar;
 	}
-	ADD(UP_ENV_READY "=%d", ready_fd);
+	extra[k++] = readyvar;
 	if (state_fd >= 0)
-		ADD(UP_ENV_STATE "=%d", state_fd);
-#undef ADD
-	return 0;
+		extra[k++] = statevar;
+	env = copy_vector(base, handover_var, extra);
+	free(namesvar);
+	*pid_slot = NULL;
+	for (char **e = env; nfds && e && *e; e++)
+		if (!strncmp(*e, "LISTEN_PID=", 11)) {
+			*pid_slot = *e + 11;
+			break;
+		}
+	return env;
 }
 
 /* The state blob in a memfd sealed against every change. */
@@ -238,19 +270,69 @@ static int refuse_busy(char *why, size_t why_size)
 	return 0;
 }
 
+/* The spawn, in its own thread: ll_spawn() suspends the calling thread
+ * until the child has called execve, which on a loaded machine is a whole
+ * scheduling period (the new task queues behind the others): the
+ * service's own thread must go on serving meanwhile. */
+static void *spawn_thread(void *arg)
+{
+	struct up_job *j = arg;
+	struct ll_spawn_opts so = { .path = j->exe, .fds = j->map, .nfds = j->nmap, .envp = j->envp,
+				    .pid_slot = j->pid_slot, .pid_slot_size = j->pid_slot ? 16 : 0 };
+	uint64_t one = 1;
+
+	j->r = ll_spawn(j->argv, &so, &j->pid, &j->pidfd);
+	/* the child holds its copies now */
+	close(j->child_end);
+	if (j->state_fd >= 0)
+		close(j->state_fd);
+	j->child_end = j->state_fd = -1;
+	if (write(j->done_fd, &one, sizeof(one)) < 0)
+		j->r = j->r < 0 ? j->r : -errno; /* cannot happen with an eventfd */
+	return NULL;
+}
+
+void up_job_free(struct up_job *j)
+{
+	if (!j)
+		return;
+	if (j->child_end >= 0)
+		close(j->child_end);
+	if (j->state_fd >= 0)
+		close(j->state_fd);
+	free(j->argv);
+	free(j->envp);
+	free(j);
+}
+
+static int launch(struct up_job *j)
+{
+	sigset_t all, old;
+	int r;
+
+	/* the thread takes no signal meant for the service */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&j->thread, NULL, spawn_thread, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		/* no thread: spawn here, the outcome is the same */
+		spawn_thread(j);
+		j->joined = true;
+	}
+	return 0;
+}
+
 int ll_upgrade_start(const struct ll_upgrade_opts *opts, char *why, size_t why_size)
 {
 	static const struct ll_upgrade_opts defaults;
 	const struct ll_upgrade_opts *o = opts ? opts : &defaults;
-	struct ll_spawn_fd map[LL_UPGRADE_MAX_FDS + 2];
 	struct ll_upgrade_status done;
-	struct newenv ne = { 0 };
+	struct up_job *job = NULL;
 	char **own_argv = NULL, *argv_store = NULL;
-	char exe[sizeof(up_g.st.exe)];
-	int pipefd[2] = { -1, -1 }, state_fd = -1, timer = -1, pidfd = -1, r;
+	int pipefd[2] = { -1, -1 }, state_fd = -1, timer = -1, done_fd = -1, r;
 	enum ll_upgrade_reason reason = LL_UPGRADE_REASON_ERROR;
-	size_t n, nmap = 0, off = 0;
-	pid_t pid = 0;
+	size_t n, off = 0;
 	char local_why[512];
 
 	if (!why || !why_size) {
@@ -281,16 +363,22 @@ int ll_upgrade_start(const struct ll_upgrade_opts *opts, char *why, size_t why_s
 	for (size_t i = 0; i < n; i++)
 		off += (size_t)snprintf(up_g.st.fdnames + off, sizeof(up_g.st.fdnames) - off, "%s%s", i ? ":" : "",
 					up_g.fds[i].name);
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		r = up_fail(-ENOMEM, why, why_size, "out of memory");
+		goto fail;
+	}
+	job->child_end = job->state_fd = job->pidfd = -1;
 
-	r = o->exe ? (snprintf(exe, sizeof(exe), "%s", o->exe) < (int)sizeof(exe) ? 0 : -ENAMETOOLONG)
-		   : self_exe(exe, sizeof(exe));
+	r = o->exe ? (snprintf(job->exe, sizeof(job->exe), "%s", o->exe) < (int)sizeof(job->exe) ? 0 : -ENAMETOOLONG)
+		   : self_exe(job->exe, sizeof(job->exe));
 	if (r < 0) {
 		up_fail(r, why, why_size, "cannot name the new binary (/proc/self/exe): %s", strerror(-r));
 		goto fail;
 	}
-	snprintf(up_g.st.exe, sizeof(up_g.st.exe), "%s", exe);
+	snprintf(up_g.st.exe, sizeof(up_g.st.exe), "%s", job->exe);
 	reason = LL_UPGRADE_REASON_REFUSED;
-	r = check_binary(exe, why, why_size);
+	r = check_binary(job->exe, why, why_size);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
@@ -318,68 +406,56 @@ int ll_upgrade_start(const struct ll_upgrade_opts *opts, char *why, size_t why_s
 	}
 	state_fd = up_g.state_len ? r : -1;
 	for (size_t i = 0; i < n; i++)
-		map[nmap++] = (struct ll_spawn_fd){ up_g.fds[i].fd, 3 + (int)i };
-	map[nmap++] = (struct ll_spawn_fd){ pipefd[1], 3 + (int)n };
+		job->map[job->nmap++] = (struct ll_spawn_fd){ up_g.fds[i].fd, 3 + (int)i };
+	job->map[job->nmap++] = (struct ll_spawn_fd){ pipefd[1], 3 + (int)n };
 	if (state_fd >= 0)
-		map[nmap++] = (struct ll_spawn_fd){ state_fd, 4 + (int)n };
-	r = build_env(o->envp ? o->envp : environ, n, up_g.st.fdnames, 3 + (int)n, state_fd >= 0 ? 4 + (int)n : -1,
-		      &ne);
-	if (r < 0) {
-		up_fail(r, why, why_size, "cannot build the new environment: %s", strerror(-r));
+		job->map[job->nmap++] = (struct ll_spawn_fd){ state_fd, 4 + (int)n };
+	job->argv = copy_vector(o->argv ? o->argv : own_argv, NULL, NULL);
+	job->envp = build_env(o->envp ? o->envp : environ, n, up_g.st.fdnames, 3 + (int)n,
+			      state_fd >= 0 ? 4 + (int)n : -1, &job->pid_slot);
+	if (!job->argv || !job->envp) {
+		r = up_fail(-ENOMEM, why, why_size, "cannot build the new process's arguments and environment");
+		goto fail;
+	}
+	timer = arm_deadline(o->ready_timeout_ms > 0 ? o->ready_timeout_ms : LL_UPGRADE_READY_TIMEOUT_MS);
+	done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (timer < 0 || done_fd < 0) {
+		r = timer < 0 ? timer : -errno;
+		up_fail(r, why, why_size, "cannot create the deadline timer or the spawn event: %s", strerror(-r));
 		goto fail;
 	}
 	push_fdstore();
-	{
-		struct ll_spawn_opts so = { .path = exe, .fds = map, .nfds = nmap, .envp = ne.envp,
-					    .pid_slot = ne.pid_slot, .pid_slot_size = ne.pid_slot ? 16 : 0 };
-
-		r = ll_spawn(o->argv ? o->argv : own_argv, &so, &pid, &pidfd);
-	}
-	if (r < 0) {
-		reason = LL_UPGRADE_REASON_SPAWN;
-		up_fail(r, why, why_size, "cannot start %s: %s", exe, strerror(-r));
-		goto fail;
-	}
-	up_g.st.new_pid = pid;
-	if (pidfd < 0 || (timer = arm_deadline(o->ready_timeout_ms > 0 ? o->ready_timeout_ms
-								   : LL_UPGRADE_READY_TIMEOUT_MS)) < 0) {
-		/* Without a pidfd or a deadline the new process cannot be
-		 * followed: stop it. */
-		r = pidfd < 0 ? -ENOSYS : timer;
-		kill(pid, SIGKILL);
-		ll_spawn_wait(pid, pidfd, -1, NULL);
-		up_fail(r, why, why_size, "cannot follow the new process: %s", strerror(-r));
-		goto fail;
-	}
+	job->child_end = pipefd[1];
+	job->state_fd = state_fd;
+	job->done_fd = done_fd;
+	pipefd[1] = state_fd = -1;
 	up_g.ready_rd = pipefd[0];
-	up_g.pidfd = pidfd;
 	up_g.timer = timer;
+	up_g.spawn_done = done_fd;
+	up_g.job = job;
 	up_ep_add(up_g.ready_rd);
-	up_ep_add(up_g.pidfd);
 	up_ep_add(up_g.timer);
-	snprintf(up_g.st.why, sizeof(up_g.st.why), "started %.400s as pid %d with %zu descriptor%s; waiting for it",
-		 exe, (int)pid, n, n == 1 ? "" : "s");
+	up_ep_add(up_g.spawn_done);
+	launch(job);
+	snprintf(up_g.st.why, sizeof(up_g.st.why), "starting %.400s with %zu descriptor%s; waiting for it",
+		 job->exe, n, n == 1 ? "" : "s");
 	snprintf(why, why_size, "%s", up_g.st.why);
-	close(pipefd[1]);
-	if (state_fd >= 0)
-		close(state_fd);
-	free(ne.envp);
-	free(ne.vars);
 	free(own_argv);
 	free(argv_store);
 	pthread_mutex_unlock(&up_g.lock);
 	return 0;
 
 fail:
-	if (pidfd >= 0)
-		close(pidfd);
 	for (int i = 0; i < 2; i++)
 		if (pipefd[i] >= 0)
 			close(pipefd[i]);
 	if (state_fd >= 0)
 		close(state_fd);
-	free(ne.envp);
-	free(ne.vars);
+	if (timer >= 0)
+		close(timer);
+	if (done_fd >= 0)
+		close(done_fd);
+	up_job_free(job);
 	free(own_argv);
 	free(argv_store);
 	up_finish(LL_UPGRADE_ROLLED_BACK, reason, r, &done, "%s", why);

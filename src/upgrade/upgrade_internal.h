@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "lifeline/spawn.h"
 #include "lifeline/upgrade.h"
 
 /* Nothing of this file is exported from liblifeline.so. */
@@ -23,6 +24,28 @@ struct up_entry {
 	int fd;
 };
 
+/* One spawn, run by a thread of its own (start.c). */
+struct up_job {
+	pthread_t thread;
+	bool joined;
+	char exe[4096];
+	char **argv;        /* copies: one block each */
+	char **envp;
+	char *pid_slot;     /* inside envp: LISTEN_PID's value */
+	struct ll_spawn_fd map[LL_UPGRADE_MAX_FDS + 2];
+	size_t nmap;
+	int child_end;      /* the new process's end of the readiness socket */
+	int state_fd;
+	int done_fd;        /* eventfd, written when the spawn is done */
+	/* results */
+	int r;
+	pid_t pid;
+	int pidfd;
+};
+
+/* Free a job (its thread joined or never started) and what it holds. */
+void up_job_free(struct up_job *j);
+
 struct up_global {
 	pthread_mutex_t lock;
 	struct up_entry fds[LL_UPGRADE_MAX_FDS];
@@ -35,6 +58,8 @@ struct up_global {
 	int ready_rd;       /* readiness pipe, read end */
 	int pidfd;
 	int timer;          /* timerfd of the deadline */
+	int spawn_done;     /* the job's eventfd */
+	struct up_job *job; /* the spawn not yet collected */
 	uint64_t t0_us;
 	ll_upgrade_cb cb;
 	void *cb_arg;
@@ -43,6 +68,7 @@ struct up_global {
 	/* control socket */
 	int ctl_listen;
 	int ctl_conn;       /* the client waiting for the running upgrade's outcome */
+	int ctl_pending[4]; /* accepted, request not read yet (fd + 1: 0 is free) */
 	struct ll_upgrade_opts ctl_opts;
 	char *ctl_exe;      /* the exe of the request being served */
 };

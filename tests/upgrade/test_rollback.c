@@ -5,7 +5,8 @@
  * loopback port while loadgen keeps 8 keep-alive connections busy and opens
  * new ones. It is asked (ll_upgrade_request, what `lifeline upgrade` uses)
  * to upgrade to: a missing binary, one that is not executable, a truncated
- * ELF (a copy cut in half, as seen mid-`cp`), one that exits 1 at start,
+ * ELF (a copy cut in half, as seen mid-`cp`), a script whose interpreter
+ * does not exist (the exec fails), one that exits 1 at start,
  * one killed by SIGSEGV before it is ready, and one that never gets ready
  * (while that one runs, a second request is refused: an upgrade is running
  * already). Each time the status says why (reason, errno, exit status or
@@ -127,6 +128,15 @@ static void test_rollbacks(void **state)
 	assert_int_equal(stat(v2, &sb), 0);
 	copy_file(v2, tmp_path("truncated"), (size_t)sb.st_size / 2, 0755);
 	expect_rollback(tmp_path("truncated"), LL_UPGRADE_REASON_REFUSED, -EAGAIN, "cut short", NULL);
+	{
+		/* passes the checks (a #! script), fails at the exec */
+		int fd = open(tmp_path("script"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "#!/nonexistent/interpreter\n", 27), 27);
+		close(fd);
+		expect_rollback(tmp_path("script"), LL_UPGRADE_REASON_SPAWN, -ENOENT, "cannot start", NULL);
+	}
 	expect_rollback(srv_example("upgrade-server-v3-exit"), LL_UPGRADE_REASON_EXITED, -ECHILD, "status 1", &us);
 	assert_true(WIFEXITED(us.wait_status) && WEXITSTATUS(us.wait_status) == 1);
 	expect_rollback(srv_example("upgrade-server-v4-crash"), LL_UPGRADE_REASON_SIGNALED, -ECHILD, "signal 11",
