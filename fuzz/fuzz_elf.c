@@ -4,9 +4,7 @@
  * addresses (entry point, every function symbol found by the lookups, a few
  * fixed ones) is symbolized and disassembled.
  *
- *   CC=clang meson setup build-sym-fuzz -Dfuzz=true -Db_sanitize=address
- *   ninja -C build-sym-fuzz fuzz/fuzz_elf
- *   build-sym-fuzz/fuzz/fuzz_elf -max_total_time=60 CORPUS_DIR */
+ *   ./dev.sh fuzz elf 60        (seeds: fuzz/corpus/elf) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>

@@ -5,9 +5,7 @@
  * totals and resolve (which must refuse, not open, pseudo and anonymous
  * mappings), so classification and search run on every accepted input.
  *
- *   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address
- *   ninja -C build-fuzz fuzz/fuzz_maps
- *   build-fuzz/fuzz/fuzz_maps -max_total_time=60 fuzz/corpus/maps */
+ *   ./dev.sh fuzz maps 60       (seeds: fuzz/corpus/maps) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

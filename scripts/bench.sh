@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench.sh NAME: run one benchmark of bench/ (symbolize, plugin, spawn,
-# coredump) from the release build. Each prints ratios against its peers.
+# coredump, store, upgrade) from the release build. Each prints ratios against its peers.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 name=${1:-}

@@ -1,7 +1,10 @@
 #!/bin/bash
 # run-tests.sh: build the plain and the ASan+UBSan configurations, run every
-# test in both, restore the global state tests may touch, and print the
-# closing line "N passed, N failed" (skips are counted apart).
+# test in both, then build the libFuzzer targets (clang, ASan+UBSan:
+# build-fuzz) and run each over its committed corpus for 30 s (the 'fuzz'
+# suite, each target one test); restore the global state tests may touch,
+# and print the closing line "N passed, N failed" (skips are counted apart).
+# LL_TEST_CONFIGS="build build-asan" leaves the fuzz targets out.
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 # Tests never read the caller's stdin; CI may start us with none at all, and a
@@ -20,30 +23,43 @@ restore() {
 trap restore EXIT INT TERM
 
 passed=0 failed=0 skipped=0
-configs=("build" "build-asan")
+configs=("build" "build-asan" "build-fuzz")
 [ -n "${LL_TEST_CONFIGS:-}" ] && read -r -a configs <<<"$LL_TEST_CONFIGS"
 
 for dir in "${configs[@]}"; do
 	opts=()
 	mult=1
+	cc=
+	suite=()
+	targets=()
 	if [ "$dir" = build-asan ]; then
 		opts=(-Db_sanitize=address,undefined -Db_lundef=false)
 		mult=3
+	elif [ "$dir" = build-fuzz ]; then
+		# the library and the targets only (the unit tests ran above)
+		opts=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dtests=false)
+		cc=clang
+		# only the targets (the library they link, not the CLI, examples
+		# and benchmarks a third time): keeps the added time small
+		suite=(--suite fuzz --no-rebuild)
+		for f in fuzz/fuzz_*.c; do
+			[ "$f" = fuzz/fuzz_util.c ] || targets+=("fuzz/$(basename "$f" .c)")
+		done
 	fi
 	echo "=== $dir: configure and build"
-	if [ ! -f "$dir/build.ninja" ] && ! meson setup "$dir" "${opts[@]}"; then
+	if [ ! -f "$dir/build.ninja" ] && ! env ${cc:+CC=$cc} meson setup "$dir" "${opts[@]}"; then
 		echo "=== $dir: configure FAILED"
 		failed=$((failed + 1))
 		continue
 	fi
-	if ! ninja -C "$dir"; then
+	if ! ninja -C "$dir" "${targets[@]}"; then
 		echo "=== $dir: build FAILED"
 		failed=$((failed + 1))
 		continue
 	fi
 	echo "=== $dir: tests"
 	log=$(mktemp)
-	meson test -C "$dir" --print-errorlogs -t "$mult" ${LL_TEST_ARGS:-} 2>&1 | tee "$log"
+	meson test -C "$dir" --print-errorlogs -t "$mult" "${suite[@]}" ${LL_TEST_ARGS:-} 2>&1 | tee "$log"
 	ok=$(awk '/^Ok:/ {print $2}' "$log")
 	bad=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {s += $NF} END {print s + 0}' "$log")
 	skip=$(awk '/^Skipped:/ {print $2}' "$log")

@@ -4,13 +4,17 @@
  * defines), GREETER_INIT_FAIL, GREETER_NO_DESCRIPTOR, and GREETER_TLS_DTOR
  * (each calling thread registers a thread_local destructor, as C++
  * thread_local objects do: glibc then keeps the object mapped after dlclose
- * until those threads exit). GREETER_PAD shifts the
+ * until those threads exit), GREETER_INIT_CRASH (init dies of SIGSEGV),
+ * GREETER_INIT_HANG (init never returns) and GREETER_SAVE_FAIL (save always
+ * fails: a state trap for the next version). GREETER_PAD shifts the
  * code so that a version's functions do not sit where another's did (what a
  * real update does, and why `cp` over a mapped .so kills a naive host).
  * State (the number of calls served) is saved and restored across reloads. */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <lifeline/plugin.h>
@@ -87,8 +91,16 @@ static unsigned long served(void)
 
 __attribute__((unused)) static int init(void)
 {
-#ifdef GREETER_INIT_FAIL
+#if defined(GREETER_INIT_FAIL)
 	return -EIO;
+#elif defined(GREETER_INIT_CRASH)
+	static volatile uintptr_t nowhere = 16; /* not NULL: UBSan would report it first */
+
+	return *(volatile int *)nowhere; /* SIGSEGV */
+#elif defined(GREETER_INIT_HANG)
+	for (;;)
+		pause();
+	return 0;
 #else
 	return 0;
 #endif
@@ -96,6 +108,11 @@ __attribute__((unused)) static int init(void)
 
 __attribute__((unused)) static int save(void **data, size_t *len)
 {
+#ifdef GREETER_SAVE_FAIL
+	(void)data;
+	(void)len;
+	return -EIO;
+#endif
 	unsigned long *n = malloc(sizeof(*n));
 
 	if (!n)

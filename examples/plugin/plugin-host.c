@@ -135,8 +135,15 @@ int main(int argc, char **argv)
 	for (int n = 1; n < 32; n++)
 		if (seen_mask & (1u << n))
 			printf(" v%d", n);
-	printf("\n[host] status: version %u (%s) serving, %u loads, %u rejected%s%s\n", st.version, st.name,
-	       st.loads_ok, st.loads_failed, st.last_error ? "; last rejection: " : "", st.last_error_msg);
+	/* Current health first, then the history (the last rejection stays
+	 * after a later version loaded). */
+	printf("\n[host] status: version %u (%s) serving, %u loads, %u rejected; health: %s%s; watch: %s\n",
+	       st.version, st.name, st.loads_ok, st.loads_failed, st.health ? "the newest file is refused: " : "ok",
+	       st.health ? st.health_msg : "", st.watch_live ? "live" : "NOT live (no automatic reload)");
+	if (st.last_error)
+		printf("[host] last rejection (history): %s\n", st.last_error_msg);
+	if (st.init_stuck)
+		printf("[host] abandoned in a hook: %s\n", st.init_stuck_msg);
 	ll_plugin_close(plugin);
 	return atomic_load(&failed) ? 1 : 0;
 }

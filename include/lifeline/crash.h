@@ -25,6 +25,19 @@
  * configured by the LIFELINE_CRASH_* variables (see ll_crash_opts_from_env()
  * and docs/crash.md).
  *
+ * Privileged processes. In a setuid, setgid or file-capability program
+ * (AT_SECURE) the LIFELINE_CRASH_* variables are ignored (secure_getenv()).
+ * In a process that is not dumpable at the time of the crash
+ * (prctl(PR_GET_DUMPABLE) != 1: setuid programs, and processes that changed
+ * credentials), the report written to ll_crash_opts.fd leaves out
+ * everything that would hand the privileged process to whoever holds that
+ * descriptor (stderr is the invoking user's): no registers, no stack bytes,
+ * no raw addresses (frames show only MODULE+0xOFFSET (function+0xOFF), the
+ * fault address only its mapping and module offset) and no memory map; one
+ * "Note:" line says so. The full report goes only where the program itself
+ * chose: a file in ll_crash_opts.dir, or fd when the program sets
+ * LL_CRASH_FULL_FD.
+ *
  * All functions return 0 on success and a negative errno value on failure. */
 #ifndef LIFELINE_CRASH_H
 #define LIFELINE_CRASH_H
@@ -42,6 +55,11 @@ extern "C" {
 enum {
 	LL_CRASH_NO_MAPS = 1u << 0,      /**< omit the memory map from the report */
 	LL_CRASH_NO_REGISTERS = 1u << 1, /**< omit the register dump */
+	/** fd is a descriptor the program opened itself (a root-only log), not
+	 *  one it inherited: it gets the full report even when the process is
+	 *  not dumpable (see "Privileged processes" above). Cleared by
+	 *  ll_crash_opts_from_env() when LIFELINE_CRASH_FD applies. */
+	LL_CRASH_FULL_FD = 1u << 2,
 };
 
 /** Reporter configuration. Initialise with ll_crash_opts_init(), then
@@ -87,6 +105,8 @@ void ll_crash_opts_init(struct ll_crash_opts *opts);
  *   LIFELINE_CRASH_REGISTERS=0    omit the registers
  *   LIFELINE_CRASH_ALTSTACK=bytes alternate stack size (suffix k or m allowed)
  *   LIFELINE_CRASH_WATCHDOG=secs  watchdog (0: none; at most 3600)
+ * Each is read with secure_getenv(): in a setuid, setgid or file-capability
+ * program none of them applies (the invoking user chose them).
  * opts->dir points into the environment afterwards. A bad value leaves that
  * setting at its previous value, and the first such problem is described in
  * err (when err is not NULL) and makes the call return -EINVAL after

@@ -6,7 +6,13 @@
  * struct of function pointers the HOST defines), and optional hooks. The host
  * opens it with ll_plugin_open(): the file is copied into a sealed memfd (a
  * private snapshot: a later `cp` over the file cannot touch the loaded code),
- * checked to be a complete ELF, dlopen'ed through /proc/self/fd/N, and its
+ * checked to be a complete ELF whose dynamic tables ld.so can trust (every
+ * DT_* table, relocation, symbol, string and hash entry inside the loaded
+ * segments, the section headers agreeing with them: a file caught half
+ * rewritten in place is a mix of two versions), test-loaded by the system's
+ * dynamic loader in a short-lived child process (relocations done, no code
+ * of the plugin run: a loader crash there is a rejection naming the signal,
+ * not the host's death), dlopen'ed through /proc/self/fd/N, and its
  * descriptor checked. Calls go through
  *
  *     const struct my_api *api = ll_plugin_enter(p);
@@ -18,17 +24,38 @@
  * itself on its first ll_plugin_enter(), so caller threads need no set-up.
  *
  * A reload (ll_plugin_reload(), or automatic with LL_PLUGIN_WATCH through
- * inotify on the file's directory) loads the new version beside the old one,
- * hands it the old version's saved state, publishes it atomically, waits for
- * a grace period (every call that started on the old table has left), runs
+ * inotify along the file's path) loads the new version beside the old one,
+ * runs its init and hands it the old version's saved state (in a thread,
+ * under a deadline: init_timeout_ms), publishes it atomically, waits for a
+ * grace period (every call that started on the old table has left), runs
  * the old version's fini, dlclose()s it and checks that its snapshot is no
  * longer mapped. ll_plugin_reload() waits for all of that; the watcher
- * leaves the wait to liburcu's call_rcu thread, so that it is ready for the
- * next change at once (the old version is retired in the background;
- * ll_plugin_close() waits for it). Any failure (wrong ABI or name, no
- * descriptor, undefined symbol, incomplete or garbage file, init or restore
- * error) leaves the old version serving; the reason goes to the on_event
- * callback and to ll_plugin_status().
+ * queues old versions (at most LL_PLUGIN_MAX_RETIRING) and retires them in
+ * a batch, one grace period for all, when idle or when the queue is full,
+ * so that a burst of changes is coalesced into loads of the newest file
+ * (ll_plugin_close() retires what is pending). Any failure (wrong ABI or
+ * name, no descriptor, undefined symbol, incomplete, mixed or garbage file,
+ * init, save or restore error or timeout) leaves the old version serving;
+ * the reason goes to the on_event callback and to ll_plugin_status(). A
+ * failure for want of a resource (EMFILE, ENFILE, ENOMEM, EAGAIN) is retried
+ * by the watcher with backoff until the newest file loads.
+ *
+ * Descriptors: a plugin holds its serving version's memfd, one per version
+ * waiting to be retired (at most LL_PLUGIN_MAX_RETIRING), /proc/self/maps
+ * (opened once: retiring never needs a new descriptor), with
+ * LL_PLUGIN_WATCH an inotify descriptor and an eventfd, with guard_dir the
+ * guard directory; a load briefly adds the source file, the new memfd and a
+ * pidfd (waiting for the test load's child).
+ * Each version that stays mapped after dlclose keeps its memfd until it is
+ * found unmapped.
+ *
+ * What cannot be survived in-process: a crash inside a plugin's
+ * constructors or init hook (it runs in the host), and a crash inside a
+ * published function. A hook that never returns is survived (abandoned
+ * past init_timeout_ms). For crashes, install the crash reporter
+ * (lifeline/crash.h) to get a report, run the host under a supervisor that
+ * restarts it, and set guard_dir so that the restarted host does not load
+ * the same file again but starts on the last version that loaded.
  *
  * Plugins are dlopen'ed RTLD_NOW | RTLD_LOCAL: an undefined symbol fails the
  * load instead of a later call, and versions do not see each other's
@@ -119,7 +146,13 @@ enum ll_plugin_event_kind {
 	LL_PLUGIN_EV_LOADED,       /**< a version was loaded and now serves */
 	LL_PLUGIN_EV_REJECTED,     /**< a version was refused; the old one serves */
 	LL_PLUGIN_EV_UNLOADED,     /**< an old version was finalised and unmapped */
-	LL_PLUGIN_EV_STILL_MAPPED, /**< an old version stayed mapped after dlclose */
+	LL_PLUGIN_EV_STILL_MAPPED, /**< an old version stayed mapped after dlclose
+	                                (or its unmapping could not be checked yet) */
+	LL_PLUGIN_EV_WATCH_REARMED, /**< the watcher followed the path to a new
+	                                 directory or symlink target (or its directory came back) */
+	LL_PLUGIN_EV_WATCH_LOST,    /**< the watcher cannot watch the file's directory
+	                                 (gone, or inotify refused): no automatic reload
+	                                 until it comes back */
 };
 
 /** One event. Pointers are valid only during the callback. */
@@ -134,15 +167,26 @@ struct ll_plugin_event {
 /** Flags of ll_plugin_opts. */
 enum {
 	/** Reload automatically when the file is replaced or rewritten (inotify
-	 *  on its directory: close-after-write, moved-to, create; debounced).
-	 *  A background thread is started; its name is "ll-plugin-watch".
-	 *  The directory is resolved once, at open: if a directory on the path
-	 *  is a symlink that a deploy later re-points (current -> release-N),
-	 *  call ll_plugin_reload() after re-pointing it. */
+	 *  on its directory: close-after-write after the settle time, moved-to,
+	 *  create). The watcher follows the path, not the inode first seen: a
+	 *  directory swapped by a deploy (mv dir dir.old; mkdir dir), a
+	 *  re-pointed symlink on the path (current -> release-N), a rewritten
+	 *  symlink target in another directory are all seen; the status says
+	 *  whether the watch is live (watch_live) and WATCH_REARMED / WATCH_LOST
+	 *  events say when it followed the path anew or lost the directory.
+	 *  Creating PATH.fresh (e.g. `touch PATH.fresh`) asks for a reload
+	 *  without the old state (LL_PLUGIN_RELOAD_FRESH); the marker is
+	 *  removed. A background thread is started; its name is
+	 *  "ll-plugin-watch". */
 	LL_PLUGIN_WATCH = 1u << 0,
 	/** On a watched change, skip the reload when the new file's bytes are
 	 *  identical to the serving version's. */
 	LL_PLUGIN_SKIP_SAME = 1u << 1,
+	/** Do not test-load each new snapshot in a child process before
+	 *  loading it in the host (see ll_plugin_open()). The probe costs about
+	 *  1 ms a load; without it a corrupt file that passes the ELF checks can
+	 *  crash the host inside dlopen. */
+	LL_PLUGIN_NO_PROBE = 1u << 2,
 };
 
 /** Options of ll_plugin_open(). Zero-initialise, then set what you need. */
@@ -154,9 +198,33 @@ struct ll_plugin_opts {
 	                           reloading (restarted by every further event);
 	                           0 = 1 ms. A rename into place reloads at once. */
 	size_t max_size;     /**< largest accepted file; 0 = 256 MiB */
+	/** A watched file must stay unchanged (size and mtime) for this long
+	 *  after its last close-after-write before it is loaded, so that a
+	 *  writer that closes between chunks (rsync --inplace, a resumed copy)
+	 *  is not caught half-way (a mix of two builds of the same layout can
+	 *  pass every check); 0 = 1000 ms. A rename into place is not
+	 *  delayed. */
+	unsigned settle_ms;
+	/** Deadline of the test load in a child and of the init, save and
+	 *  restore hooks together; 0 = 5000 ms. Past it the version is
+	 *  abandoned: never published, never unloaded (its hook thread,
+	 *  "ll-plugin-init", is left running its code), reported in the
+	 *  status (init_stuck); loading goes on. */
+	unsigned init_timeout_ms;
+	/** Largest state blob a save hook may hand over; a larger one rejects
+	 *  the new version (see LL_PLUGIN_RELOAD_FRESH). 0 = 64 MiB. */
+	size_t max_state;
+	/** Crash-loop guard (opt-in): a directory (created 0700 if missing)
+	 *  where the host records which file it is loading and keeps a copy of
+	 *  the last version that loaded. When a run dies while loading a file
+	 *  (a crash in its constructors or init: that cannot be survived
+	 *  in-process), the next ll_plugin_open() of the same plugin refuses
+	 *  that same file and starts on the last good copy instead, saying why
+	 *  (REJECTED event, status guard_fallback); a later, different file
+	 *  loads normally. One directory per plugin. NULL: off. */
+	const char *guard_dir;
 	/** Called for every event, from the thread that did the work (the
-	 *  caller of open/reload, the watcher thread, or liburcu's call_rcu
-	 *  thread for versions the watcher retired). It must not call
+	 *  caller of open/reload/close or the watcher thread). It must not call
 	 *  ll_plugin_reload() or ll_plugin_close(); it may call
 	 *  ll_plugin_status(). Optional. */
 	void (*on_event)(const struct ll_plugin_event *ev, void *userdata);
@@ -171,13 +239,32 @@ struct ll_plugin_status {
 	struct timespec loaded_at;  /**< CLOCK_REALTIME when it was published */
 	unsigned loads_ok;          /**< successful loads, the first one included */
 	unsigned loads_failed;      /**< rejected versions */
-	unsigned still_mapped;      /**< old versions that stayed mapped after dlclose
-	                                 (each keeps its memfd open for good, so that a
-	                                 reused /proc/self/fd/N cannot alias it) */
+	unsigned still_mapped;      /**< old versions now held after dlclose: still mapped
+	                                 (each keeps its memfd open, so that a reused
+	                                 /proc/self/fd/N cannot alias it), or not yet
+	                                 checked; checked again at every retire */
+	/* History: the last rejection, kept after a later version loaded. */
 	int last_error;             /**< -errno of the last rejection; 0 if none */
 	char last_error_msg[512];   /**< its reason; "" if none */
 	struct timespec last_error_at; /**< CLOCK_REALTIME of the last rejection */
+	/* Current health. */
+	int health;                 /**< 0 when the latest load attempt succeeded (what
+	                                 serves is the newest file tried); else that
+	                                 attempt's -errno, while the old version serves */
+	char health_msg[512];       /**< "" when healthy; else why the newest file is refused */
+	bool watch_live;            /**< LL_PLUGIN_WATCH: the file's directory is watched now */
+	unsigned watch_rearms;      /**< times the watcher followed the path anew */
+	unsigned retiring;          /**< versions waiting for their grace period (at most
+	                                 LL_PLUGIN_MAX_RETIRING) */
+	unsigned init_stuck;        /**< versions abandoned in a hook past init_timeout_ms */
+	char init_stuck_msg[512];   /**< the last one: which and where it hangs; "" if none */
+	bool guard_fallback;        /**< the crash-loop guard started the last good copy */
 };
+
+/** Most versions waiting for a grace period at once. Past it the watcher
+ *  retires them (one grace period for all) before loading the newest file,
+ *  so that a burst of changes is coalesced instead of queued. */
+#define LL_PLUGIN_MAX_RETIRING 4
 
 /** Load the plugin at path and return a handle in *out. A relative path is
  *  made absolute against the current directory now; symlinks on it are
@@ -245,6 +332,17 @@ static inline void ll_plugin_leave_inline_(struct ll_plugin *p)
  *  is in ll_plugin_status() and was sent to on_event). Blocks for a grace
  *  period; must not be called from inside enter/leave. */
 int ll_plugin_reload(struct ll_plugin *p);
+
+/** Flags of ll_plugin_reload_flags(). */
+enum {
+	/** Start the new version without the serving version's state: its
+	 *  save and the new restore hooks are not called. The way out when
+	 *  the serving version's save fails or its state is refused. */
+	LL_PLUGIN_RELOAD_FRESH = 1u << 0,
+};
+
+/** ll_plugin_reload() with LL_PLUGIN_RELOAD_* flags. */
+int ll_plugin_reload_flags(struct ll_plugin *p, unsigned flags);
 
 /** Copy the current status into *st. */
 int ll_plugin_status(struct ll_plugin *p, struct ll_plugin_status *st);

@@ -100,6 +100,15 @@ struct ll_spawn_opts {
 	const struct ll_spawn_rlimit *rlimits; /**< limits to set (may be NULL) */
 	size_t nrlimits;
 	enum ll_spawn_close close_method;  /**< LL_SPAWN_CLOSE_AUTO normally */
+	/** A buffer the child fills with its own pid in decimal, NUL-terminated,
+	 *  just before execve (may be NULL; at least 12 bytes, else -EINVAL).
+	 *  Point it into an entry of envp ("LISTEN_PID=" followed by the
+	 *  buffer) to give the child a variable holding its own pid, which the
+	 *  parent cannot know before the clone: systemd's LISTEN_PID rule. The
+	 *  write happens in the parent's memory (CLONE_VM) while the parent
+	 *  waits, so the buffer is not usable by another thread meanwhile. */
+	char *pid_slot;
+	size_t pid_slot_size;
 };
 
 /** Start opts->path, or argv[0] when it is NULL (a path, or a name searched

@@ -7,7 +7,9 @@
  * <store>/<id>.json (docs/coredump-metadata.md) is written beside it, read
  * from /proc through the %F pidfd. Limits come from a coredump.conf (see
  * docs/coredump.conf.example). The browsing side (`lifeline cores`) lists,
- * resolves, decompresses, removes and vacuums entries of the store.
+ * resolves, decompresses, removes and vacuums entries of the store. A
+ * crash's memory map is kept beside its record in <store>/<id>.maps, so
+ * that records stay small for every reader but the core analysis.
  *
  * All functions return 0 (or a count) on success and a negative errno value
  * on failure. */
@@ -129,8 +131,28 @@ struct ll_store_list {
 	size_t unreadable;     /**< records skipped (permission, bad JSON) */
 };
 
-/** Read every record of the store. */
+/** Read every record of the store (all of them held at once; see
+ *  ll_store_foreach() to go through a large store in bounded memory). */
 int ll_store_list(int storefd, struct ll_store_list *out);
+
+/** Call fn for each entry of the store, oldest first, one record read at a
+ *  time: the order comes from the file names (the crash time is part of the
+ *  id), the entry's record is parsed just before fn and freed after it (fn
+ *  keeps it by setting e->meta to NULL and taking the reference; e->id is
+ *  borrowed). Records larger than the readers' bound (an older version's
+ *  with inline maps) are passed as their names tell them, with
+ *  meta.record_error. Stops at fn's first non-zero return and returns it.
+ *  *unreadable (may be NULL) counts records that could not be read
+ *  (permission, damaged). */
+int ll_store_foreach(int storefd, int (*fn)(struct ll_store_entry *e, void *ctx), void *ctx,
+		     size_t *unreadable);
+
+/** Add the memory map of e's crash (the "maps" array of
+ *  docs/coredump-metadata.md, kept in the side file <id>.maps that listing
+ *  and gc never read) to e->meta, for the core analysis. 0 (also when the
+ *  record already holds its maps), -ENOENT when the crash has no maps file,
+ *  -EINVAL when the side file is damaged or not this entry's. */
+int ll_store_entry_maps(int storefd, struct ll_store_entry *e);
 
 /** Free a list (its contents; the struct itself is the caller's). */
 void ll_store_list_free(struct ll_store_list *l);
@@ -163,16 +185,33 @@ int ll_store_remove(int storefd, const char *id);
 /** What ll_store_gc() did. */
 struct ll_store_gc_stats {
 	unsigned cores_removed;     /**< cores deleted (their records kept, marked) */
-	unsigned records_removed;   /**< records deleted (MaxAgeSec) */
+	unsigned records_removed;   /**< records deleted (MaxAgeSec; MaxUse with no core left) */
 	unsigned temp_removed;      /**< stale temporary files of dead helpers */
 	uint64_t bytes_freed;
 };
 
-/** Apply MaxUse, KeepFree and MaxAgeSec now: the oldest cores are removed
- *  first (their metadata records stay, saying why the core is gone);
- *  records older than MaxAgeSec go entirely, and the oldest records too
- *  while the store exceeds MaxUse with no core left. reserve is extra space wanted
- *  (the helper passes 0). */
+/** Who asks ll_store_vacuum() for room, and how much. */
+struct ll_store_vacuum_opts {
+	uid_t crash_uid;       /**< the crashing uid, whose cores go first when it holds more than
+	                            its share; (uid_t)-1: none (an administrator's `cores gc`) */
+	uint64_t reserve;      /**< bytes wanted on top of the limits */
+	bool keep_free;        /**< also free space below KeepFree: from the biggest users (no
+	                            crash_uid) or from crash_uid's own cores only (a helper) */
+};
+
+/** Apply MaxAgeSec, MaxUse and (o->keep_free) KeepFree now, deciding from
+ *  the file names and sizes alone (no record is parsed to choose). Fair
+ *  share: with N users holding files, each may keep MaxUse/N; over MaxUse,
+ *  the crashing user's oldest cores (but its newest) go first while it
+ *  holds more than its share, then the oldest cores of whoever holds the
+ *  most bytes. A removed
+ *  core's record stays, saying why; a user with no core left loses its
+ *  oldest records instead. Records older than MaxAgeSec go entirely. */
+int ll_store_vacuum(int storefd, const struct ll_coredump_config *cfg,
+		    const struct ll_store_vacuum_opts *o, struct ll_store_gc_stats *stats);
+
+/** ll_store_vacuum() for an administrator: no crashing uid, KeepFree
+ *  applied, reserve extra bytes wanted. */
 int ll_store_gc(int storefd, const struct ll_coredump_config *cfg, uint64_t reserve,
 		struct ll_store_gc_stats *stats);
 

@@ -21,6 +21,7 @@ int cmd_stale(int argc, char **argv);
 int cmd_fds(int argc, char **argv);
 int cmd_coredump(int argc, char **argv);
 int cmd_cores(int argc, char **argv);
+int cmd_upgrade(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* Demo parts, run in this order by `lifeline demo`. Each prints what it
@@ -30,5 +31,6 @@ int demo_plugin(void);
 int demo_crash(void);
 int demo_spawn(void);
 int demo_coredump(void);
+int demo_upgrade(void);
 
 #endif

@@ -18,6 +18,7 @@ static const struct part parts[] = {
 	{ "crash", demo_crash },
 	{ "spawn", demo_spawn },
 	{ "coredump", demo_coredump },
+	{ "upgrade", demo_upgrade },
 };
 
 int cmd_demo(int argc, char **argv)

@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "fds", cmd_fds, "list a process's descriptors, sockets and leaks" },
 	{ "coredump", cmd_coredump, "the core_pattern helper (and --install/--uninstall)" },
 	{ "cores", cmd_cores, "list, inspect, extract and debug stored cores" },
+	{ "upgrade", cmd_upgrade, "upgrade a running lifeline service's binary, keeping its sockets" },
 	{ "demo", cmd_demo, "show what lifeline does, on bundled programs" },
 };
 

@@ -8,21 +8,17 @@
 
 #include "common/common.h"
 
-int ll_read_prefix_at(int dirfd, const char *path, int extra_oflags, size_t max,
-		      char **out, size_t *len, bool *truncated)
+int ll_read_prefix_fd(int fd, size_t max, char **out, size_t *len, bool *truncated)
 {
 	size_t cap = max < 4096 ? max : 4096, used = 0;
 	char *buf = NULL, probe;
-	int fd, r = 0;
+	int r = 0;
 
 	*out = NULL;
 	if (len)
 		*len = 0;
 	if (truncated)
 		*truncated = false;
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | extra_oflags);
-	if (fd < 0)
-		return -errno;
 	buf = malloc(cap + 1);
 	if (!buf) {
 		r = -ENOMEM;
@@ -64,6 +60,23 @@ int ll_read_prefix_at(int dirfd, const char *path, int extra_oflags, size_t max,
 	buf = NULL;
 out:
 	free(buf);
+	return r;
+}
+
+int ll_read_prefix_at(int dirfd, const char *path, int extra_oflags, size_t max,
+		      char **out, size_t *len, bool *truncated)
+{
+	int fd, r;
+
+	*out = NULL;
+	if (len)
+		*len = 0;
+	if (truncated)
+		*truncated = false;
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | extra_oflags);
+	if (fd < 0)
+		return -errno;
+	r = ll_read_prefix_fd(fd, max, out, len, truncated);
 	close(fd);
 	return r;
 }

@@ -8,7 +8,8 @@
  * and at most LL_BID_MAX_NOTES PT_NOTE segments of at most LL_BID_NOTE_MAX
  * bytes each; any inconsistency just means "no build-id". Both ELF classes
  * and both byte orders are understood (cores of foreign binaries run under
- * qemu-user). */
+ * qemu-user). A read interrupted by a signal (the caller's deadline) ends
+ * the search. */
 #include <byteswap.h>
 #include <elf.h>
 #include <errno.h>
@@ -60,8 +61,7 @@ static bool pread_all(int fd, void *buf, size_t len, uint64_t off)
 	while (got < len) {
 		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
 
-		if (n < 0 && errno == EINTR)
-			continue;
+		/* EINTR: the caller's read deadline expired (procinfo.c). */
 		if (n <= 0)
 			return false;
 		got += (size_t)n;

@@ -91,8 +91,8 @@ static bool exists(int storefd, const char *name)
 	return fstatat(storefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
 }
 
-static json_object *core_object(const struct ll_coredump_result *res, const char *file,
-				const char *truncated_reason, const char *not_stored)
+json_object *ll_cd_core_object(const struct ll_coredump_result *res, const char *file,
+			       const char *truncated_reason, const char *not_stored)
 {
 	json_object *c = json_object_new_object();
 
@@ -154,7 +154,7 @@ static int claim(int storefd, const char *base, json_object *meta, uid_t share,
 		if (exists(storefd, json) || exists(storefd, zst))
 			continue;
 		json_object_object_add(meta, "id", json_object_new_string(id));
-		r = ll_cd_write_json(storefd, json, meta, true, share);
+		r = ll_cd_record_write(storefd, id, meta, true, share);
 		if (r == -EEXIST)
 			continue;
 		return r;
@@ -186,12 +186,16 @@ static const char *refuse(int storefd, const struct ll_coredump_config *cfg,
 		return buf;
 	}
 	if (ll_cd_store_usage(storefd, &used, &avail) == 0 &&
-	    ((cfg->max_use != UINT64_MAX && used >= cfg->max_use) || avail < cfg->keep_free)) {
-		ll_store_gc(storefd, cfg, 0, NULL);
+	    cfg->max_use != UINT64_MAX && used >= cfg->max_use) {
+		/* Fair share (gc.c); KeepFree deletes nobody's cores: refused below. */
+		struct ll_store_vacuum_opts vo = { .crash_uid = a->uid };
+
+		ll_store_vacuum(storefd, cfg, &vo, NULL);
 		ll_cd_store_usage(storefd, &used, &avail);
 	}
 	if (avail < cfg->keep_free) {
-		snprintf(buf, size, "keep-free (%llu bytes free, KeepFree=%llu)",
+		snprintf(buf, size, "keep-free (%llu bytes free, KeepFree=%llu: the core is refused "
+			 "rather than other users' cores deleted)",
 			 (unsigned long long)avail, (unsigned long long)cfg->keep_free);
 		return buf;
 	}
@@ -203,64 +207,6 @@ static const char *refuse(int storefd, const struct ll_coredump_config *cfg,
 	return NULL;
 }
 
-static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t m = a < b ? a : b;
-
-	return m < c ? m : c;
-}
-
-/* Stream the core into a temp file and rename it to <id>.zst (or, should that
- * name be taken, <id>.core-N.zst). Fills res; core_name gets the file name. */
-static int store_core(int storefd, const struct ll_coredump_config *cfg,
-		      const struct ll_crash_args *a, int in_fd, uid_t share, const char *id,
-		      struct ll_coredump_result *res, char *core_name, size_t cnsz)
-{
-	struct ll_cd_limits lim = {
-		.max_raw = min3(cfg->external_size_max, cfg->process_size_max, a->core_limit),
-		.keep_free = cfg->keep_free,
-		.level = cfg->compression_level,
-		.idle_timeout_ms = cfg->idle_timeout > 0 && cfg->idle_timeout <= 86400
-				   ? (int)cfg->idle_timeout * 1000 : 0,
-	};
-	struct ll_cd_stream_result sr;
-	char tmp[300];
-	int fd, r;
-
-	fd = ll_cd_temp_file(storefd, id, tmp, sizeof(tmp));
-	if (fd < 0)
-		return fd;
-	r = ll_cd_stream(in_fd, fd, &lim, &sr);
-	res->size = sr.read;
-	res->compressed_size = sr.written;
-	res->truncated = sr.truncated;
-	snprintf(res->reason, sizeof(res->reason), "%s", sr.reason);
-	snprintf(res->format, sizeof(res->format), "%s", sr.format);
-	res->raw_stored = sr.raw;
-	res->expected_size = sr.expected;
-	if (r == 0)
-		ll_cd_share(fd, share); /* failing, it stays root-only */
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	for (int n = 0; r == 0 && n < 100; n++) {
-		if (n == 0)
-			snprintf(core_name, cnsz, "%s.zst", id);
-		else
-			snprintf(core_name, cnsz, "%s.core-%d.zst", id, n);
-		r = ll_cd_rename(storefd, tmp, core_name, true);
-		if (r == 0) {
-			res->stored = true;
-			return 0;
-		}
-		if (r == -EEXIST)
-			r = 0;
-	}
-	unlinkat(storefd, tmp, 0);
-	return r < 0 ? r : -EEXIST;
-}
-
-#define RECORD_JSON_MAX (8u << 20)
-
 static const char *const proc_keys[] = {
 	"exe", "cmdline", "cmdline_truncated", "cwd", "cgroup", "rlimits", "process_start_time",
 	"maps", "maps_truncated",
@@ -270,8 +216,9 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 			const struct ll_crash_args *a, int in_fd,
 			struct ll_coredump_result *res)
 {
-	char base[256], why[192], core_name[300] = "", json[300];
+	char base[256], why[192] = "", core_name[300] = "";
 	const char *not_stored;
+	struct ll_cd_proc_files files;
 	struct ll_cd_proc proc;
 	json_object *meta;
 	bool rate_limited;
@@ -303,14 +250,17 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	 * killed by its time limit, the crash still has its record. */
 	lockfd = lock_store(storefd);
 	not_stored = refuse(storefd, cfg, a, base, why, sizeof(why));
-	json_object_object_add(meta, "core", core_object(res, NULL, NULL,
-							 not_stored ? not_stored : "in-progress (the helper is reading "
-							 "/proc or writing the core; a helper killed by its time limit "
-							 "leaves this)"));
+	json_object_object_add(meta, "core", ll_cd_core_object(res, NULL, NULL,
+							       not_stored ? not_stored : "in-progress (the helper is reading "
+							       "/proc or writing the core; a helper killed by its time limit "
+							       "leaves this)"));
 	r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
 	if (r == -ENOSPC || r == -EDQUOT) {
-		/* Not even room for the record: free some (oldest cores first). */
-		ll_store_gc(storefd, cfg, 4u << 20, NULL);
+		/* Not even room for the record: free some, from this user's
+		 * own cores only (oldest first). */
+		struct ll_store_vacuum_opts vo = { .crash_uid = a->uid, .reserve = 4u << 20, .keep_free = true };
+
+		ll_store_vacuum(storefd, cfg, &vo, NULL);
 		r = claim(storefd, base, meta, share, res->id, sizeof(res->id));
 	}
 	if (lockfd >= 0)
@@ -325,58 +275,38 @@ int ll_coredump_receive(int storefd, const struct ll_coredump_config *cfg,
 	/* A rate-limited crash keeps a small record: in a storm, 65,000
 	 * mappings a crash would fill the disk the limit protects. */
 	rate_limited = not_stored && !strncmp(not_stored, "rate-limit", 10);
-	ll_cd_proc_describe(&proc, meta, !rate_limited);
 	if (rate_limited)
 		json_object_object_add(meta, "maps_skipped",
 				       json_object_new_string("rate-limited: maps not recorded"));
+	/* Root opens; the capture stage, without privileges, parses, compresses
+	 * and writes into what was opened (capture.c). */
+	ll_cd_proc_gather(&proc, &files, !rate_limited);
 	ll_cd_proc_close(&proc);
-	if (strlen(json_object_to_json_string_ext(meta, JSON_C_TO_STRING_PRETTY |
-						   JSON_C_TO_STRING_NOSLASHESCAPE)) > RECORD_JSON_MAX) {
-		/* Paths full of control bytes (6 bytes each, escaped): the maps
-		 * go, the rest stays; and before the core is streamed, so the
-		 * helper's memory is back to small while it streams. */
-		json_object_object_add(meta, "maps", NULL);
-		json_object_object_add(meta, "maps_dropped",
-				       json_object_new_string("the record would exceed 8 MiB"));
-	}
-	if (!not_stored) {
-		r = store_core(storefd, cfg, a, in_fd, share, res->id, res, core_name, sizeof(core_name));
-		if (r < 0) {
-			snprintf(why, sizeof(why), "write-failed (%s)", strerror(-r));
-			not_stored = why;
-		}
-	} else {
-		if (snprintf(res->reason, sizeof(res->reason), "%s", not_stored) >= (int)sizeof(res->reason))
-			res->reason[sizeof(res->reason) - 1] = '\0';
-	}
-	json_object_object_add(meta, "core", core_object(res, res->stored ? core_name : NULL,
-							 res->truncated ? res->reason : NULL,
-							 res->stored ? NULL : not_stored));
-	snprintf(json, sizeof(json), "%s.json", res->id);
-	r = ll_cd_write_json(storefd, json, meta, false, share);
-	if (r < 0) {
-		/* Most likely no space: the maps are the bulk of a record; keep
-		 * the outcome at least. */
-		json_object_object_add(meta, "maps", NULL);
-		json_object_object_add(meta, "maps_dropped",
-				       json_object_new_string("no space for the full record"));
-		r = ll_cd_write_json(storefd, json, meta, false, share);
-		ll_store_log(storefd, "pid %d (%s): full record not written, short one %s", (int)a->pid,
-			     res->id, r < 0 ? "failed too" : "written");
-	}
+	if (not_stored && not_stored != why)
+		snprintf(why, sizeof(why), "%s", not_stored);
+	r = ll_cd_capture(storefd, cfg, a, in_fd, &files, meta, !rate_limited, not_stored ? why : NULL,
+			  share, res, core_name, sizeof(core_name), why, sizeof(why));
+	ll_cd_proc_files_close(&files);
+	if (r < 0)
+		ll_store_log(storefd, "pid %d (%s): record not written: %s", (int)a->pid, res->id,
+			     strerror(-r));
+	if (!res->stored && !res->reason[0] &&
+	    snprintf(res->reason, sizeof(res->reason), "%s", why) >= (int)sizeof(res->reason))
+		res->reason[sizeof(res->reason) - 1] = '\0';
 	ll_store_log(storefd, "pid %d (%s) signal %d: %s %s%s%s", (int)a->pid, res->id, a->signal,
 		     res->stored ? "stored" : "NOT stored", res->truncated ? "truncated " : "",
 		     res->reason[0] ? "reason: " : "", res->reason);
-	/* MaxUse at once, not at the next crash: the oldest cores go (this
-	 * one last, and only if it alone exceeds MaxUse; its record then
-	 * says so). */
+	/* MaxUse at once, not at the next crash: fair share (gc.c), this
+	 * user's oldest cores first while it holds more than its share (this
+	 * one last; its record then says so). */
 	if (res->stored && cfg->max_use != UINT64_MAX) {
 		uint64_t used = 0, avail = 0;
 
 		if (ll_cd_store_usage(storefd, &used, &avail) == 0 && used > cfg->max_use) {
+			struct ll_store_vacuum_opts vo = { .crash_uid = a->uid };
 			int lk = lock_store(storefd);
 
-			ll_store_gc(storefd, cfg, 0, NULL);
+			ll_store_vacuum(storefd, cfg, &vo, NULL);
 			if (lk >= 0)
 				close(lk);
 		}

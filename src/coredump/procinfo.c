@@ -9,11 +9,20 @@
  * the crash time %t and it is dumping a core ("CoreDumping: 1"). Every later
  * read is relative to that directory fd.
  *
- * Everything the process controls is read bounded (a prefix of cmdline and
- * maps, a capped number of mappings); its paths are text, never opened: a
- * mapped file is reached only through map_files/ (the kernel's link to the
- * mapped file, not a lookup in the process's mount namespace), regular files
- * only, none on its FUSE mounts, and read with bounded pread()s (buildid.c).
+ * Two halves (privilege separation, helper.c): running as root,
+ * ll_cd_proc_open() and ll_cd_proc_gather() only open: the /proc/PID files
+ * the capture stage will read (cmdline, maps, cgroup, limits, stat; exe and
+ * cwd are readlink()ed), and each entry of map_files/ (the kernel's link to
+ * the very file mapped, not a path looked up in the process's mount
+ * namespace) with O_PATH, whose filesystem fstatfs() checks before anything
+ * else touches it: files on FUSE (a daemon the crashing user may run) or on
+ * a network filesystem are never read, whatever the process's own mountinfo
+ * says (a lazy unmount hides a mount from it). A regular file elsewhere gets
+ * one read descriptor per distinct file. Then ll_cd_proc_describe(), in the
+ * unprivileged capture stage, parses all of it: everything the process
+ * controls is read bounded (a prefix of cmdline and maps, a capped number of
+ * mappings), its paths are text, and a mapped file is read with bounded
+ * pread()s (buildid.c) under a deadline.
  *
  * Dumpable: %d (the kernel's dump mode) when given, and in every case the
  * uid/gid sets must be uniform and AT_SECURE clear (what systemd checks since
@@ -24,11 +33,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,16 +54,7 @@
 #define CMDLINE_MAX (128u << 10)   /* a process can make its cmdline megabytes long */
 #define MAPS_TEXT_MAX (1u << 20)   /* ... and its maps 65,000 lines of 4 KiB paths */
 #define MAPS_RECORDED_MAX 8192     /* mappings kept in the record (bounds the JSON) */
-#define MOUNTINFO_MAX (1u << 20)
-#define MAX_FUSE_DEVS 256
-
-/* Read at most max bytes of <dirfd>/name: a prefix, never the whole of what
- * the process can make arbitrarily large. *truncated: there was more. */
-static int read_prefix(int dirfd, const char *name, size_t max, char **out, size_t *len,
-		       bool *truncated)
-{
-	return ll_read_prefix_at(dirfd, name, O_NOFOLLOW, max, out, len, truncated);
-}
+#define READ_DEADLINE_MS 2000       /* for the build-id of one mapped file */
 
 static int fdinfo_pid(int fd, pid_t *pid)
 {
@@ -74,31 +77,36 @@ static int fdinfo_pid(int fd, pid_t *pid)
 	return r;
 }
 
-/* Start time of the process in clock ticks since boot (stat field 22). */
+/* Start time of the process in clock ticks since boot (stat field 22 of
+ * the text of /proc/PID/stat). */
+static int parse_starttime(const char *text, unsigned long long *ticks)
+{
+	const char *p = strrchr(text, ')');
+
+	if (!p)
+		return -EINVAL;
+	/* after ')': field 3 (state) ... field 22 (starttime) */
+	p++;
+	for (int field = 3; field <= 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+		if (field == 22 && p) {
+			*ticks = strtoull(p, NULL, 10);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int stat_starttime(int dirfd, unsigned long long *ticks)
 {
-	char *text = NULL, *p;
+	char *text = NULL;
 	int r;
 
 	r = ll_read_file_at(dirfd, "stat", 64 * 1024, &text, NULL);
-	if (r < 0)
-		return r;
-	p = strrchr(text, ')');
-	r = -EINVAL;
-	if (p) {
-		/* after ')': field 3 (state) ... field 22 (starttime) */
-		p++;
-		for (int field = 3; field <= 22 && p; field++) {
-			p = strchr(p, ' ');
-			if (p)
-				p++;
-			if (field == 22 && p) {
-				*ticks = strtoull(p, NULL, 10);
-				r = 0;
-				break;
-			}
-		}
-	}
+	if (r == 0)
+		r = parse_starttime(text, ticks);
 	free(text);
 	return r;
 }
@@ -126,17 +134,18 @@ static int boot_time(long long *btime)
  * second early, and a file written just before the exec would look written
  * after it ("modified in place"): the boot time is taken from the clocks
  * instead (realtime - boottime), exact to the clock tick of starttime. */
-static int start_time(int dirfd, double *epoch)
+/* Start time of the process, seconds since the epoch. /proc/stat's btime is
+ * whole seconds (the fraction cut off), which would put the start up to a
+ * second early, and a file written just before the exec would look written
+ * after it ("modified in place"): the boot time is taken from the clocks
+ * instead (realtime - boottime), exact to the clock tick of starttime. */
+static int ticks_to_epoch(unsigned long long ticks, double *epoch)
 {
-	unsigned long long ticks;
 	long hz = sysconf(_SC_CLK_TCK);
 	struct timespec rt, bt;
 	long long btime;
 	int r;
 
-	r = stat_starttime(dirfd, &ticks);
-	if (r < 0)
-		return r;
 	if (clock_gettime(CLOCK_REALTIME, &rt) == 0 && clock_gettime(CLOCK_BOOTTIME, &bt) == 0) {
 		double boot = ((double)rt.tv_sec + (double)rt.tv_nsec / 1e9) -
 			      ((double)bt.tv_sec + (double)bt.tv_nsec / 1e9);
@@ -148,6 +157,27 @@ static int start_time(int dirfd, double *epoch)
 	if (r == 0)
 		*epoch = (double)btime + (double)ticks / (double)(hz > 0 ? hz : 100);
 	return r;
+}
+
+static int start_time(int dirfd, double *epoch)
+{
+	unsigned long long ticks;
+	int r = stat_starttime(dirfd, &ticks);
+
+	return r < 0 ? r : ticks_to_epoch(ticks, epoch);
+}
+
+/* The same from an open /proc/PID/stat (the capture stage). */
+static int start_time_fd(int fd, double *epoch)
+{
+	unsigned long long ticks;
+	char *text = NULL;
+	int r = ll_read_prefix_fd(fd, 64 * 1024, &text, NULL, NULL);
+
+	if (r == 0)
+		r = parse_starttime(text, &ticks);
+	free(text);
+	return r < 0 ? r : ticks_to_epoch(ticks, epoch);
 }
 
 /* All four ids of a "Uid:" or "Gid:" line equal? */
@@ -303,23 +333,192 @@ void ll_cd_proc_close(struct ll_cd_proc *p)
 	p->dirfd = -1;
 }
 
-static json_object *read_link(int dirfd, const char *name)
-{
-	char buf[4096];
-	ssize_t n = readlinkat(dirfd, name, buf, sizeof(buf));
 
-	if (n < 0)
+/* ---- privileged: open what the capture stage will read ------------------ */
+
+/* Filesystems whose files the helper never reads: a daemon the crashing user
+ * may control (FUSE) or a server that may never answer (network). */
+static const char *remote_fs(long type)
+{
+	switch ((unsigned long)type) {
+	case 0x65735546: /* FUSE_SUPER_MAGIC */
+	case 0x65735543: /* FUSE_CTL_SUPER_MAGIC */
+		return "on a FUSE filesystem: not read";
+	case 0x6969:     /* NFS */
+	case 0x517b:     /* SMB */
+	case 0xff534d42: /* CIFS */
+	case 0xfe534d42: /* SMB2 */
+	case 0x73757245: /* CODA */
+	case 0x5346414f: /* AFS */
+	case 0x6b414653: /* AFS_FS */
+	case 0x01021997: /* 9P */
+	case 0x00c36400: /* CEPH */
+	case 0x564c:     /* NCP */
+	case 0x7461636f: /* OCFS2 */
+	case 0x01161970: /* GFS2 */
+	case 0x13661366: /* ORANGEFS */
+	case 0x0bd00bd0: /* LUSTRE */
+		return "on a network filesystem: not read";
+	default:
 		return NULL;
-	return ll_json_str_len(buf, (size_t)n);
+	}
 }
 
-static json_object *read_cmdline(int dirfd, bool *truncated)
+static int cmp_mapfile(const void *a, const void *b)
+{
+	const struct ll_cd_mapfile *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* One entry of map_files/: the mapped file itself (the kernel's link, opened
+ * O_PATH: nothing of the file is opened yet), its filesystem checked with
+ * fstatfs() before anything else touches it. A regular file gets a read
+ * descriptor (one per distinct file, MAX_BUILD_IDS at most). */
+static void gather_mapfile(int mfdir, const char *name, struct ll_cd_proc_files *f,
+			   struct ll_cd_mapfile *m)
+{
+	struct statfs sf;
+	char proc[64];
+	int pfd, fd;
+
+	m->slot = -1;
+	pfd = openat(mfdir, name, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return;
+	if (fstatfs(pfd, &sf) < 0) {
+		m->skipped = "filesystem unknown (fstatfs failed): not read";
+		goto out;
+	}
+	m->skipped = remote_fs((long)sf.f_type);
+	if (m->skipped || fstat(pfd, &m->st) < 0)
+		goto out;
+	m->stat_ok = true;
+	if (!S_ISREG(m->st.st_mode))
+		goto out;
+	for (size_t i = 0; i < f->nfds; i++)
+		if (f->fd_dev[i] == m->st.st_dev && f->fd_ino[i] == m->st.st_ino) {
+			m->slot = (int)i;
+			goto out;
+		}
+	if (f->nfds == MAX_BUILD_IDS)
+		goto out;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0) {
+		struct stat st;
+
+		/* What was opened must be what was checked: a regular file. */
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != m->st.st_dev ||
+		    st.st_ino != m->st.st_ino) {
+			close(fd);
+			goto out;
+		}
+		f->fds[f->nfds] = fd;
+		f->fd_dev[f->nfds] = st.st_dev;
+		f->fd_ino[f->nfds] = st.st_ino;
+		m->slot = (int)f->nfds++;
+	}
+out:
+	close(pfd);
+}
+
+static void gather_mapfiles(int procfd, struct ll_cd_proc_files *f)
+{
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d = ll_opendir_at(procfd, "map_files", 0);
+
+	if (!d)
+		return;
+	f->fds = calloc(MAX_BUILD_IDS, sizeof(*f->fds));
+	f->fd_dev = calloc(MAX_BUILD_IDS, sizeof(*f->fd_dev));
+	f->fd_ino = calloc(MAX_BUILD_IDS, sizeof(*f->fd_ino));
+	while (f->fds && f->fd_dev && f->fd_ino && (de = readdir(d)) && f->nmf < MAPS_RECORDED_MAX) {
+		unsigned long long a, b;
+		int end = 0;
+
+		if (sscanf(de->d_name, "%llx-%llx%n", &a, &b, &end) != 2 || de->d_name[end])
+			continue;
+		if (f->nmf == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct ll_cd_mapfile *nm = realloc(f->mf, nc * sizeof(*nm));
+
+			if (!nm)
+				break;
+			f->mf = nm;
+			cap = nc;
+		}
+		memset(&f->mf[f->nmf], 0, sizeof(f->mf[0]));
+		f->mf[f->nmf].start = a;
+		f->mf[f->nmf].end = b;
+		gather_mapfile(dirfd(d), de->d_name, f, &f->mf[f->nmf]);
+		f->nmf++;
+	}
+	closedir(d);
+	if (f->nmf)
+		qsort(f->mf, f->nmf, sizeof(*f->mf), cmp_mapfile);
+}
+
+static ssize_t read_link_into(int dirfd, const char *name, char *buf, size_t size)
+{
+	return readlinkat(dirfd, name, buf, size);
+}
+
+void ll_cd_proc_gather(const struct ll_cd_proc *p, struct ll_cd_proc_files *f, bool with_maps)
+{
+	int d = p->dirfd;
+	const int fl = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+
+	memset(f, 0, sizeof(*f));
+	f->cmdline = f->cgroup = f->limits = f->stat = f->maps = -1;
+	f->exe_len = f->cwd_len = -1;
+	if (d < 0)
+		return;
+	f->have_proc = true;
+	f->exe_len = read_link_into(d, "exe", f->exe, sizeof(f->exe));
+	f->cwd_len = read_link_into(d, "cwd", f->cwd, sizeof(f->cwd));
+	f->cmdline = openat(d, "cmdline", fl);
+	f->cgroup = openat(d, "cgroup", fl);
+	f->limits = openat(d, "limits", fl);
+	f->stat = openat(d, "stat", fl);
+	if (with_maps) {
+		f->maps = openat(d, "maps", fl);
+		gather_mapfiles(d, f);
+	}
+}
+
+void ll_cd_proc_files_close(struct ll_cd_proc_files *f)
+{
+	int *fds[] = { &f->cmdline, &f->cgroup, &f->limits, &f->stat, &f->maps };
+
+	for (size_t i = 0; i < LL_ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	for (size_t i = 0; i < f->nfds; i++)
+		close(f->fds[i]);
+	free(f->fds);
+	free(f->fd_dev);
+	free(f->fd_ino);
+	free(f->mf);
+	f->fds = NULL;
+	f->fd_dev = NULL;
+	f->fd_ino = NULL;
+	f->mf = NULL;
+	f->nfds = f->nmf = 0;
+}
+
+/* ---- unprivileged: parse what was opened -------------------------------- */
+
+static json_object *read_cmdline(int fd, bool *truncated)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	json_object *arr;
 
-	if (read_prefix(dirfd, "cmdline", CMDLINE_MAX, &buf, &len, truncated) < 0)
+	if (fd < 0 || ll_read_prefix_fd(fd, CMDLINE_MAX, &buf, &len, truncated) < 0)
 		return NULL;
 	arr = json_object_new_array();
 	for (size_t i = 0; i < len;) {
@@ -332,13 +531,13 @@ static json_object *read_cmdline(int dirfd, bool *truncated)
 	return arr;
 }
 
-static json_object *read_text(int dirfd, const char *name)
+static json_object *read_text(int fd)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	json_object *j;
 
-	if (ll_read_file_at(dirfd, name, 64 * 1024, &buf, &len) < 0)
+	if (fd < 0 || ll_read_prefix_fd(fd, 64 * 1024, &buf, &len, NULL) < 0)
 		return NULL;
 	while (len > 0 && buf[len - 1] == '\n')
 		len--;
@@ -361,13 +560,13 @@ static json_object *limit_value(const char *tok)
 
 /* /proc/PID/limits: a header, then one line per RLIMIT_* in index order;
  * the name column is 26 characters wide. */
-static json_object *read_limits(int dirfd)
+static json_object *read_limits(int fd)
 {
 	char *buf = NULL, *line, *save = NULL;
 	json_object *o;
 	int idx = -1;
 
-	if (ll_read_file_at(dirfd, "limits", 64 * 1024, &buf, NULL) < 0)
+	if (fd < 0 || ll_read_prefix_fd(fd, 64 * 1024, &buf, NULL, NULL) < 0)
 		return NULL;
 	o = json_object_new_object();
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -400,105 +599,54 @@ static double ts(const struct timespec *t)
 	return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
 }
 
-struct bid_cache {
-	dev_t dev[MAX_BUILD_IDS];
-	ino_t ino[MAX_BUILD_IDS];
-	char *hex[MAX_BUILD_IDS];
-	size_t n;
-};
-
-/* Build-id of a mapped file, read through map_files (the kernel's link to the
- * very file mapped, never a path looked up in the process's mount
- * namespace); regular files only, bounded reads (buildid.c). NULL when none. */
-static const char *build_id_of(int dirfd, const char *mf, const struct stat *st,
-			       struct bid_cache *c)
+static void on_deadline(int sig)
 {
-	struct stat fst;
-	char *hex = NULL;
-	int fd;
+	(void)sig; /* only interrupts the read in progress (no SA_RESTART) */
+}
 
-	for (size_t i = 0; i < c->n; i++)
-		if (c->dev[i] == st->st_dev && c->ino[i] == st->st_ino)
-			return c->hex[i];
-	if (c->n == MAX_BUILD_IDS || !S_ISREG(st->st_mode))
-		return NULL;
-	fd = openat(dirfd, mf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd >= 0) {
-		/* What was opened must be what was stat'ed: a regular file. */
-		if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_dev == st->st_dev &&
-		    fst.st_ino == st->st_ino)
-			hex = ll_cd_build_id_fd(fd);
-		close(fd);
-	}
-	c->dev[c->n] = st->st_dev;
-	c->ino[c->n] = st->st_ino;
-	c->hex[c->n++] = hex;
+/* The build-id of an open mapped file, read within READ_DEADLINE_MS: a
+ * timer interrupts a read that hangs (a stalled device), and buildid.c gives
+ * up on EINTR. */
+static char *build_id_deadline(int fd)
+{
+	struct itimerval on = { .it_value = { READ_DEADLINE_MS / 1000, (READ_DEADLINE_MS % 1000) * 1000 } };
+	struct itimerval off = { 0 };
+	char *hex;
+
+	setitimer(ITIMER_REAL, &on, NULL);
+	hex = ll_cd_build_id_fd(fd);
+	setitimer(ITIMER_REAL, &off, NULL);
 	return hex;
 }
 
-/* Devices of the process's FUSE mounts (from its own mountinfo): a file
- * there is served by a user-space daemon the crashing user may control, which
- * can make any stat() or read() of it block forever; the helper never
- * touches such files. */
-struct fuse_devs {
-	unsigned major[MAX_FUSE_DEVS], minor[MAX_FUSE_DEVS];
-	size_t n;
-	bool unknown;          /* mountinfo unreadable: treat every anonymous device as FUSE */
-};
-
-static void read_fuse_devs(int dirfd, struct fuse_devs *f)
+static const struct ll_cd_mapfile *find_mapfile(const struct ll_cd_proc_files *f, uint64_t start,
+						uint64_t end)
 {
-	char *text = NULL, *line, *save = NULL;
-	size_t len;
-	bool trunc;
+	struct ll_cd_mapfile key = { .start = start };
+	const struct ll_cd_mapfile *m;
 
-	memset(f, 0, sizeof(*f));
-	if (read_prefix(dirfd, "mountinfo", MOUNTINFO_MAX, &text, &len, &trunc) < 0 || trunc) {
-		f->unknown = true;
-		free(text);
-		return;
-	}
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned maj, min;
-		const char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %u:%u", &maj, &min) != 2)
-			continue;
-		if (strncmp(sep + 3, "fuse", 4))
-			continue;
-		if (f->n == MAX_FUSE_DEVS) {
-			f->unknown = true;
-			break;
-		}
-		f->major[f->n] = maj;
-		f->minor[f->n++] = min;
-	}
-	free(text);
-}
-
-static bool on_fuse(const struct fuse_devs *f, unsigned maj, unsigned min)
-{
-	if (f->unknown && maj == 0)
-		return true;
-	for (size_t i = 0; i < f->n; i++)
-		if (f->major[i] == maj && f->minor[i] == min)
-			return true;
-	return false;
+	if (!f->nmf)
+		return NULL;
+	m = bsearch(&key, f->mf, f->nmf, sizeof(*f->mf), cmp_mapfile);
+	return m && m->end == end ? m : NULL;
 }
 
 /* The maps, bounded: a prefix of MAPS_TEXT_MAX bytes and MAPS_RECORDED_MAX
- * entries at most (*truncated then). */
-static json_object *read_maps(int dirfd, bool *truncated, char *why, size_t whylen)
+ * entries at most (*truncated then). Mapped files: what the privileged side
+ * found through map_files/ (never a path of the process looked up). */
+static json_object *read_maps(const struct ll_cd_proc_files *f, bool *truncated, char *why,
+			      size_t whylen)
 {
 	struct ll_maps *maps = NULL;
-	struct bid_cache *cache;
-	struct fuse_devs *fuse;
+	char **hexes = NULL;
+	bool *done = NULL;
 	json_object *arr;
 	char *text = NULL;
 	size_t len = 0;
-	int r;
+	int r = -ENOENT;
 
-	r = read_prefix(dirfd, "maps", MAPS_TEXT_MAX, &text, &len, truncated);
+	if (f->maps >= 0)
+		r = ll_read_prefix_fd(f->maps, MAPS_TEXT_MAX, &text, &len, truncated);
 	if (r == 0 && *truncated) {
 		/* Parse whole lines only. */
 		while (len > 0 && text[len - 1] != '\n')
@@ -511,16 +659,16 @@ static json_object *read_maps(int dirfd, bool *truncated, char *why, size_t whyl
 		snprintf(why, whylen, "maps: %s", strerror(-r));
 		return NULL;
 	}
-	cache = calloc(1, sizeof(*cache));
-	fuse = calloc(1, sizeof(*fuse));
-	if (fuse)
-		read_fuse_devs(dirfd, fuse);
+	if (f->nfds) {
+		hexes = calloc(f->nfds, sizeof(*hexes));
+		done = calloc(f->nfds, sizeof(*done));
+	}
 	arr = json_object_new_array();
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct ll_map *m = &maps->v[i];
+		const struct ll_cd_mapfile *mf;
 		json_object *o, *file = NULL;
-		char perms[5], dev[32], mf[80];
-		struct stat st;
+		char perms[5], dev[32];
 
 		if (i == MAPS_RECORDED_MAX) {
 			*truncated = true;
@@ -541,29 +689,34 @@ static json_object *read_maps(int dirfd, bool *truncated, char *why, size_t whyl
 		json_object_object_add(o, "inode", json_object_new_int64((int64_t)m->inode));
 		json_object_object_add(o, "path", m->path ? ll_json_str(m->path) : NULL);
 		json_object_object_add(o, "deleted", json_object_new_boolean(m->deleted));
-		snprintf(mf, sizeof(mf), "map_files/%" PRIx64 "-%" PRIx64, m->start, m->end);
-		if (m->inode && (!fuse || on_fuse(fuse, m->dev_major, m->dev_minor))) {
-			json_object_object_add(o, "file_skipped",
-					       json_object_new_string("on a FUSE filesystem: not touched"));
-		} else if (m->inode && fstatat(dirfd, mf, &st, 0) == 0) {
-			const char *bid = cache ? build_id_of(dirfd, mf, &st, cache) : NULL;
+		mf = m->inode ? find_mapfile(f, m->start, m->end) : NULL;
+		if (mf && mf->skipped) {
+			json_object_object_add(o, "file_skipped", json_object_new_string(mf->skipped));
+		} else if (mf && mf->stat_ok) {
+			const char *bid = NULL;
 
+			if (mf->slot >= 0 && (size_t)mf->slot < f->nfds && hexes && done) {
+				if (!done[mf->slot]) {
+					done[mf->slot] = true;
+					hexes[mf->slot] = build_id_deadline(f->fds[mf->slot]);
+				}
+				bid = hexes[mf->slot];
+			}
 			file = json_object_new_object();
-			json_object_object_add(file, "inode", json_object_new_int64((int64_t)st.st_ino));
-			json_object_object_add(file, "size", json_object_new_int64((int64_t)st.st_size));
-			json_object_object_add(file, "mtime", json_object_new_double(ts(&st.st_mtim)));
-			json_object_object_add(file, "ctime", json_object_new_double(ts(&st.st_ctim)));
+			json_object_object_add(file, "inode", json_object_new_int64((int64_t)mf->st.st_ino));
+			json_object_object_add(file, "size", json_object_new_int64((int64_t)mf->st.st_size));
+			json_object_object_add(file, "mtime", json_object_new_double(ts(&mf->st.st_mtim)));
+			json_object_object_add(file, "ctime", json_object_new_double(ts(&mf->st.st_ctim)));
 			json_object_object_add(file, "build_id", bid ? json_object_new_string(bid) : NULL);
 		}
 		json_object_object_add(o, "file", file);
 		json_object_array_add(arr, o);
 	}
-	if (cache) {
-		for (size_t i = 0; i < cache->n; i++)
-			free(cache->hex[i]);
-		free(cache);
-	}
-	free(fuse);
+	if (hexes)
+		for (size_t i = 0; i < f->nfds; i++)
+			free(hexes[i]);
+	free(hexes);
+	free(done);
 	ll_maps_free(maps);
 	return arr;
 }
@@ -575,24 +728,34 @@ void ll_cd_proc_identity(const struct ll_cd_proc *p, json_object *meta)
 	json_object_object_add(meta, "proc_error", p->why[0] ? json_object_new_string(p->why) : NULL);
 }
 
-void ll_cd_proc_describe(const struct ll_cd_proc *p, json_object *meta, bool with_maps)
+void ll_cd_proc_describe(const struct ll_cd_proc_files *f, json_object *meta, bool with_maps,
+			 bool proc_error_set)
 {
-	int d = p->dirfd;
-	double start;
+	struct sigaction sa = { .sa_handler = on_deadline };
+	bool cmd_trunc = false, maps_trunc = false, p = f->have_proc;
 	char why[160] = "";
-	bool cmd_trunc = false, maps_trunc = false;
+	double start;
 
-	json_object_object_add(meta, "exe", d >= 0 ? read_link(d, "exe") : NULL);
-	json_object_object_add(meta, "cmdline", d >= 0 ? read_cmdline(d, &cmd_trunc) : NULL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	json_object_object_add(meta, "exe", p && f->exe_len >= 0 ? ll_json_str_len(f->exe, (size_t)f->exe_len) : NULL);
+	json_object_object_add(meta, "cmdline", p ? read_cmdline(f->cmdline, &cmd_trunc) : NULL);
 	json_object_object_add(meta, "cmdline_truncated", json_object_new_boolean(cmd_trunc));
-	json_object_object_add(meta, "cwd", d >= 0 ? read_link(d, "cwd") : NULL);
-	json_object_object_add(meta, "cgroup", d >= 0 ? read_text(d, "cgroup") : NULL);
-	json_object_object_add(meta, "rlimits", d >= 0 ? read_limits(d) : NULL);
+	json_object_object_add(meta, "cwd", p && f->cwd_len >= 0 ? ll_json_str_len(f->cwd, (size_t)f->cwd_len) : NULL);
+	json_object_object_add(meta, "cgroup", p ? read_text(f->cgroup) : NULL);
+	json_object_object_add(meta, "rlimits", p ? read_limits(f->limits) : NULL);
 	json_object_object_add(meta, "process_start_time",
-			       d >= 0 && start_time(d, &start) == 0 ? json_object_new_double(start) : NULL);
-	json_object_object_add(meta, "maps", d >= 0 && with_maps ? read_maps(d, &maps_trunc, why, sizeof(why))
+			       p && f->stat >= 0 && start_time_fd(f->stat, &start) == 0
+			       ? json_object_new_double(start) : NULL);
+	json_object_object_add(meta, "maps", p && with_maps ? read_maps(f, &maps_trunc, why, sizeof(why))
 							   : NULL);
 	json_object_object_add(meta, "maps_truncated", json_object_new_boolean(maps_trunc));
-	if (why[0] && !p->why[0])
+	if (why[0] && !proc_error_set)
 		json_object_object_add(meta, "proc_error", json_object_new_string(why));
+}
+
+bool ll_cd_proc_dumpable_at(const struct ll_crash_args *a, int dirfd, bool *dumping)
+{
+	*dumping = core_dumping(dirfd);
+	return decide_dumpable(a, dirfd);
 }

@@ -27,7 +27,6 @@
 #include "common/escape.h"
 #include "coredump/internal.h"
 
-#define RECORD_MAX (64u << 20)
 #define LOG_MAX (1u << 20)
 
 int ll_store_open(const char *path, bool create, int *dirfd)
@@ -254,34 +253,6 @@ int ll_cd_write_json(int storefd, const char *name, json_object *o, bool norepla
 	return r;
 }
 
-int ll_cd_store_usage(int storefd, uint64_t *used, uint64_t *avail)
-{
-	struct statvfs sv;
-	struct dirent *de;
-	DIR *d;
-
-	*used = 0;
-	if (fstatvfs(storefd, &sv) < 0)
-		return -errno;
-	*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-	d = ll_opendir_at(storefd, NULL, 0);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		struct stat st;
-		size_t l = strlen(de->d_name);
-
-		/* Cores and records: a crash storm's records count too. */
-		if (!(l >= 4 && !strcmp(de->d_name + l - 4, ".zst")) &&
-		    !(l >= 5 && !strcmp(de->d_name + l - 5, ".json")))
-			continue;
-		if (fstatat(storefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-			*used += (uint64_t)st.st_blocks * 512;
-	}
-	closedir(d);
-	return 0;
-}
-
 static int64_t jint(json_object *o, const char *k)
 {
 	json_object *v;
@@ -298,45 +269,9 @@ static const char *jstr(json_object *o, const char *k)
 	return json_object_get_string(v);
 }
 
-static int load_record(int storefd, const char *name, json_object **out)
-{
-	struct stat st;
-	char *text = NULL;
-	size_t len = 0;
-	int fd, r;
-
-	fd = openat(storefd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	{
-		/* Read through the verified descriptor (no second path lookup). */
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		r = ll_read_file(path, RECORD_MAX, &text, &len);
-	}
-	close(fd);
-	if (r < 0)
-		return r;
-	*out = json_tokener_parse(text);
-	free(text);
-	return *out && json_object_is_type(*out, json_type_object) ? 0 : -EINVAL;
-}
-
 int ll_cd_load_record(int storefd, const char *name, json_object **out)
 {
-	*out = NULL;
-	int r = load_record(storefd, name, out);
-
-	if (r < 0 && *out) {
-		json_object_put(*out);
-		*out = NULL;
-	}
-	return r;
+	return ll_cd_record_load(storefd, name, LL_CD_RECORD_MAX, out);
 }
 
 static void fill_entry(int storefd, struct ll_store_entry *e)
@@ -369,68 +304,160 @@ static void fill_entry(int storefd, struct ll_store_entry *e)
 		e->core_file = NULL;
 }
 
-static int cmp_entry(const void *a, const void *b)
+/* The store's record ids in crash order, from names only (scan.c). */
+struct id_list {
+	size_t n, cap;
+	struct id_ref {
+		char *id;
+		int64_t time;
+		bool named;
+	} *v;
+};
+
+static int collect_id(const struct ll_cd_file *f, void *ctx)
 {
-	const struct ll_store_entry *x = a, *y = b;
+	struct id_list *l = ctx;
+
+	if (f->kind != LL_CD_RECORD)
+		return 0;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		struct id_ref *nv = realloc(l->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n].id = strndup(f->name, f->idlen);
+	if (!l->v[l->n].id)
+		return -ENOMEM;
+	l->v[l->n].time = f->time;
+	l->v[l->n].named = f->named;
+	l->n++;
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct id_ref *x = a, *y = b;
 
 	if (x->time != y->time)
 		return x->time < y->time ? -1 : 1;
 	return strcmp(x->id, y->id);
 }
 
+/* A record too large to parse (an older version's, with inline maps): the
+ * entry as its names tell it, so that it is still listed and removable. */
+static json_object *stand_in(const struct id_ref *ref, uid_t uid)
+{
+	json_object *m = json_object_new_object();
+
+	json_object_object_add(m, "id", json_object_new_string(ref->id));
+	json_object_object_add(m, "time", json_object_new_int64(ref->time));
+	json_object_object_add(m, "uid", ref->named ? json_object_new_int64(uid) : NULL);
+	json_object_object_add(m, "record_error",
+			       json_object_new_string("record larger than 2 MiB (an older version's, "
+						      "with inline maps): not read; 'lifeline cores rm' "
+						      "removes it"));
+	return m;
+}
+
+static int load_entry(int storefd, const struct id_ref *ref, struct ll_store_entry *e)
+{
+	char name[LL_CD_NAME_MAX + 8];
+	json_object *meta = NULL;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(name, sizeof(name), "%s.json", ref->id);
+	r = ll_cd_load_record(storefd, name, &meta);
+	if (r == -EFBIG) {
+		struct ll_cd_file f;
+
+		ll_cd_classify(name, &f);
+		meta = stand_in(ref, f.uid);
+		r = 0;
+	}
+	if (r < 0)
+		return r;
+	e->id = ref->id; /* borrowed from the id list */
+	e->meta = meta;
+	fill_entry(storefd, e);
+	if (!e->core_file && json_object_object_get_ex(meta, "record_error", NULL)) {
+		char core[LL_CD_NAME_MAX + 8];
+		struct stat st;
+
+		snprintf(core, sizeof(core), "%s.zst", ref->id);
+		if (fstatat(storefd, core, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+			json_object *c = json_object_new_object();
+
+			json_object_object_add(c, "file", json_object_new_string(core));
+			json_object_object_add(meta, "core", c);
+			fill_entry(storefd, e);
+		}
+	}
+	return 0;
+}
+
+int ll_store_foreach(int storefd, int (*fn)(struct ll_store_entry *e, void *ctx), void *ctx,
+		     size_t *unreadable)
+{
+	struct id_list ids = { 0 };
+	size_t bad = 0;
+	int r;
+
+	r = ll_cd_scan(storefd, collect_id, &ids);
+	if (r == 0 && ids.n)
+		qsort(ids.v, ids.n, sizeof(ids.v[0]), cmp_id);
+	for (size_t i = 0; r == 0 && i < ids.n; i++) {
+		struct ll_store_entry e;
+
+		if (load_entry(storefd, &ids.v[i], &e) < 0) {
+			bad++;
+			continue;
+		}
+		r = fn(&e, ctx);
+		json_object_put(e.meta); /* NULL when fn kept it */
+	}
+	for (size_t i = 0; i < ids.n; i++)
+		free(ids.v[i].id);
+	free(ids.v);
+	if (unreadable)
+		*unreadable = bad;
+	return r;
+}
+
+static int keep_entry(struct ll_store_entry *e, void *ctx)
+{
+	struct ll_store_list *l = ctx;
+
+	if (l->n % 64 == 0) {
+		struct ll_store_entry *nv = realloc(l->v, (l->n + 64) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+	}
+	l->v[l->n] = *e;
+	l->v[l->n].id = strdup(e->id);
+	if (!l->v[l->n].id)
+		return -ENOMEM;
+	l->n++;
+	e->meta = NULL; /* the list owns it now */
+	return 0;
+}
+
 int ll_store_list(int storefd, struct ll_store_list *out)
 {
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d;
-	int r = 0;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	d = ll_opendir_at(storefd, NULL, 0);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		json_object *meta = NULL;
-		struct ll_store_entry *e;
-
-		if (l < 6 || strcmp(de->d_name + l - 5, ".json") || !ll_cd_name_ok(de->d_name))
-			continue;
-		if (ll_cd_load_record(storefd, de->d_name, &meta) < 0) {
-			out->unreadable++;
-			continue;
-		}
-		if (out->n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct ll_store_entry *nv = realloc(out->v, nc * sizeof(*nv));
-
-			if (!nv) {
-				json_object_put(meta);
-				r = -ENOMEM;
-				break;
-			}
-			out->v = nv;
-			cap = nc;
-		}
-		e = &out->v[out->n];
-		memset(e, 0, sizeof(*e));
-		e->id = strndup(de->d_name, l - 5);
-		e->meta = meta;
-		if (!e->id) {
-			json_object_put(meta);
-			r = -ENOMEM;
-			break;
-		}
-		fill_entry(storefd, e);
-		out->n++;
-	}
-	closedir(d);
+	r = ll_store_foreach(storefd, keep_entry, out, &out->unreadable);
 	if (r < 0) {
 		ll_store_list_free(out);
 		return r;
 	}
-	if (out->n)
-		qsort(out->v, out->n, sizeof(out->v[0]), cmp_entry);
 	return (int)out->n;
 }
 
@@ -517,25 +544,27 @@ int ll_store_decompress(int storefd, const struct ll_store_entry *e, int out_fd,
 
 int ll_store_remove(int storefd, const char *id)
 {
-	char name[300];
-	json_object *meta = NULL;
+	char name[LL_CD_NAME_MAX + 8], other[LL_CD_NAME_MAX + 8];
+	json_object *meta = NULL, *c;
 	const char *core = NULL;
 	int r;
 
-	if (!ll_cd_name_ok(id))
+	if (!ll_cd_name_ok(id) || strlen(id) >= LL_CD_NAME_MAX)
 		return -EINVAL;
 	snprintf(name, sizeof(name), "%s.json", id);
 	r = ll_cd_load_record(storefd, name, &meta);
-	if (r < 0)
+	if (r < 0 && r != -EFBIG) /* too large to parse: removed by its names */
 		return r;
-	{
-		json_object *c;
-
-		if (json_object_object_get_ex(meta, "core", &c) && c)
-			core = jstr(c, "file");
-	}
+	if (meta && json_object_object_get_ex(meta, "core", &c) && c)
+		core = jstr(c, "file");
+	r = 0;
 	if (core && ll_cd_core_name_ok(id, core) && unlinkat(storefd, core, 0) < 0 && errno != ENOENT)
 		r = -errno;
+	for (int i = 0; r == 0 && i < 2; i++) {
+		snprintf(other, sizeof(other), i ? "%s.maps" : "%s.zst", id);
+		if (unlinkat(storefd, other, 0) < 0 && errno != ENOENT)
+			r = -errno;
+	}
 	if (r == 0 && unlinkat(storefd, name, 0) < 0)
 		r = -errno;
 	json_object_put(meta);

@@ -86,13 +86,19 @@ static void check_elf(const unsigned char *h, size_t n, struct ll_cd_stream_resu
 			goto not_core;
 		for (unsigned i = 0; i < e.e_phnum; i++) {
 			Elf64_Phdr p;
-			uint64_t off = e.e_phoff + (uint64_t)i * e.e_phentsize;
+			uint64_t off, seg_end;
 
-			if (e.e_phentsize < sizeof(p) || off + sizeof(p) > n)
+			/* e_phoff and the segments are the crashing process's
+			 * numbers: any sum may wrap */
+			if (e.e_phentsize < sizeof(p) ||
+			    __builtin_add_overflow(e.e_phoff, (uint64_t)i * e.e_phentsize, &off) ||
+			    off > n || n - off < sizeof(p))
 				goto unknown;
 			memcpy(&p, h + off, sizeof(p));
-			if (p.p_offset + p.p_filesz > end)
-				end = p.p_offset + p.p_filesz;
+			if (__builtin_add_overflow(p.p_offset, p.p_filesz, &seg_end))
+				goto corrupt;
+			if (seg_end > end)
+				end = seg_end;
 		}
 	} else if (h[EI_CLASS] == ELFCLASS32 && n >= sizeof(Elf32_Ehdr)) {
 		Elf32_Ehdr e;
@@ -102,9 +108,9 @@ static void check_elf(const unsigned char *h, size_t n, struct ll_cd_stream_resu
 			goto not_core;
 		for (unsigned i = 0; i < e.e_phnum; i++) {
 			Elf32_Phdr p;
-			uint64_t off = e.e_phoff + (uint64_t)i * e.e_phentsize;
+			uint64_t off = e.e_phoff + (uint64_t)i * e.e_phentsize; /* < 2^33 */
 
-			if (e.e_phentsize < sizeof(p) || off + sizeof(p) > n)
+			if (e.e_phentsize < sizeof(p) || off > n || n - off < sizeof(p))
 				goto unknown;
 			memcpy(&p, h + off, sizeof(p));
 			if ((uint64_t)p.p_offset + p.p_filesz > end)
@@ -123,6 +129,9 @@ static void check_elf(const unsigned char *h, size_t n, struct ll_cd_stream_resu
 	return;
 not_core:
 	snprintf(res->format, sizeof(res->format), "ELF, but not a core");
+	return;
+corrupt:
+	snprintf(res->format, sizeof(res->format), "ELF core (a segment ends past 2^64; size not checked)");
 	return;
 unknown:
 	snprintf(res->format, sizeof(res->format), "ELF core (headers past the first %u KiB; size not checked)",

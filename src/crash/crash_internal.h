@@ -101,8 +101,10 @@ uint64_t crash_uc_sp(const ucontext_t *uc);
 uint64_t crash_uc_fp(const ucontext_t *uc);
 
 /* ---- fault.c, regs.c: sections of the report ---- */
-void crash_write_signal(struct cw *w, int sig, const siginfo_t *si);
-void crash_write_address(struct cw *w, int sig, const siginfo_t *si, const ucontext_t *uc);
+/* redact: the report goes to a descriptor of a process that is not
+ * dumpable (report.c): no raw addresses, only mappings and module offsets. */
+void crash_write_signal(struct cw *w, int sig, const siginfo_t *si, int redact);
+void crash_write_address(struct cw *w, int sig, const siginfo_t *si, const ucontext_t *uc, int redact);
 void crash_write_registers(struct cw *w, const ucontext_t *uc);
 /* "rwxp" of CM_* bits; a mapping's path without " (deleted)". */
 void crash_write_perms(struct cw *w, unsigned perms);

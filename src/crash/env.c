@@ -3,7 +3,13 @@
  * Used by the LD_PRELOAD library (whose only configuration is the
  * environment) and by programs that want the same knobs. Each variable is
  * checked on its own: a bad one is described in err and skipped, the good
- * ones still apply. */
+ * ones still apply.
+ *
+ * Every variable is read with secure_getenv(): in a setuid, setgid or
+ * file-capability program (AT_SECURE) the environment belongs to the
+ * invoking user, who must not choose where a privileged crash report goes
+ * (LIFELINE_CRASH_FD=3, LIFELINE_CRASH_DIR=/tmp/x): there none of them
+ * applies. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -93,14 +99,14 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
 
 	if (err && errlen)
 		err[0] = '\0';
-	v = getenv("LIFELINE_CRASH_DIR");
+	v = secure_getenv("LIFELINE_CRASH_DIR");
 	if (v && *v) {
 		if (strlen(v) > 3800)
 			set_err(err, errlen, &r, "LIFELINE_CRASH_DIR is longer than 3800 bytes; ignored");
 		else
 			opts->dir = v;
 	}
-	v = getenv("LIFELINE_CRASH_FD");
+	v = secure_getenv("LIFELINE_CRASH_FD");
 	if (v && *v) {
 		char *end;
 		long fd;
@@ -109,15 +115,18 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
 		fd = strtol(v, &end, 10);
 		if (errno || *end || fd < 0 || fd > INT_MAX)
 			set_err(err, errlen, &r, "LIFELINE_CRASH_FD='%s' is not a descriptor number; ignored", v);
-		else
+		else {
 			opts->fd = (int)fd;
+			/* An inherited descriptor is not one the program vouched for. */
+			opts->flags &= ~(unsigned)LL_CRASH_FULL_FD;
+		}
 	}
-	v = getenv("LIFELINE_CRASH_SIGNALS");
+	v = secure_getenv("LIFELINE_CRASH_SIGNALS");
 	if (v && *v && parse_signals(v, opts) < 0)
 		set_err(err, errlen, &r,
 			"LIFELINE_CRASH_SIGNALS='%s' is not a comma-separated list of at most %d signal "
 			"names or numbers (e.g. SEGV,BUS,ABRT; not KILL or STOP, which cannot be caught); ignored", v, LL_CRASH_MAX_SIGNALS);
-	v = getenv("LIFELINE_CRASH_MAPS");
+	v = secure_getenv("LIFELINE_CRASH_MAPS");
 	if (v && *v) {
 		if (parse_bool(v, &b) < 0)
 			set_err(err, errlen, &r, "LIFELINE_CRASH_MAPS='%s' is not 0 or 1; ignored", v);
@@ -126,7 +135,7 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
 		else
 			opts->flags |= LL_CRASH_NO_MAPS;
 	}
-	v = getenv("LIFELINE_CRASH_REGISTERS");
+	v = secure_getenv("LIFELINE_CRASH_REGISTERS");
 	if (v && *v) {
 		if (parse_bool(v, &b) < 0)
 			set_err(err, errlen, &r, "LIFELINE_CRASH_REGISTERS='%s' is not 0 or 1; ignored", v);
@@ -135,11 +144,11 @@ int ll_crash_opts_from_env(struct ll_crash_opts *opts, char *err, size_t errlen)
 		else
 			opts->flags |= LL_CRASH_NO_REGISTERS;
 	}
-	v = getenv("LIFELINE_CRASH_ALTSTACK");
+	v = secure_getenv("LIFELINE_CRASH_ALTSTACK");
 	if (v && *v && parse_size(v, &opts->altstack_size) < 0)
 		set_err(err, errlen, &r,
 			"LIFELINE_CRASH_ALTSTACK='%s' is not a size between 64k and 64m; ignored", v);
-	v = getenv("LIFELINE_CRASH_WATCHDOG");
+	v = secure_getenv("LIFELINE_CRASH_WATCHDOG");
 	if (v && *v) {
 		char *end;
 		unsigned long secs;

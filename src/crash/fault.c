@@ -2,7 +2,9 @@
  * its si_code means, who sent it, and the fault address explained: which
  * mapping holds it (module, permissions, module offset and function), none,
  * or the guard area below a stack ("STACK OVERFLOW"). Async-signal-safe, as
- * all of the report. */
+ * all of the report. With redact (a process that is not dumpable writing to
+ * a descriptor, see report.c) no absolute address is printed: the mapping,
+ * its module offset and function say where, without the ASLR layout. */
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,7 +60,7 @@ static int has_fault_address(int sig, int code)
 	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP;
 }
 
-void crash_write_address(struct cw *w, int sig, const siginfo_t *si, const ucontext_t *uc)
+void crash_write_address(struct cw *w, int sig, const siginfo_t *si, const ucontext_t *uc, int redact)
 {
 	uint64_t addr = (uint64_t)(uintptr_t)si->si_addr;
 	const struct crash_map *m;
@@ -71,11 +73,17 @@ void crash_write_address(struct cw *w, int sig, const siginfo_t *si, const ucont
 	if (!has_fault_address(sig, si->si_code))
 		return;
 	cw_str(w, "Address:    ");
-	cw_hex(w, addr, 16);
+	if (redact)
+		cw_str(w, "(hidden)");
+	else
+		cw_hex(w, addr, 16);
 	m = crash_maps_find(addr);
 	if (is_stack_overflow(addr, crash_uc_sp(uc), m)) {
-		cw_str(w, ": STACK OVERFLOW (in the guard area below a stack; sp ");
-		cw_hex(w, crash_uc_sp(uc), 16);
+		cw_str(w, ": STACK OVERFLOW (in the guard area below a stack");
+		if (!redact) {
+			cw_str(w, "; sp ");
+			cw_hex(w, crash_uc_sp(uc), 16);
+		}
 		cw_str(w, ")\n");
 		return;
 	}
@@ -94,10 +102,12 @@ void crash_write_address(struct cw *w, int sig, const siginfo_t *si, const ucont
 	else
 		cw_str(w, "an anonymous mapping");
 	cw_str(w, " [");
-	cw_hex(w, m->start, 0);
-	cw_char(w, '-');
-	cw_hex(w, m->end, 0);
-	cw_char(w, ' ');
+	if (!redact) {
+		cw_hex(w, m->start, 0);
+		cw_char(w, '-');
+		cw_hex(w, m->end, 0);
+		cw_char(w, ' ');
+	}
 	crash_write_perms(w, m->perms);
 	cw_str(w, "]");
 	if (m->path[0] == '/') {
@@ -127,7 +137,7 @@ void crash_write_address(struct cw *w, int sig, const siginfo_t *si, const ucont
 	cw_char(w, '\n');
 }
 
-void crash_write_signal(struct cw *w, int sig, const siginfo_t *si)
+void crash_write_signal(struct cw *w, int sig, const siginfo_t *si, int redact)
 {
 	const char *name = crash_signame(sig), *cname, *meaning;
 
@@ -157,8 +167,11 @@ void crash_write_signal(struct cw *w, int sig, const siginfo_t *si)
 	if (sig == SIGSYS && si->si_code == SYS_SECCOMP) {
 		cw_str(w, "Syscall:    ");
 		cw_dec(w, si->si_syscall);
-		cw_str(w, " (called at ");
-		cw_hex(w, (uint64_t)(uintptr_t)si->si_call_addr, 16);
-		cw_str(w, ")\n");
+		if (!redact) {
+			cw_str(w, " (called at ");
+			cw_hex(w, (uint64_t)(uintptr_t)si->si_call_addr, 16);
+			cw_char(w, ')');
+		}
+		cw_char(w, '\n');
 	}
 }

@@ -6,11 +6,23 @@
  * open(O_CREAT|O_EXCL|O_NOFOLLOW). Sections, in order: what happened (signal,
  * si_code, sender, fault address and the mapping it is in: fault.c), who
  * (process, thread), registers (regs.c), backtrace, memory map, and a
- * closing hint. */
+ * closing hint.
+ *
+ * A process that is not dumpable when it crashes (PR_GET_DUMPABLE != 1: a
+ * setuid program, or one that changed credentials) must not hand its
+ * registers, addresses (its ASLR layout) or memory map to whoever holds the
+ * descriptor it writes to, which it typically inherited from the invoking
+ * user (stderr). Such a report is redacted: no registers, no memory map, no
+ * absolute address anywhere (frames keep MODULE+0xOFFSET (function+0xOFF),
+ * which is what symbolize needs), and a Note line says so. The full report
+ * goes to a file in the directory the program configured
+ * (ll_crash_opts.dir, never from the environment of a setuid program: see
+ * env.c), or to fd when the program marked it LL_CRASH_FULL_FD. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -214,8 +226,9 @@ static void write_process(struct cw *w)
 	cw_char(w, '\n');
 }
 
-/* "  #3  0x00007f1234567890 /usr/lib/libfoo.so+0x1a2b3 (foo_bar+0x1c)" */
-static void write_frame(struct cw *w, size_t i, uint64_t pc)
+/* "  #3  0x00007f1234567890 /usr/lib/libfoo.so+0x1a2b3 (foo_bar+0x1c)";
+ * redacted: "  #3  /usr/lib/libfoo.so+0x1a2b3 (foo_bar+0x1c)". */
+static void write_frame(struct cw *w, size_t i, uint64_t pc, int redact)
 {
 	const struct crash_map *m = crash_maps_find(pc);
 	char num[21];
@@ -223,8 +236,10 @@ static void write_frame(struct cw *w, size_t i, uint64_t pc)
 	cw_str(w, "  #");
 	cw_pad(w, crash_fmt_udec(num, i), 2);
 	cw_char(w, ' ');
-	cw_hex(w, pc, 16);
-	cw_char(w, ' ');
+	if (!redact) {
+		cw_hex(w, pc, 16);
+		cw_char(w, ' ');
+	}
 	if (!m) {
 		cw_str(w, "[unmapped] (?\?)\n");
 		return;
@@ -253,7 +268,7 @@ static void write_frame(struct cw *w, size_t i, uint64_t pc)
 	cw_str(w, " (?\?)\n");
 }
 
-static void write_backtrace(struct cw *w, const ucontext_t *uc)
+static void write_backtrace(struct cw *w, const ucontext_t *uc, int redact)
 {
 	uint64_t pcs[FRAMES_MAX];
 	const char *how = "";
@@ -263,7 +278,7 @@ static void write_backtrace(struct cw *w, const ucontext_t *uc)
 	cw_str(w, how);
 	cw_str(w, "):\n");
 	for (size_t i = 0; i < n; i++)
-		write_frame(w, i, pcs[i]);
+		write_frame(w, i, pcs[i], redact);
 	if (n == FRAMES_MAX)
 		cw_str(w, "  ... (more frames not shown)\n");
 }
@@ -279,11 +294,20 @@ static void write_maps(struct cw *w)
 	}
 }
 
+/* 1 when the kernel would dump this process's core for its own uid: not a
+ * setuid/setgid program, no credential change (see prctl(2)). The raw
+ * system call: the handler goes through no wrapper that is not on the
+ * async-signal-safe list. */
+static int is_dumpable(void)
+{
+	return syscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+}
+
 void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *uc,
 			unsigned flags, const char *dir)
 {
 	char path[4096];
-	int out = fd, file = -1, nmaps;
+	int out = fd, file = -1, nmaps, redact;
 	struct cw w;
 
 	cw_start_budget();
@@ -294,6 +318,7 @@ void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *
 		if (file >= 0)
 			out = file;
 	}
+	redact = file < 0 && !(flags & LL_CRASH_FULL_FD) && !is_dumpable();
 	cw_init(&w, out);
 	if (dir && file < 0) {
 		cw_str(&w, "lifeline: could not create a crash report file in ");
@@ -305,23 +330,28 @@ void crash_report_write(int fd, int sig, const siginfo_t *si, const ucontext_t *
 		cw_str(&w, "; the report follows here\n");
 	}
 	cw_str(&w, "==== lifeline crash report ====\n");
-	crash_write_signal(&w, sig, si);
-	crash_write_address(&w, sig, si, uc);
+	crash_write_signal(&w, sig, si, redact);
+	crash_write_address(&w, sig, si, uc, redact);
 	write_process(&w);
+	if (redact)
+		cw_str(&w, "Note:       this process is not dumpable (setuid, or it changed credentials): registers, "
+			  "stack bytes, raw addresses and the memory map are left out of a report on an inherited "
+			  "descriptor; the program can have a full one written to its own directory "
+			  "(ll_crash_opts.dir)\n");
 	if (nmaps <= 0) {
 		cw_str(&w, "Note:       /proc/self/maps could not be read (errno ");
 		cw_dec(&w, -nmaps);
 		cw_str(&w, "): no module names or offsets below\n");
 	}
-	if (!(flags & LL_CRASH_NO_REGISTERS))
+	if (!(flags & LL_CRASH_NO_REGISTERS) && !redact)
 		crash_write_registers(&w, uc);
 	cw_flush(&w);
-	write_backtrace(&w, uc);
+	write_backtrace(&w, uc, redact);
 	cw_flush(&w);
-	if (!(flags & LL_CRASH_NO_MAPS))
+	if (!(flags & LL_CRASH_NO_MAPS) && !redact)
 		write_maps(&w);
 	cw_str(&w, "==== end of lifeline crash report ====\n");
-	cw_str(&w, "To add source file:line and inlined functions to the frames: lifeline symbolize < report\n");
+	cw_str(&w, "To add source file:line and inlined functions to the frames and demangle C++ names: lifeline symbolize < report\n");
 	cw_flush(&w);
 	if (file >= 0) {
 		const char *name = crash_signame(sig);

@@ -1,110 +1,15 @@
-/* elfcheck.c: is this buffer a complete ELF shared object of this machine?
- *
- * A file caught mid-`cp` is an ELF cut short: its header may be whole while
- * the section headers (written last, at the end) or the tail of a PT_LOAD
- * segment are missing. Every table and segment the header points to must lie
- * inside the buffer; a cut-short file is told apart (-EAGAIN: retry when the
- * writer is done) from a file that will never load (-ENOEXEC). The machine,
- * class and byte order are compared with this very object's own ELF header
- * (__ehdr_start, provided by the linker). */
-#include <elf.h>
-#include <errno.h>
-#include <link.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-
+/* elfcheck.c: ll_plugin_check_elf(), the plugin's view of the complete-ELF
+ * check that lives in src/common/elfcheck.c (shared with the whole-binary
+ * upgrade): a plugin must be an ET_DYN shared object with a dynamic section.
+ * Then dyncheck.c checks the dynamic tables ld.so will trust (a mix of two
+ * versions written in place). */
+#include "common/common.h"
 #include "lifeline/plugin.h"
-
-extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
-
-static int fail(int err, char *why, size_t why_size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int err, char *why, size_t why_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-/* end = off + n * size, refusing overflow. */
-static int span_end(uint64_t off, uint64_t n, uint64_t size, uint64_t *end)
-{
-	if (size && n > UINT64_MAX / size)
-		return -1;
-	if (off > UINT64_MAX - n * size)
-		return -1;
-	*end = off + n * size;
-	return 0;
-}
+#include "plugin/plugin_private.h"
 
 int ll_plugin_check_elf(const void *buf, size_t len, char *why, size_t why_size)
 {
-	const unsigned char *b = buf;
-	const ElfW(Ehdr) *eh = buf;
-	const ElfW(Ehdr) *self = &__ehdr_start;
-	uint64_t end = 0;
-	bool has_load = false, has_dyn = false;
+	int r = ll_elf_check_complete(buf, len, LL_ELF_SHARED_OBJECT, why, why_size);
 
-	if (why && why_size)
-		why[0] = '\0';
-	if (len == 0)
-		return fail(-EAGAIN, why, why_size, "the file is empty (being written?)");
-	if (memcmp(b, ELFMAG, len < SELFMAG ? len : SELFMAG) != 0)
-		return fail(-ENOEXEC, why, why_size, "not an ELF file (no \\177ELF magic at the start)");
-	if (len < sizeof(ElfW(Ehdr)))
-		return fail(-EAGAIN, why, why_size, "ELF cut short: %zu bytes, less than an ELF header (being written?)",
-			    len);
-	if (eh->e_ident[EI_CLASS] != self->e_ident[EI_CLASS])
-		return fail(-ENOEXEC, why, why_size, "ELF class %u, this host is class %u (32- vs 64-bit)",
-			    eh->e_ident[EI_CLASS], self->e_ident[EI_CLASS]);
-	if (eh->e_ident[EI_DATA] != self->e_ident[EI_DATA])
-		return fail(-ENOEXEC, why, why_size, "ELF byte order differs from this host's");
-	if (eh->e_machine != self->e_machine)
-		return fail(-ENOEXEC, why, why_size, "ELF machine %u, this host is machine %u (built for another CPU)",
-			    eh->e_machine, self->e_machine);
-	if (eh->e_type != ET_DYN)
-		return fail(-ENOEXEC, why, why_size, "ELF type %u is not a shared object (ET_DYN); build with -shared",
-			    eh->e_type);
-	if (eh->e_phnum == 0 || eh->e_phentsize != sizeof(ElfW(Phdr)))
-		return fail(-ENOEXEC, why, why_size, "ELF has no usable program headers");
-	if (span_end(eh->e_phoff, eh->e_phnum, sizeof(ElfW(Phdr)), &end) || end > len)
-		return fail(-EAGAIN, why, why_size,
-			    "ELF cut short: program headers end at byte %llu, the file has %zu (being written?)",
-			    (unsigned long long)end, len);
-	if (eh->e_shnum) {
-		if (eh->e_shentsize != sizeof(ElfW(Shdr)))
-			return fail(-ENOEXEC, why, why_size, "ELF section header size %u is wrong",
-				    eh->e_shentsize);
-		if (span_end(eh->e_shoff, eh->e_shnum, sizeof(ElfW(Shdr)), &end) || end > len)
-			return fail(-EAGAIN, why, why_size,
-				    "ELF cut short: section headers end at byte %llu, the file has %zu (being written?)",
-				    (unsigned long long)end, len);
-	}
-	if (eh->e_phoff % _Alignof(ElfW(Phdr)))
-		return fail(-ENOEXEC, why, why_size, "ELF program headers are misaligned");
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(b + eh->e_phoff) + i;
-
-		if (ph->p_type == PT_DYNAMIC)
-			has_dyn = true;
-		if (ph->p_type != PT_LOAD)
-			continue;
-		has_load = true;
-		if (span_end(ph->p_offset, 1, ph->p_filesz, &end) || end > len)
-			return fail(-EAGAIN, why, why_size,
-				    "ELF cut short: segment %u ends at byte %llu, the file has %zu (being written?)", i,
-				    (unsigned long long)end, len);
-	}
-	if (!has_load)
-		return fail(-ENOEXEC, why, why_size, "ELF has no loadable segment");
-	if (!has_dyn)
-		return fail(-ENOEXEC, why, why_size, "ELF has no dynamic section (not a shared library)");
-	return 0;
+	return r < 0 ? r : ll_plugin_check_dynamic(buf, len, why, why_size);
 }

@@ -1,23 +1,21 @@
 /* host.c: the plugin host: load a version beside the serving one, check it,
- * publish it under RCU, retire the old one.
+ * publish it under RCU, hand the old one to retire.c.
  *
  * Readers (ll_plugin_enter/leave) are urcu-bp read-side critical sections:
  * urcu-bp registers a thread by itself on its first read lock, so a library
  * can offer it without asking every caller thread to register, and with
  * sys_membarrier the read lock is a thread-local counter update. Writers
  * (open, reload, the watcher thread, close) are serialised by p->lock:
- * snapshot -> dlopen -> descriptor, name, ABI checks -> init -> restore of
- * the serving version's saved state -> rcu_assign_pointer -> grace period
- * -> old fini -> dlclose -> check its snapshot is unmapped. An explicit
- * reload waits for the grace period (synchronize_rcu); the watcher hands the
- * old version to call_rcu so that it is ready for the next change at once
- * (a grace period lasts as long as the slowest reader takes to leave, up to
- * a scheduler time slice when readers are preempted inside a call). A
- * version that stays mapped keeps its memfd open for good (a reused
- * /proc/self/fd/N would otherwise make dlopen return it again). The status
- * and the still-mapped list have their own small lock, so that an on_event
- * callback may call ll_plugin_status() and a deferred retire may run beside
- * a load.
+ * snapshot -> ELF and dynamic-table checks -> test load in a child
+ * (probe.c) -> [crash-loop guard: record what is loading] -> dlopen ->
+ * descriptor, name, ABI checks -> init, save, restore under a deadline
+ * (hooks.c) -> rcu_assign_pointer -> the old version is queued for retire
+ * (retire.c: one grace period for a batch, fini, dlclose, unmapped check).
+ * An explicit reload flushes the queue before it returns; the watcher
+ * flushes it when idle or when LL_PLUGIN_MAX_RETIRING versions wait. A load
+ * that failed for want of a resource (descriptors, memory, threads) sets
+ * p->transient, and the watcher retries it with backoff. The status has its
+ * own small lock, so that an on_event callback may call ll_plugin_status().
  *
  * The read side is inlined from liburcu's headers (_LGPL_SOURCE) except in
  * sanitized builds: liburcu 0.13's urcu-bp places its 128-byte-aligned
@@ -42,6 +40,9 @@
 #include "plugin/plugin_private.h"
 
 #define DEFAULT_MAX_SIZE ((size_t)256 << 20)
+#define DEFAULT_SETTLE_MS 1000
+#define DEFAULT_INIT_TIMEOUT_MS 5000
+#define DEFAULT_MAX_STATE ((size_t)64 << 20)
 
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -60,8 +61,8 @@ static void copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-static void emit(struct ll_plugin *p, enum ll_plugin_event_kind kind, unsigned version, int err,
-		 const char *msg)
+void ll_plugin_emit(struct ll_plugin *p, enum ll_plugin_event_kind kind, unsigned version, int err,
+		    const char *msg)
 {
 	struct ll_plugin_event ev = {
 		.kind = kind, .version = version, .err = err, .message = msg, .path = p->path,
@@ -71,13 +72,37 @@ static void emit(struct ll_plugin *p, enum ll_plugin_event_kind kind, unsigned v
 		p->opts.on_event(&ev, p->opts.userdata);
 }
 
+void ll_plugin_count_stuck(struct ll_plugin *p, int delta)
+{
+	pthread_mutex_lock(&status_lock);
+	p->st.still_mapped = (unsigned)((int)p->st.still_mapped + delta);
+	pthread_mutex_unlock(&status_lock);
+}
+
+void ll_plugin_count_retiring(struct ll_plugin *p, unsigned n)
+{
+	pthread_mutex_lock(&status_lock);
+	p->st.retiring = n;
+	pthread_mutex_unlock(&status_lock);
+}
+
+void ll_plugin_set_watch_status(struct ll_plugin *p, bool live, bool rearmed)
+{
+	pthread_mutex_lock(&status_lock);
+	p->st.watch_live = live;
+	if (rearmed)
+		p->st.watch_rearms++;
+	pthread_mutex_unlock(&status_lock);
+}
+
 static int reject(struct ll_plugin *p, int err, const char *why)
 {
 	char msg[768];
 	unsigned serving = p->cur ? p->cur->number : 0;
 
 	if (serving)
-		snprintf(msg, sizeof(msg), "%s: new version rejected: %s; version %u keeps serving", p->path, why,
+		snprintf(msg, sizeof(msg), "%s: new version rejected: %s%s; version %u keeps serving", p->path, why,
+			 p->transient && p->watching ? " (for want of a resource: retried with backoff)" : "",
 			 serving);
 	else
 		snprintf(msg, sizeof(msg), "%s: not loaded: %s", p->path, why);
@@ -86,49 +111,31 @@ static int reject(struct ll_plugin *p, int err, const char *why)
 	p->st.last_error = err;
 	copy_str(p->st.last_error_msg, sizeof(p->st.last_error_msg), msg);
 	clock_gettime(CLOCK_REALTIME, &p->st.last_error_at);
+	p->st.health = err;
+	copy_str(p->st.health_msg, sizeof(p->st.health_msg), msg);
+	if (err == -ETIMEDOUT && strstr(why, "is left running"))
+		p->st.init_stuck++, copy_str(p->st.init_stuck_msg, sizeof(p->st.init_stuck_msg), msg);
 	pthread_mutex_unlock(&status_lock);
-	emit(p, LL_PLUGIN_EV_REJECTED, 0, err, msg);
+	ll_plugin_emit(p, LL_PLUGIN_EV_REJECTED, 0, err, msg);
 	return err;
 }
 
-/* dlclose a version that is no longer reachable by any reader and check
- * that its snapshot left the address space. */
-static void unload(struct ll_plugin *p, struct ll_pversion *v, bool run_fini)
+/* dlclose a version that failed its checks (never published) and see that
+ * it leaves the address space; one whose hook thread still runs is kept. */
+static void unload_rejected(struct ll_plugin *p, struct ll_pversion *v, bool run_fini)
 {
-	char msg[1024], why[512], which[32];
-	int m;
+	if (!v->pinned) {
+		if (run_fini && v->desc && v->desc->fini)
+			v->desc->fini();
+		dlclose(v->handle);
+	}
+	ll_retire_closed(p, v);
+}
 
-	if (run_fini && v->desc && v->desc->fini)
-		v->desc->fini();
-	dlclose(v->handle);
-	m = ll_snapshot_mapped(&v->snap);
-	if (m == 0) {
-		if (v->number) {
-			snprintf(msg, sizeof(msg), "%s: version %u unloaded and unmapped", p->path, v->number);
-			emit(p, LL_PLUGIN_EV_UNLOADED, v->number, 0, msg);
-		}
-		ll_snapshot_release(&v->snap);
-		free(v);
-		return;
-	}
-	if (v->number)
-		snprintf(which, sizeof(which), "version %u", v->number);
-	else
-		snprintf(which, sizeof(which), "a rejected version");
-	if (m > 0) {
-		ll_snapshot_explain_nodelete(&v->snap, why, sizeof(why));
-		snprintf(msg, sizeof(msg), "%s: %s is still mapped after dlclose: %s; its snapshot stays open",
-			 p->path, which, why);
-	} else {
-		snprintf(msg, sizeof(msg), "%s: %s: cannot check that it was unmapped (%s); its snapshot stays open",
-			 p->path, which, strerror(-m));
-	}
-	pthread_mutex_lock(&status_lock);
-	v->next = p->stuck;
-	p->stuck = v;
-	p->st.still_mapped++;
-	pthread_mutex_unlock(&status_lock);
-	emit(p, LL_PLUGIN_EV_STILL_MAPPED, v->number, m > 0 ? -EBUSY : m, msg);
+/* A failure for want of a resource: the same file may load in a moment. */
+static bool resource_error(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOMEM || err == -ENOBUFS || err == -EAGAIN;
 }
 
 static int failf(char *why, size_t size, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -161,10 +168,10 @@ static const struct ll_plugin_descriptor *find_descriptor(void *handle)
 
 /* dlopen the snapshot and run every check and hook up to restore. On
  * failure the version is unloaded (or parked when it stays mapped). */
-static int load_version(struct ll_plugin *p, struct ll_pversion *v, char *why, size_t size)
+static int load_version(struct ll_plugin *p, struct ll_pversion *v, bool carry_state, char *why, size_t size)
 {
 	const struct ll_plugin_descriptor *d;
-	const struct ll_pversion *old = p->cur;
+	struct ll_pversion *old = p->cur;
 	char fdpath[64];
 	bool inited = false;
 	int r;
@@ -176,6 +183,8 @@ static int load_version(struct ll_plugin *p, struct ll_pversion *v, char *why, s
 		const char *e = dlerror();
 
 		failf(why, size, -ELIBBAD, "dlopen failed: %s", e ? e : "unknown error");
+		if (e && (strstr(e, strerror(EMFILE)) || strstr(e, strerror(ENFILE)) || strstr(e, strerror(ENOMEM))))
+			p->transient = true;
 		ll_snapshot_release(&v->snap);
 		free(v);
 		return -ELIBBAD;
@@ -212,93 +221,88 @@ static int load_version(struct ll_plugin *p, struct ll_pversion *v, char *why, s
 	}
 	v->desc = d;
 	v->table = d->table;
-	if (d->init) {
-		r = d->init();
-		if (r != 0) {
-			r = failf(why, size, r < 0 ? r : -ECANCELED, "its init hook failed (%d%s%s)", r,
-				  r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
-			goto fail;
-		}
-		inited = true;
-	}
-	if (old && old->desc->save && d->restore) {
-		void *data = NULL;
-		size_t len = 0;
-
-		r = old->desc->save(&data, &len);
-		if (r != 0) {
-			free(data);
-			r = failf(why, size, r < 0 ? r : -ECANCELED,
-				  "the serving version's save hook failed (%d): its state would be lost", r);
-			goto fail;
-		}
-		r = d->restore(data, len);
-		free(data);
-		if (r != 0) {
-			r = failf(why, size, r < 0 ? r : -ECANCELED,
-				  "its restore hook refused the serving version's state (%d)", r);
-			goto fail;
-		}
-	}
+	r = ll_hooks_run(p, v, old, carry_state, &inited, why, size);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	v->desc = inited ? d : NULL;
-	unload(p, v, inited);
+	unload_rejected(p, v, inited);
 	return r;
 }
 
-static void retire_cb(struct rcu_head *head)
-{
-	struct ll_pversion *v = caa_container_of(head, struct ll_pversion, rcu);
-
-	unload(v->owner, v, true);
-}
-
-int ll_plugin_load_locked(struct ll_plugin *p, bool skip_same, bool defer)
+int ll_plugin_load_locked(struct ll_plugin *p, unsigned flags)
 {
 	struct ll_pversion *v, *old = p->cur;
+	bool carry = !(flags & LL_LOAD_FRESH) && old && old->desc->save;
 	char why[640], msg[768];
 	int r;
 
+	p->transient = false;
 	v = calloc(1, sizeof(*v));
-	if (!v)
+	if (!v) {
+		p->transient = true;
 		return reject(p, -ENOMEM, "out of memory");
-	r = ll_snapshot_take(p->path, p->opts.max_size, &v->snap, why, sizeof(why));
+	}
+	r = ll_snapshot_take(p->load_from ? p->load_from : p->path, p->opts.max_size, &v->snap, why, sizeof(why));
 	if (r < 0) {
 		free(v);
+		/* The file's own -EAGAIN (being written) is retried at its next change. */
+		p->transient = resource_error(r) && r != -EAGAIN;
 		if (r == -EAGAIN && p->watching)
 			snprintf(why + strlen(why), sizeof(why) - strlen(why),
 				 "; it is retried at the next change of the file");
 		return reject(p, r, why);
 	}
-	if (skip_same && old && ll_snapshot_same(&v->snap, &old->snap) == 1) {
+	if ((flags & LL_LOAD_SKIP_SAME) && old && ll_snapshot_same(&v->snap, &old->snap) == 1) {
 		ll_snapshot_release(&v->snap);
 		free(v);
 		return 0;
 	}
-	r = load_version(p, v, why, sizeof(why));
+	if (!(p->opts.flags & LL_PLUGIN_NO_PROBE)) {
+		r = ll_probe_load(&v->snap, p->opts.init_timeout_ms, why, sizeof(why));
+		if (r < 0) {
+			p->transient = resource_error(r);
+			ll_snapshot_release(&v->snap);
+			free(v);
+			return reject(p, r, why);
+		}
+	}
+	if (p->guard_dirfd >= 0) {
+		r = ll_guard_begin(p, &v->snap, why, sizeof(why));
+		if (r < 0) {
+			ll_snapshot_release(&v->snap);
+			free(v);
+			return reject(p, r, why);
+		}
+	}
+	r = load_version(p, v, carry, why, sizeof(why));
+	if (p->guard_dirfd >= 0)
+		ll_guard_end(p, r < 0 ? NULL : &v->snap, r == 0);
 	if (r < 0)
 		return reject(p, r, why);
 	v->number = ++p->next_number;
 	clock_gettime(CLOCK_REALTIME, &v->loaded_at);
 	rcu_assign_pointer(p->cur, v);
+	p->loaded_from = v->snap.src;
 	pthread_mutex_lock(&status_lock);
 	p->st.version = v->number;
 	copy_str(p->st.name, sizeof(p->st.name), v->desc->name ? v->desc->name : "");
 	p->st.abi = v->desc->abi;
 	p->st.loaded_at = v->loaded_at;
 	p->st.loads_ok++;
+	p->st.health = 0;
+	p->st.health_msg[0] = '\0';
 	pthread_mutex_unlock(&status_lock);
 	snprintf(msg, sizeof(msg), "%s: version %u loaded (%s, ABI %u, %zu bytes)%s", p->path, v->number,
-		 p->st.name, v->desc->abi, v->snap.size, old && old->desc->save && v->desc->restore ?
-		 ", state carried over" : "");
-	emit(p, LL_PLUGIN_EV_LOADED, v->number, 0, msg);
-	if (old && defer) {
-		old->owner = p;
-		call_rcu(&old->rcu, retire_cb);
-	} else if (old) {
-		synchronize_rcu();
-		unload(p, old, true);
+		 p->st.name, v->desc->abi, v->snap.size,
+		 carry && v->desc->restore ? ", state carried over"
+		 : old && (flags & LL_LOAD_FRESH) ? ", started without the old version's state (fresh)" : "");
+	ll_plugin_emit(p, LL_PLUGIN_EV_LOADED, v->number, 0, msg);
+	if (old) {
+		ll_retire_queue(p, old);
+		if (!(flags & LL_LOAD_DEFER) || p->nretiring >= LL_PLUGIN_MAX_RETIRING)
+			ll_retire_flush(p);
 	}
 	return (int)v->number;
 }
@@ -318,7 +322,7 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->inotify_fd = p->stop_fd = -1;
+	p->inotify_fd = p->stop_fd = p->maps_fd = p->guard_dirfd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	if (opts)
 		p->opts = *opts;
@@ -334,6 +338,12 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 		p->opts.max_size = DEFAULT_MAX_SIZE;
 	if (!p->opts.debounce_ms)
 		p->opts.debounce_ms = 1;
+	if (!p->opts.settle_ms)
+		p->opts.settle_ms = DEFAULT_SETTLE_MS;
+	if (!p->opts.init_timeout_ms)
+		p->opts.init_timeout_ms = DEFAULT_INIT_TIMEOUT_MS;
+	if (!p->opts.max_state)
+		p->opts.max_state = DEFAULT_MAX_STATE;
 	/* A relative path is made absolute now (a later chdir must not move
 	 * it); symlinks are left alone, so that each reload follows them. */
 	if (path[0] != '/') {
@@ -353,26 +363,44 @@ int ll_plugin_open(const char *path, const struct ll_plugin_opts *opts, struct l
 		goto fail;
 	}
 	slash = strrchr(p->path, '/');
-	p->dir = strndup(p->path, slash == p->path ? 1 : (size_t)(slash - p->path));
-	p->base = strdup(slash + 1);
-	if (!p->dir || !p->base) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!*p->base) {
+	if (!slash[1]) {
 		r = -EISDIR;
 		goto fail;
+	}
+	r = ll_retire_open_maps(p);
+	if (r < 0) {
+		snprintf(p->st.last_error_msg, sizeof(p->st.last_error_msg), "%s: cannot open /proc/self/maps: %s",
+			 p->path, strerror(-r));
+		goto fail;
+	}
+	if (p->opts.guard_dir) {
+		r = ll_guard_open(p, p->st.last_error_msg, sizeof(p->st.last_error_msg));
+		if (r < 0)
+			goto fail;
 	}
 	if (p->opts.flags & LL_PLUGIN_WATCH) {
 		r = ll_watch_prepare(p);
 		if (r < 0) {
 			snprintf(p->st.last_error_msg, sizeof(p->st.last_error_msg),
-				 "%s: cannot watch its directory %s: %s", p->path, p->dir, strerror(-r));
+				 "%s: cannot watch its directory: %s", p->path, strerror(-r));
 			goto fail;
 		}
 	}
 	pthread_mutex_lock(&p->lock);
-	r = ll_plugin_load_locked(p, false, false);
+	r = ll_plugin_load_locked(p, 0);
+	if (r == -EDEADLK && ll_guard_fallback(p)) {
+		/* This file crashed the previous run: start on the last good copy. */
+		p->load_from = ll_guard_fallback(p);
+		r = ll_plugin_load_locked(p, 0);
+		p->load_from = NULL;
+		if (r > 0) {
+			pthread_mutex_lock(&status_lock);
+			p->st.guard_fallback = true;
+			p->st.health = -EDEADLK;
+			copy_str(p->st.health_msg, sizeof(p->st.health_msg), p->st.last_error_msg);
+			pthread_mutex_unlock(&status_lock);
+		}
+	}
 	pthread_mutex_unlock(&p->lock);
 	if (r < 0)
 		goto fail;
@@ -400,28 +428,17 @@ void ll_plugin_close(struct ll_plugin *p)
 	if (!p)
 		return;
 	ll_watch_stop(p);
-	rcu_barrier(); /* every deferred retire has run */
 	pthread_mutex_lock(&p->lock);
 	old = p->cur;
 	rcu_assign_pointer(p->cur, NULL);
-	if (old) {
-		synchronize_rcu();
-		unload(p, old, true);
-	}
+	if (old)
+		ll_retire_queue(p, old);
+	ll_retire_close(p); /* one grace period for what is pending and the last version */
 	pthread_mutex_unlock(&p->lock);
-	/* Versions that stayed mapped keep their memfd open on purpose: if
-	 * its number were reused, dlopen("/proc/self/fd/N") would return them. */
-	while (p->stuck) {
-		struct ll_pversion *v = p->stuck;
-
-		p->stuck = v->next;
-		free(v);
-	}
+	ll_guard_close(p);
 	pthread_mutex_destroy(&p->lock);
 	free((char *)p->opts.name);
 	free(p->path);
-	free(p->dir);
-	free(p->base);
 	free(p);
 }
 
@@ -445,14 +462,20 @@ LL_HOT void ll_plugin_leave(struct ll_plugin *p)
 	rcu_read_unlock();
 }
 
-int ll_plugin_reload(struct ll_plugin *p)
+int ll_plugin_reload_flags(struct ll_plugin *p, unsigned flags)
 {
 	int r;
 
 	pthread_mutex_lock(&p->lock);
-	r = ll_plugin_load_locked(p, false, false);
+	r = ll_plugin_load_locked(p, flags & LL_PLUGIN_RELOAD_FRESH ? LL_LOAD_FRESH : 0);
+	ll_retire_flush(p); /* what the watcher left pending too */
 	pthread_mutex_unlock(&p->lock);
 	return r;
+}
+
+int ll_plugin_reload(struct ll_plugin *p)
+{
+	return ll_plugin_reload_flags(p, 0);
 }
 
 int ll_plugin_status(struct ll_plugin *p, struct ll_plugin_status *st)

@@ -8,8 +8,8 @@
  * paths by string, so reusing /proc/self/fd/N of a closed, still-loaded
  * version would return that old handle.
  *
- * Also here: is a snapshot still mapped (after dlclose), and why might it
- * be (DF_1_NODELETE, STB_GNU_UNIQUE symbols, TLS). */
+ * Also here: why might a snapshot stay mapped after dlclose
+ * (DF_1_NODELETE, STB_GNU_UNIQUE symbols, TLS). */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "lifeline/inspect/maps.h"
 #include "plugin/plugin_private.h"
 #include "common/common.h"
 
@@ -162,6 +161,7 @@ int ll_snapshot_take(const char *path, size_t max, struct ll_snapshot *out, char
 	out->size = copied;
 	out->dev = mst.st_dev;
 	out->ino = mst.st_ino;
+	out->src = after;
 	mfd = -1;
 out:
 	if (map != MAP_FAILED)
@@ -201,24 +201,6 @@ int ll_snapshot_same(const struct ll_snapshot *a, const struct ll_snapshot *b)
 	r = memcmp(ma, mb, a->size) == 0;
 	munmap(ma, a->size);
 	munmap(mb, b->size);
-	return r;
-}
-
-int ll_snapshot_mapped(const struct ll_snapshot *s)
-{
-	struct ll_maps *m = NULL;
-	int r = ll_maps_read(0, 0, &m);
-
-	if (r < 0)
-		return r;
-	r = 0;
-	for (size_t i = 0; i < m->n; i++)
-		if (m->v[i].inode == (uint64_t)s->ino && m->v[i].dev_major == major(s->dev) &&
-		    m->v[i].dev_minor == minor(s->dev)) {
-			r = 1;
-			break;
-		}
-	ll_maps_free(m);
 	return r;
 }
 

@@ -26,7 +26,8 @@
  * descriptor map (sources that are also targets first moved above every fd
  * of the map, then all placed: overlaps and swaps are safe), close every other descriptor
  * (close_range over the gaps; else getdents64 over /proc/self/fd with a
- * stack buffer; else a bounded loop), rlimits, set the signal mask, execve. A failing
+ * stack buffer; else a bounded loop), rlimits, set the signal mask, the
+ * child's own pid into opts->pid_slot (LISTEN_PID), execve. A failing
  * step stores its errno in the shared context and exits 127; the parent
  * reaps the child and returns -errno. */
 #include <dirent.h>
@@ -303,6 +304,22 @@ CHILD_CODE static void reset_signals(const struct child_ctx *c)
 	}
 }
 
+/* The child's pid, in decimal, into the caller's slot (size >= 12). */
+CHILD_CODE static void write_pid_slot(const struct ll_spawn_opts *o)
+{
+	char digits[12];
+	long pid = CSYS0(SYS_getpid);
+	size_t n = 0, i = 0;
+
+	do {
+		digits[n++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid > 0 && n < sizeof(digits));
+	while (n > 0)
+		o->pid_slot[i++] = digits[--n];
+	o->pid_slot[i] = '\0';
+}
+
 CHILD_CODE static int child_main(void *arg)
 {
 	struct child_ctx *c = arg;
@@ -338,6 +355,8 @@ CHILD_CODE static int child_main(void *arg)
 		  K_SIGSET_SIZE);
 	if (r < 0)
 		goto fail;
+	if (o->pid_slot)
+		write_pid_slot(o);
 	r = CSYS3(SYS_execve, c->path, c->argv, c->envp);
 fail:
 	c->err = r < 0 ? (int)-r : EIO;
@@ -461,7 +480,7 @@ int ll_spawn(char *const argv[], const struct ll_spawn_opts *opts, pid_t *pid, i
 	size_t nkeep = 0;
 	pid_t child;
 
-	if (!argv || !argv[0] || !pid)
+	if (!argv || !argv[0] || !pid || (o->pid_slot && o->pid_slot_size < 12))
 		return -EINVAL;
 	memset(&c, 0, sizeof(c));
 	c.envp = o->envp ? o->envp : environ;

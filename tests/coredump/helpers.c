@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,9 +131,29 @@ json_object *th_list(const char *store)
 json_object *th_record(const char *store, const char *id)
 {
 	char path[1024];
+	json_object *rec, *side, *v;
 
 	snprintf(path, sizeof(path), "%s/%s.json", store, id);
-	return json_object_from_file(path);
+	rec = json_object_from_file(path);
+	/* The maps live in <id>.maps, named by the record (never inline). */
+	if (!rec || !json_object_object_get_ex(rec, "maps_file", &v) || !v)
+		return rec;
+	if (json_object_object_get_ex(rec, "maps", &v) && v) {
+		fprintf(stderr, "record %s holds its maps inline and names a maps file\n", id);
+		json_object_put(rec);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/%s.maps", store, id);
+	side = json_object_from_file(path);
+	if (!side || !json_object_object_get_ex(side, "maps", &v)) {
+		fprintf(stderr, "record %s: maps file %s missing or damaged\n", id, path);
+		json_object_put(side);
+		json_object_put(rec);
+		return NULL;
+	}
+	json_object_object_add(rec, "maps", json_object_get(v));
+	json_object_put(side);
+	return rec;
 }
 
 int th_make_input(const char *path, size_t n, bool random_only)
@@ -278,4 +299,21 @@ bool th_bool(json_object *o, const char *path)
 	json_object *v = walk(o, path);
 
 	return v && json_object_get_boolean(v);
+}
+
+pid_t th_sleeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+void th_stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }

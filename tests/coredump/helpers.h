@@ -36,7 +36,8 @@ json_object *th_cores_json(const char *store, int *status, const char *sub, cons
 /* Every record of the store as `cores list --json` gives it (caller puts). */
 json_object *th_list(const char *store);
 
-/* Read a record file <store>/<id>.json directly. */
+/* Read a record file <store>/<id>.json directly, with the "maps" of its
+ * side file <store>/<id>.maps put back in (NULL if that file is missing). */
 json_object *th_record(const char *store, const char *id);
 
 /* Write n bytes of "realistic" core-like data (text, pointers, random,
@@ -49,6 +50,11 @@ int th_cmp_prefix(const char *a, const char *b, int64_t n);
 
 /* The boot id without dashes (as the store names use it). */
 void th_boot_tag(char *out, size_t size);
+
+/* A child of the test that only waits (a live process whose pidfd stands
+ * for %F), and its end (SIGKILL, reaped). */
+pid_t th_sleeper(void);
+void th_stop(pid_t pid);
 
 /* json helpers */
 int64_t th_int(json_object *o, const char *path);         /* "core.size" */

@@ -2,7 +2,8 @@
  * with crafted stdin and arguments (no core_pattern change): round trip,
  * garbage and truncated input, KeepFree and ENOSPC on a small tmpfs, a
  * planted symlink, a hostile %e, a 200-crash storm, ownership by the dump
- * mode, MaxUse gc, bad configurations and bad IDs. Every check is on what a
+ * mode, MaxUse gc (a fair share between uids), a record of an older version
+ * too large to parse, bad configurations and bad IDs. Every check is on what a
  * user sees: the store's files and `lifeline cores ... --json`. */
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +123,19 @@ static void test_live_process(void **state)
 	assert_true(bid);
 	assert_true(th_int(rec, "rlimits.nofile.soft") > 0);
 	json_object_put(rec);
+	/* `cores info --json` gives the record with its maps, read from the
+	 * side file (what the core analysis gets too). */
+	{
+		int st;
+		json_object *info = th_cores_json(store, &st, "info", th_str(e, "id")), *m, *im;
+
+		assert_non_null(info);
+		assert_true(json_object_object_get_ex(info, "metadata", &m));
+		assert_true(json_object_object_get_ex(m, "maps", &im) && im);
+		assert_true(json_object_array_length(im) > 5);
+		assert_int_equal(json_object_array_length(im), th_int(m, "maps_count"));
+		json_object_put(info);
+	}
 	json_object_put(list);
 }
 
@@ -467,39 +481,127 @@ static void test_ownership(void **state)
 	}
 }
 
-static void test_gc_max_use(void **state)
+/* Write text into cfg, run `cores gc` with it (it must succeed), and return
+ * the list after it. */
+static json_object *gc_with(const char *store, const char *cfg, const char *text)
 {
-	const char *store = th_path("gc-store"), *in = th_path("gc-in"), *cfg = th_path("gc.conf");
 	const char *argv[] = { tu_lifeline(), "cores", "gc", "--store", store, "--config", cfg, NULL };
-	json_object *list;
-	int st, kept = 0;
+	int st;
 
-	(void)state;
-	th_write_text(cfg, "[Coredump]\nRateLimitBurst=0\n");
-	assert_int_equal(th_make_input(in, 1u << 20, true), 0);
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(th_helper(store, cfg, 300000 + i, 0, 1000000 + i, "gcme", in, NULL, NULL), 0);
-	th_write_text(cfg, "[Coredump]\nMaxUse=2500K\nKeepFree=0\n");
+	th_write_text(cfg, text);
 	st = tu_run((char *const *)argv, NULL, NULL, NULL);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	list = th_list(store);
-	assert_int_equal(json_object_array_length(list), 5);
-	for (size_t i = 0; i < 5; i++) {
+	return th_list(store);
+}
+
+/* Entries [from, n) of list: how many kept their core; each kept one is at
+ * index >= newest_from, each removed one's reason holds why. */
+static int kept_cores(json_object *list, size_t from, size_t newest_from, const char *why)
+{
+	int kept = 0;
+
+	for (size_t i = from; i < json_object_array_length(list); i++) {
 		json_object *e = json_object_array_get_idx(list, i);
 
 		if (th_bool(e, "stored")) {
 			kept++;
-			assert_true(i >= 3); /* the newest survive */
+			assert_true(i >= newest_from);
 		} else {
-			assert_non_null(strstr(th_str(e, "reason"), "MaxUse"));
+			assert_non_null(strstr(th_str(e, "reason"), why));
 		}
 	}
-	assert_int_equal(kept, 2);
+	return kept;
+}
+
+/* n crashes of uid (pids pid0.., times t0..), each with 1 MiB of random
+ * bytes, no rate limit. */
+static void crashes_of(const char *store, const char *cfg, const char *in, uid_t uid, pid_t pid0,
+		       int64_t t0, const char *comm, int n)
+{
+	th_write_text(cfg, "[Coredump]\nRateLimitBurst=0\nRateLimitUserBurst=0\n");
+	if (access(in, F_OK) < 0)
+		assert_int_equal(th_make_input(in, 1u << 20, true), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(th_helper(store, cfg, pid0 + i, uid, t0 + i, comm, in, NULL, NULL), 0);
+}
+
+static void test_gc_max_use(void **state)
+{
+	const char *store = th_path("gc-store"), *in = th_path("gc-in"), *cfg = th_path("gc.conf");
+	json_object *list;
+
+	(void)state;
+	crashes_of(store, cfg, in, 0, 300000, 1000000, "gcme", 5);
+	list = gc_with(store, cfg, "[Coredump]\nMaxUse=2500K\nKeepFree=0\n");
+	assert_int_equal(json_object_array_length(list), 5);
+	assert_int_equal(kept_cores(list, 0, 3, "MaxUse"), 2); /* the newest survive */
 	json_object_put(list);
 	/* MaxAgeSec: these crashes are from 1970: every record goes. */
-	th_write_text(cfg, "[Coredump]\nMaxAgeSec=30d\n");
-	st = tu_run((char *const *)argv, NULL, NULL, NULL);
+	list = gc_with(store, cfg, "[Coredump]\nMaxAgeSec=30d\n");
+	assert_int_equal(json_object_array_length(list), 0);
+	json_object_put(list);
+}
+
+/* `cores gc` shares MaxUse fairly: the uid holding the most bytes loses its
+ * oldest cores first, another uid's single core survives even though it is
+ * the oldest of all. */
+static void test_gc_fair_share(void **state)
+{
+	const char *store = th_path("fair-store"), *in = th_path("fair-in"), *cfg = th_path("fair.conf");
+	json_object *list;
+
+	(void)state;
+	crashes_of(store, cfg, in, 4242, 310000, 1000000, "small", 1);
+	crashes_of(store, cfg, in, 4343, 310001, 1000001, "big", 4);
+	list = gc_with(store, cfg, "[Coredump]\nMaxUse=3500K\nKeepFree=0\n");
+	assert_int_equal(json_object_array_length(list), 5);
+	assert_int_equal(th_int(json_object_array_get_idx(list, 0), "uid"), 4242);
+	assert_true(th_bool(json_object_array_get_idx(list, 0), "stored")); /* the oldest, not the biggest user's */
+	assert_int_equal(kept_cores(list, 1, 3, "uid 4343 held the most"), 2);
+	json_object_put(list);
+}
+
+/* A record of an older version, too large to parse (inline maps): listed
+ * from its names, removable; never parsed by list or gc. */
+static void test_oversized_record(void **state)
+{
+	const char *store = th_path("big-store"), *in = th_path("big-in");
+	const char *rm[] = { tu_lifeline(), "cores", "rm", NULL, "--store", store, NULL };
+	char path[1024], id[256];
+	json_object *list, *e;
+	FILE *f;
+	int st;
+
+	(void)state;
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	assert_int_equal(th_helper(store, NULL, 320000, 0, time(NULL), "oldrec", in, NULL, NULL), 0);
+	list = th_list(store);
+	snprintf(id, sizeof(id), "%s", th_str(json_object_array_get_idx(list, 0), "id"));
+	json_object_put(list);
+	/* 3 MiB of inline maps, as records of 9,000 mappings used to be */
+	snprintf(path, sizeof(path), "%s/%s.json", store, id);
+	f = fopen(path, "we");
+	assert_non_null(f);
+	fprintf(f, "{\"id\": \"%s\", \"uid\": 0, \"core\": {\"file\": \"%s.zst\", \"stored\": true}, "
+		"\"maps\": [", id, id);
+	for (int i = 0; i < 30000; i++)
+		fprintf(f, "%s{\"start\": \"0x%x000\", \"end\": \"0x%x000\", \"path\": \"/usr/lib/"
+			"x86_64-linux-gnu/libpadding-for-size.so\"}", i ? "," : "", i, i + 1);
+	fprintf(f, "]}\n");
+	assert_int_equal(fclose(f), 0);
+	list = th_list(store);
+	assert_non_null(list);
+	assert_int_equal(json_object_array_length(list), 1);
+	e = json_object_array_get_idx(list, 0);
+	assert_string_equal(th_str(e, "id"), id);
+	assert_true(th_bool(e, "stored")); /* its core, found by name */
+	json_object_put(list);
+	rm[3] = id;
+	st = tu_run((char *const *)rm, NULL, NULL, NULL);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/%s.zst", store, id);
+	assert_int_equal(access(path, F_OK), -1);
 	list = th_list(store);
 	assert_int_equal(json_object_array_length(list), 0);
 	json_object_put(list);
@@ -835,6 +937,61 @@ static int unmount_all(void **state)
 	return 0;
 }
 
+/* Two findings of the fuzzing campaign (fuzz/CAMPAIGN.md), as a user meets
+ * them: a core whose e_phoff wraps around 2^64 (the helper's ELF check read
+ * before its buffer: an ASan report in build-asan) is stored and described,
+ * and `cores info` on a record whose cmdline is not an array (json-c
+ * asserted: SIGABRT) prints the entry and exits normally. */
+static void test_fuzz_findings(void **state)
+{
+	const char *store = th_path("fz-store"), *in = th_path("fz-in");
+	unsigned char hdr[64 + 56];
+	json_object *list, *e, *rec;
+	char id[300], recpath[1024], *out = NULL;
+	FILE *f;
+	int st;
+
+	(void)state;
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, "\177ELF", 4);
+	hdr[4] = 2;                /* ELFCLASS64 */
+	hdr[5] = 1;                /* little endian */
+	hdr[6] = 1;
+	hdr[16] = 4;               /* ET_CORE */
+	hdr[18] = 62;              /* x86-64 */
+	memset(hdr + 32, 0xff, 8);
+	hdr[32] = 0xf8;            /* e_phoff 2^64 - 8 */
+	hdr[52] = 64;              /* e_ehsize */
+	hdr[54] = 56;              /* e_phentsize */
+	hdr[56] = 1;               /* e_phnum */
+	assert_int_equal(th_make_input(in, 4096, false), 0);
+	f = fopen(in, "r+e");
+	assert_non_null(f);
+	fwrite(hdr, 1, sizeof(hdr), f);
+	fclose(f);
+	assert_int_equal(th_helper(store, NULL, 999997, 0, time(NULL), "phoffwrap", in, NULL, NULL), 0);
+	e = only_entry(store, &list);
+	assert_true(th_bool(e, "stored"));
+	snprintf(id, sizeof(id), "%s", th_str(e, "id"));
+	rec = th_record(store, id);
+	assert_non_null(strstr(th_str(rec, "core.format"), "size not checked"));
+
+	json_object_object_add(rec, "cmdline", json_object_new_string("not a list"));
+	snprintf(recpath, sizeof(recpath), "%s/%s.json", store, id);
+	assert_int_equal(json_object_to_file(recpath, rec), 0);
+	{
+		const char *argv[] = { tu_lifeline(), "cores", "info", id, "--store", store, NULL };
+
+		st = tu_run((char *const *)argv, NULL, &out, NULL);
+	}
+	assert_true(WIFEXITED(st)); /* 1: the analysis of these bytes fails, said so */
+	assert_non_null(out);
+	assert_non_null(strstr(out, "pid 999997"));
+	free(out);
+	json_object_put(rec);
+	json_object_put(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -850,12 +1007,15 @@ int main(void)
 		cmocka_unit_test(test_storm),
 		cmocka_unit_test(test_ownership),
 		cmocka_unit_test(test_gc_max_use),
+		cmocka_unit_test(test_gc_fair_share),
+		cmocka_unit_test(test_oversized_record),
 		cmocka_unit_test(test_bad_config_and_ids),
 		cmocka_unit_test(test_filters_and_rm),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_pidfd_checks),
 		cmocka_unit_test(test_unsafe_store),
 		cmocka_unit_test(test_bounded_memory),
+		cmocka_unit_test(test_fuzz_findings),
 	};
 
 	if (geteuid() != 0) {

@@ -5,7 +5,8 @@
  * exit, on a signal, and by scripts/run-tests.sh); examples/coredump/crasher
  * dies of SIGSEGV; the stored core must decompress to a core gdb accepts,
  * whose innermost frame is the one `lifeline cores info --json` reports.
- * Then a crash with a hostile comm, and --uninstall restoring the values. */
+ * Then a crash with a hostile comm, a binary copied just before it ran
+ * (not called "modified in place"), and --uninstall restoring the values. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -92,6 +93,11 @@ static bool reclaim_pattern(void)
 static pid_t crash_once(const char *comm, int *status);
 static const char *crash_path; /* NULL: the built crasher */
 static uid_t crash_uid;       /* 0: run as root */
+/* When set, the child copies the built crasher to crash_path after fork(),
+ * copy_delay_ms after it, then execs the copy (`cp a b && exec b`): the
+ * copy's mtime is after the process start. */
+static bool copy_in_child;
+static unsigned copy_delay_ms;
 
 /* Crash and return the record of the crash (the caller puts it). Other test
  * runs on a shared machine (another build, another module) may set
@@ -131,6 +137,15 @@ static pid_t crash_once(const char *comm, int *status)
 			_exit(126);
 		/* An ASan build's crasher must let the kernel dump it. */
 		setenv("ASAN_OPTIONS", "disable_coredump=0:handle_segv=0:handle_abort=0:detect_leaks=0", 1);
+		if (copy_in_child) {
+			char cmd[8192];
+
+			usleep(copy_delay_ms * 1000);
+			snprintf(cmd, sizeof(cmd), "cp %s %s.new && chmod 0755 %s.new && mv %s.new %s",
+				 tu_build_path("examples/coredump/crasher"), crasher, crasher, crasher, crasher);
+			if (system(cmd) != 0)
+				_exit(125);
+		}
 		if (comm)
 			execl(crasher, crasher, "--comm", comm, "segv", (char *)NULL);
 		else
@@ -570,6 +585,69 @@ static void test_user_crash(void **state)
 	json_object_put(e);
 }
 
+/* Issue 15 §9: a binary copied and run at once (in the same clock tick,
+ * and one copied between the fork and the exec, 300 ms after the process
+ * start) is not said to be "modified in place after the process mapped it":
+ * its mtime after the start is no proof (at most "possibly", a hint), its
+ * frames are symbolized, and `cores info` names the core by its store id. */
+static void check_not_modified(const char *copy, unsigned delay_ms)
+{
+	json_object *e, *info, *causes;
+	int status;
+
+	copy_in_child = true;
+	copy_delay_ms = delay_ms;
+	crash_path = copy;
+	e = crash(NULL, &status);
+	crash_path = NULL;
+	copy_in_child = false;
+	assert_non_null(e);
+	assert_true(th_bool(e, "stored"));
+	info = th_cores_json(store, &status, "info", th_str(e, "id"));
+	assert_non_null(info);
+	assert_int_equal(status, 0);
+	assert_non_null(th_str(info, "analysis.core"));
+	assert_string_equal(th_str(info, "analysis.core"), th_str(e, "id"));
+	assert_non_null(th_str(info, "top_frame"));
+	assert_non_null(strstr(th_str(info, "top_frame"), "parse_record"));
+	assert_true(json_object_object_get_ex(info, "analysis", &causes));
+	assert_true(json_object_object_get_ex(causes, "causes", &causes));
+	for (size_t i = 0; i < json_object_array_length(causes); i++) {
+		json_object *c = json_object_array_get_idx(causes, i);
+
+		if (strcmp(th_str(c, "kind"), "modified-in-place"))
+			continue;
+		if (!th_bool(c, "hint") || !strstr(th_str(c, "title"), "possibly"))
+			fail_msg("a copy run %u ms after its fork was called modified in place: %s", delay_ms,
+				 json_object_to_json_string(c));
+		print_message("copied %u ms after the fork: %s\n", delay_ms, th_str(c, "title"));
+	}
+	{
+		/* the text names the core by its id, not /proc/self/fd/N */
+		const char *argv[] = { tu_lifeline(), "cores", "info", "--store", store, th_str(e, "id"), NULL };
+		char *out = NULL, line[600];
+
+		assert_int_equal(run_status(argv, &out, NULL), 0);
+		snprintf(line, sizeof(line), "Core %s: PID", th_str(e, "id"));
+		if (!strstr(out, line) || strstr(out, "/proc/self/fd"))
+			fail_msg("cores info does not name the core by its id %s:\n%s", th_str(e, "id"), out);
+		free(out);
+	}
+	json_object_put(info);
+	json_object_put(e);
+}
+
+static void test_copied_then_run(void **state)
+{
+	char copy[600];
+
+	(void)state;
+	snprintf(copy, sizeof(copy), "%s/fresh-copy", root);
+	check_not_modified(copy, 0);
+	snprintf(copy, sizeof(copy), "%s/slow-copy", root);
+	check_not_modified(copy, 300);
+}
+
 static void test_too_long_and_uninstall(void **state)
 {
 	char longstore[200], after[512], *err = NULL;
@@ -603,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_setuid_crash),
 		cmocka_unit_test(test_user_crash),
 		cmocka_unit_test(test_escapes_in_core),
+		cmocka_unit_test(test_copied_then_run),
 		cmocka_unit_test(test_colour_terminal),
 		cmocka_unit_test(test_too_long_and_uninstall),
 	};

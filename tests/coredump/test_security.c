@@ -213,7 +213,8 @@ static void test_huge_cmdline(void **state)
 	for (int i = 2; i < NARGS + 2; i++) {
 		argv[i] = malloc(ARGLEN);
 		assert_non_null(argv[i]);
-		memset(argv[i], 'a' + i, ARGLEN - 1);
+		/* control bytes: 6 bytes each once escaped in the JSON */
+		memset(argv[i], i % 2 ? 'a' + i : '\x01', ARGLEN - 1);
 		argv[i][ARGLEN - 1] = '\0';
 	}
 	argv[NARGS + 2] = NULL;
@@ -237,6 +238,14 @@ static void test_huge_cmdline(void **state)
 		total += strlen(json_object_get_string(json_object_array_get_idx(cmd, i))) + 1;
 	assert_true(total > 64 * 1024);
 	assert_true(total <= 128 * 1024 + 1); /* the last argument, cut, has no NUL */
+	{
+		char path[1024];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s.json", store, th_str(json_object_array_get_idx(list, 0), "id"));
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_size < 1 << 20); /* what list and gc read stays under 1 MiB */
+	}
 	json_object_put(rec);
 	json_object_put(list);
 	for (int i = 2; i < NARGS + 2; i++)
@@ -255,7 +264,8 @@ static void many_maps(void *arg)
 			_exit(1);
 }
 
-/* 12,000 mappings: the record keeps a bounded number, marked truncated. */
+/* 12,000 mappings: a bounded number is kept, marked truncated, in the maps
+ * file beside the record. */
 static void test_many_maps(void **state)
 {
 	const char *store = th_path("maps-store"), *in = th_path("maps-in");
@@ -275,9 +285,14 @@ static void test_many_maps(void **state)
 	assert_true(json_object_object_get_ex(rec, "maps", &maps) && maps);
 	assert_true(json_object_array_length(maps) >= 1000);
 	assert_true(json_object_array_length(maps) <= 8192);
+	/* The record stays small: the maps are in <id>.maps beside it. */
 	snprintf(path, sizeof(path), "%s/%s.json", store, th_str(json_object_array_get_idx(list, 0), "id"));
 	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size < 64 * 1024);
+	snprintf(path, sizeof(path), "%s/%s.maps", store, th_str(json_object_array_get_idx(list, 0), "id"));
+	assert_int_equal(stat(path, &st), 0);
 	assert_true(st.st_size < 8 << 20);
+	assert_int_equal(st.st_mode & 0777, 0600); /* root only, as the record */
 	json_object_put(rec);
 	json_object_put(list);
 }

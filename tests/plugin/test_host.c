@@ -24,137 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "testutil.h"
-#include <lifeline/plugin.h>
-
-#include "../../examples/plugin/greeter.h"
+#include "helpers.h"
 
 static char dir[4096], cur[4200];
 
-#if defined(__SANITIZE_ADDRESS__)
-/* ASan keeps freed memory in quarantine (256 MiB by default) to catch uses
- * after free: over 1,000 reloads that alone would swamp the RSS check. A
- * 16 MiB quarantine keeps that check meaningful and still catches recent
- * uses after free (ASAN_OPTIONS from the environment still win). */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "quarantine_size_mb=16";
-}
-#endif
-
-static const char *plugin(const char *name)
-{
-	static char buf[8][4096];
-	static int i;
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "examples/plugin/%s", name);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s", tu_build_path(rel));
-	return buf[i];
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	char *argv[] = { "cp", (char *)from, (char *)to, NULL };
-
-	assert_int_equal(tu_run(argv, NULL, NULL, NULL), 0);
-}
-
-/* Put a copy of from at to through a rename (an atomic replace). */
-static void replace_file(const char *from, const char *to)
-{
-	char tmp[4300];
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
-	copy_file(from, tmp);
-	assert_int_equal(rename(tmp, to), 0);
-}
-
-static long vm_rss_kib(void)
-{
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kib;
-}
-
-static int count_fds(void)
-{
-	int n = 0;
-	char path[64];
-
-	for (int fd = 0; fd < 4096; fd++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		if (access(path, F_OK) == 0)
-			n++;
-	}
-	return n;
-}
-
-static int count_snapshot_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[1024];
-	int n = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "/memfd:ll-plugin:"))
-			n++;
-	if (f)
-		fclose(f);
-	return n;
-}
-
-/* Events seen by the callback. */
-static atomic_int ev_loaded, ev_rejected, ev_unloaded, ev_still;
-static char ev_last[1024];
-static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void on_event(const struct ll_plugin_event *ev, void *ud)
-{
-	(void)ud;
-	switch (ev->kind) {
-	case LL_PLUGIN_EV_LOADED: atomic_fetch_add(&ev_loaded, 1); break;
-	case LL_PLUGIN_EV_REJECTED: atomic_fetch_add(&ev_rejected, 1); break;
-	case LL_PLUGIN_EV_UNLOADED: atomic_fetch_add(&ev_unloaded, 1); break;
-	case LL_PLUGIN_EV_STILL_MAPPED: atomic_fetch_add(&ev_still, 1); break;
-	}
-	pthread_mutex_lock(&ev_lock);
-	snprintf(ev_last, sizeof(ev_last), "%s", ev->message);
-	pthread_mutex_unlock(&ev_lock);
-}
-
-static struct ll_plugin *open_cur(unsigned flags)
-{
-	struct ll_plugin_opts o = {
-		.name = GREETER_NAME, .abi = GREETER_ABI, .flags = flags, .on_event = on_event,
-	};
-	struct ll_plugin *p = NULL;
-	char err[512];
-	int r = ll_plugin_open(cur, &o, &p, err, sizeof(err));
-
-	if (r < 0)
-		fail_msg("ll_plugin_open(%s): %s", cur, err);
-	return p;
-}
-
-static int serving(struct ll_plugin *p)
-{
-	const struct greeter_api *api = ll_plugin_enter(p);
-	int n = api->number();
-	long a = api->answer(42);
-
-	ll_plugin_leave(p);
-	return a == 42 + GREETER_STEP * n ? n : -1;
-}
 
 static int setup(void **state)
 {
@@ -162,11 +35,8 @@ static int setup(void **state)
 	if (tu_mkdtemp(dir, sizeof(dir)) < 0)
 		return -1;
 	snprintf(cur, sizeof(cur), "%s/greeter.so", dir);
-	copy_file(plugin("greeter-v1.so"), cur);
-	atomic_store(&ev_loaded, 0);
-	atomic_store(&ev_rejected, 0);
-	atomic_store(&ev_unloaded, 0);
-	atomic_store(&ev_still, 0);
+	ph_copy_file(ph_plugin("greeter-v1.so"), cur);
+	ph_events_reset();
 	return 0;
 }
 
@@ -177,68 +47,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* ---- callers running without pause ---- */
-struct callers {
-	struct ll_plugin *p;
-	atomic_bool stop;
-	atomic_ulong calls, bad;
-	atomic_uint seen;      /* bit N: version number N answered */
-	pthread_t th[2];
-};
-
-static void *call_loop(void *arg)
-{
-	struct callers *c = arg;
-	long x = 0;
-
-	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
-		const struct greeter_api *api = ll_plugin_enter(c->p);
-		int n = api->number();
-		long a = api->answer(x);
-		const char *v = api->version();
-
-		if (n < 1 || n > 30 || a != x + GREETER_STEP * n || atoi(v + 1) != n)
-			atomic_fetch_add(&c->bad, 1);
-		else
-			atomic_fetch_or_explicit(&c->seen, 1u << n, memory_order_relaxed);
-		ll_plugin_leave(c->p);
-		atomic_fetch_add_explicit(&c->calls, 1, memory_order_relaxed);
-		x++;
-	}
-	return NULL;
-}
-
-static void callers_start(struct callers *c, struct ll_plugin *p)
-{
-	memset(c, 0, sizeof(*c));
-	c->p = p;
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&c->th[i], NULL, call_loop, c), 0);
-}
-
-/* Wait (bounded) until the callers themselves got an answer from version n. */
-static bool callers_saw(struct callers *c, int n)
-{
-	for (int t = 0; t < 20000 && !(atomic_load(&c->seen) & (1u << n)); t += 5)
-		usleep(5000);
-	return atomic_load(&c->seen) & (1u << n);
-}
-
-static void callers_stop(struct callers *c)
-{
-	atomic_store(&c->stop, true);
-	for (int i = 0; i < 2; i++)
-		pthread_join(c->th[i], NULL);
-}
-
 static void test_open_call_status(void **state)
 {
 	struct ll_plugin *p;
 	struct ll_plugin_status st;
 
 	(void)state;
-	p = open_cur(0);
-	assert_int_equal(serving(p), 1);
+	p = ph_open(cur, 0, NULL);
+	assert_int_equal(ph_serving(p), 1);
 	assert_int_equal(ll_plugin_status(p, &st), 0);
 	assert_int_equal(st.version, 1);
 	assert_string_equal(st.name, "greeter");
@@ -247,9 +63,9 @@ static void test_open_call_status(void **state)
 	assert_int_equal(st.last_error, 0);
 	assert_true(st.loaded_at.tv_sec > 0);
 	/* The host maps its private snapshot, never the operator's file. */
-	assert_int_equal(count_snapshot_maps() > 0, 1);
+	assert_int_equal(ph_count_snapshot_maps() > 0, 1);
 	ll_plugin_close(p);
-	assert_int_equal(count_snapshot_maps(), 0);
+	assert_int_equal(ph_count_snapshot_maps(), 0);
 }
 
 /* A relative path keeps naming the same file after the host's chdir. */
@@ -265,9 +81,9 @@ static void test_relative_path(void **state)
 	assert_int_equal(chdir(dir), 0);
 	assert_int_equal(ll_plugin_open("greeter.so", &o, &p, err, sizeof(err)), 0);
 	assert_int_equal(chdir("/"), 0);
-	replace_file(plugin("greeter-v2.so"), cur);
+	ph_replace_file(ph_plugin("greeter-v2.so"), cur);
 	assert_int_equal(ll_plugin_reload(p), 2);
-	assert_int_equal(serving(p), 2);
+	assert_int_equal(ph_serving(p), 2);
 	ll_plugin_status(p, &st);
 	assert_int_equal(st.last_error, 0);
 	ll_plugin_close(p);
@@ -295,18 +111,18 @@ static void test_1000_reloads_under_calls(void **state)
 	const int reloads = 1000, warmup = 100;
 	char a[4300], b[4300];
 	struct ll_plugin_status st;
-	struct callers c;
+	struct ph_callers c;
 	struct ll_plugin *p;
 	long rss_warm = 0, rss_end;
-	int fds_warm = 0, fds_end, maps_before = count_snapshot_maps();
+	int fds_warm = 0, fds_end, maps_before = ph_count_snapshot_maps();
 
 	(void)state;
 	snprintf(a, sizeof(a), "%s/a.so", dir);
 	snprintf(b, sizeof(b), "%s/b.so", dir);
-	copy_file(plugin("greeter-v1.so"), a);
-	copy_file(plugin("greeter-v3.so"), b);
-	p = open_cur(0);
-	callers_start(&c, p);
+	ph_copy_file(ph_plugin("greeter-v1.so"), a);
+	ph_copy_file(ph_plugin("greeter-v3.so"), b);
+	p = ph_open(cur, 0, NULL);
+	ph_callers_start(&c, p, 2);
 	for (int i = 0; i < reloads; i++) {
 		char tmp[4400];
 		int want = i % 2 ? 1 : 3, r;
@@ -321,16 +137,16 @@ static void test_1000_reloads_under_calls(void **state)
 			fail_msg("reload %d failed: %s", i, st.last_error_msg);
 		}
 		assert_int_equal(r, i + 2);
-		assert_int_equal(serving(p), want);
+		assert_int_equal(ph_serving(p), want);
 		if (i + 1 == warmup) {
-			rss_warm = vm_rss_kib();
-			fds_warm = count_fds();
+			rss_warm = ph_vm_rss_kib();
+			fds_warm = ph_count_fds();
 		}
 	}
-	assert_true(callers_saw(&c, 1) && callers_saw(&c, 3));
-	callers_stop(&c);
-	rss_end = vm_rss_kib();
-	fds_end = count_fds();
+	assert_true(ph_callers_saw(&c, 1) && ph_callers_saw(&c, 3));
+	ph_callers_stop(&c);
+	rss_end = ph_vm_rss_kib();
+	fds_end = ph_count_fds();
 	ll_plugin_status(p, &st);
 	print_message("1000 reloads: %lu calls, %lu bad; VmRSS %ld KiB after %d reloads, %ld KiB at the end; "
 		      "%d -> %d descriptors\n", atomic_load(&c.calls), atomic_load(&c.bad), rss_warm, warmup,
@@ -342,29 +158,19 @@ static void test_1000_reloads_under_calls(void **state)
 	assert_int_equal(st.loads_ok, reloads + 1);
 	assert_int_equal(st.loads_failed, 0);
 	assert_int_equal(st.still_mapped, 0);
-	assert_int_equal(atomic_load(&ev_unloaded), reloads);
+	assert_int_equal(atomic_load(&ph_ev_unloaded), reloads);
 	/* Flat: no snapshot left mapped, no descriptor leaked, RSS bounded
 	 * (generously: allocator and, under ASan, quarantine noise). */
 	assert_true(fds_end <= fds_warm);
 	assert_true(rss_end - rss_warm < (tu_sanitized() ? 48 * 1024 : 16 * 1024));
 	ll_plugin_close(p);
-	assert_int_equal(count_snapshot_maps(), maps_before);
-}
-
-static int wait_serving(struct ll_plugin *p, int want, int timeout_ms)
-{
-	for (int t = 0; t < timeout_ms; t += 10) {
-		if (serving(p) == want)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	assert_int_equal(ph_count_snapshot_maps(), maps_before);
 }
 
 static void test_cp_over_while_calling(void **state)
 {
 	struct ll_plugin_status st;
-	struct callers c;
+	struct ph_callers c;
 	struct ll_plugin *p;
 	char *bytes = NULL;
 	size_t len;
@@ -372,15 +178,15 @@ static void test_cp_over_while_calling(void **state)
 	FILE *f;
 
 	(void)state;
-	p = open_cur(LL_PLUGIN_WATCH);
-	callers_start(&c, p);
+	p = ph_open(cur, LL_PLUGIN_WATCH, NULL);
+	ph_callers_start(&c, p, 2);
 	/* 1. A real cp over the file: the host never mapped it. */
-	copy_file(plugin("greeter-v2.so"), cur);
-	assert_int_equal(wait_serving(p, 2, 20000), 0);
-	assert_true(callers_saw(&c, 2));
+	ph_copy_file(ph_plugin("greeter-v2.so"), cur);
+	assert_int_equal(ph_wait_serving(p, 2), 0);
+	assert_true(ph_callers_saw(&c, 2));
 
 	/* 2. A slow writer: half the file, then a reload attempt, then the rest. */
-	f = fopen(plugin("greeter-v3.so"), "rb");
+	f = fopen(ph_plugin("greeter-v3.so"), "rb");
 	assert_non_null(f);
 	fseek(f, 0, SEEK_END);
 	len = (size_t)ftell(f);
@@ -395,14 +201,14 @@ static void test_cp_over_while_calling(void **state)
 	ll_plugin_status(p, &st);
 	assert_non_null(strstr(st.last_error_msg, "cut short"));
 	assert_non_null(strstr(st.last_error_msg, "version 2 keeps serving"));
-	assert_int_equal(serving(p), 2);
+	assert_int_equal(ph_serving(p), 2);
 	usleep(100000);
-	assert_int_equal(serving(p), 2);
+	assert_int_equal(ph_serving(p), 2);
 	assert_int_equal(write(fd, bytes + len / 2, len - len / 2), (ssize_t)(len - len / 2));
 	close(fd); /* IN_CLOSE_WRITE: the watcher loads the completed file */
-	assert_int_equal(wait_serving(p, 3, 20000), 0);
-	assert_true(callers_saw(&c, 3));
-	callers_stop(&c);
+	assert_int_equal(ph_wait_serving(p, 3), 0);
+	assert_true(ph_callers_saw(&c, 3));
+	ph_callers_stop(&c);
 	assert_int_equal(atomic_load(&c.bad), 0);
 	assert_true(atomic_load(&c.seen) & (1u << 2));
 	free(bytes);
@@ -419,7 +225,7 @@ static void test_watch_events(void **state)
 
 	(void)state;
 	snprintf(staged, sizeof(staged), "%s/staged.so", dir);
-	p = open_cur(LL_PLUGIN_WATCH | LL_PLUGIN_SKIP_SAME);
+	p = ph_open(cur, LL_PLUGIN_WATCH | LL_PLUGIN_SKIP_SAME, NULL);
 	/* Opened for writing and closed unchanged: same bytes, no reload. */
 	fd = open(cur, O_WRONLY);
 	assert_true(fd >= 0);
@@ -428,20 +234,20 @@ static void test_watch_events(void **state)
 	ll_plugin_status(p, &st);
 	assert_int_equal(st.loads_ok, 1);
 	assert_int_equal(st.loads_failed, 0);
-	assert_int_equal(serving(p), 1);
+	assert_int_equal(ph_serving(p), 1);
 	/* mv of a complete file over it (IN_MOVED_TO). */
-	copy_file(plugin("greeter-v2.so"), staged);
+	ph_copy_file(ph_plugin("greeter-v2.so"), staged);
 	assert_int_equal(rename(staged, cur), 0);
-	assert_int_equal(wait_serving(p, 2, 20000), 0);
+	assert_int_equal(ph_wait_serving(p, 2), 0);
 	/* A hard link made under its name (IN_CREATE, no close). */
-	copy_file(plugin("greeter-v3.so"), staged);
+	ph_copy_file(ph_plugin("greeter-v3.so"), staged);
 	assert_int_equal(unlink(cur), 0);
 	assert_int_equal(link(staged, cur), 0);
-	assert_int_equal(wait_serving(p, 3, 20000), 0);
+	assert_int_equal(ph_wait_serving(p, 3), 0);
 	ll_plugin_close(p);
 	/* Every retired version was unloaded (close waits for the deferred ones). */
-	assert_int_equal(atomic_load(&ev_unloaded), 3);
-	assert_int_equal(atomic_load(&ev_rejected), 0);
+	assert_int_equal(atomic_load(&ph_ev_unloaded), 3);
+	assert_int_equal(atomic_load(&ph_ev_rejected), 0);
 }
 
 struct bad_case {
@@ -464,20 +270,20 @@ static void test_rejects_keep_old(void **state)
 		{ "no descriptor", "greeter-nodesc.so", 0, -ENOEXEC, "no plugin descriptor" },
 	};
 	struct ll_plugin_status st;
-	struct callers c;
+	struct ph_callers c;
 	struct ll_plugin *p;
 	int fds_before;
 
 	(void)state;
-	p = open_cur(0);
-	callers_start(&c, p);
-	fds_before = count_fds();
+	p = ph_open(cur, 0, NULL);
+	ph_callers_start(&c, p, 2);
+	fds_before = ph_count_fds();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bad_case *k = &cases[i];
-		int before = atomic_load(&ev_rejected), r;
+		int before = atomic_load(&ph_ev_rejected), r;
 
 		if (k->mode == 0) {
-			replace_file(plugin(k->file), cur);
+			ph_replace_file(ph_plugin(k->file), cur);
 		} else {
 			char buf[8192];
 			int fd = open(cur, O_WRONLY | O_TRUNC), in;
@@ -485,7 +291,7 @@ static void test_rejects_keep_old(void **state)
 
 			assert_true(fd >= 0);
 			if (k->mode == 1) {
-				in = open(plugin("greeter-v3.so"), O_RDONLY);
+				in = open(ph_plugin("greeter-v3.so"), O_RDONLY);
 				n = read(in, buf, sizeof(buf));
 				close(in);
 				assert_true(n > 4096);
@@ -505,23 +311,23 @@ static void test_rejects_keep_old(void **state)
 		assert_int_equal(st.last_error, k->err);
 		assert_non_null(strstr(st.last_error_msg, k->reason));
 		assert_non_null(strstr(st.last_error_msg, "version 1 keeps serving"));
-		assert_int_equal(atomic_load(&ev_rejected), before + 1);
-		pthread_mutex_lock(&ev_lock);
-		assert_non_null(strstr(ev_last, k->reason));
-		pthread_mutex_unlock(&ev_lock);
+		assert_int_equal(atomic_load(&ph_ev_rejected), before + 1);
+		pthread_mutex_lock(&ph_ev_lock);
+		assert_non_null(strstr(ph_ev_last, k->reason));
+		pthread_mutex_unlock(&ph_ev_lock);
 		assert_int_equal(st.version, 1);
-		assert_int_equal(serving(p), 1);
+		assert_int_equal(ph_serving(p), 1);
 	}
-	assert_true(callers_saw(&c, 1));
-	callers_stop(&c);
+	assert_true(ph_callers_saw(&c, 1));
+	ph_callers_stop(&c);
 	assert_int_equal(atomic_load(&c.bad), 0);
 	assert_int_equal(atomic_load(&c.seen), 1u << 1);
 	/* Rejected versions leave no descriptor (snapshot) behind. */
-	assert_int_equal(count_fds(), fds_before);
+	assert_int_equal(ph_count_fds(), fds_before);
 	/* A good version is still accepted afterwards. */
-	replace_file(plugin("greeter-v2.so"), cur);
+	ph_replace_file(ph_plugin("greeter-v2.so"), cur);
 	assert_int_equal(ll_plugin_reload(p), 2);
-	assert_int_equal(serving(p), 2);
+	assert_int_equal(ph_serving(p), 2);
 	ll_plugin_close(p);
 }
 
@@ -532,14 +338,14 @@ static void test_state_carried(void **state)
 	unsigned long before, after;
 
 	(void)state;
-	p = open_cur(0);
+	p = ph_open(cur, 0, NULL);
 	for (int i = 0; i < 1000; i++)
-		assert_int_equal(serving(p), 1);
+		assert_int_equal(ph_serving(p), 1);
 	api = ll_plugin_enter(p);
 	before = api->served();
 	ll_plugin_leave(p);
 	assert_int_equal(before, 1000);
-	replace_file(plugin("greeter-v3.so"), cur);
+	ph_replace_file(ph_plugin("greeter-v3.so"), cur);
 	assert_int_equal(ll_plugin_reload(p), 2);
 	api = ll_plugin_enter(p);
 	assert_int_equal(api->number(), 3);
@@ -555,24 +361,24 @@ static void test_still_mapped_reported(void **state)
 	struct ll_plugin *p;
 
 	(void)state;
-	replace_file(plugin("greeter-nodelete.so"), cur);
-	p = open_cur(0);
-	assert_int_equal(serving(p), 8);
-	replace_file(plugin("greeter-v1.so"), cur);
+	ph_replace_file(ph_plugin("greeter-nodelete.so"), cur);
+	p = ph_open(cur, 0, NULL);
+	assert_int_equal(ph_serving(p), 8);
+	ph_replace_file(ph_plugin("greeter-v1.so"), cur);
 	assert_int_equal(ll_plugin_reload(p), 2);
-	assert_int_equal(serving(p), 1);
-	assert_int_equal(atomic_load(&ev_still), 1);
+	assert_int_equal(ph_serving(p), 1);
+	assert_int_equal(atomic_load(&ph_ev_still), 1);
 	ll_plugin_status(p, &st);
 	assert_int_equal(st.still_mapped, 1);
-	pthread_mutex_lock(&ev_lock);
-	assert_non_null(strstr(ev_last, "still mapped after dlclose"));
-	assert_non_null(strstr(ev_last, "nodelete"));
-	pthread_mutex_unlock(&ev_lock);
+	pthread_mutex_lock(&ph_ev_lock);
+	assert_non_null(strstr(ph_ev_last, "still mapped after dlclose"));
+	assert_non_null(strstr(ph_ev_last, "nodelete"));
+	pthread_mutex_unlock(&ph_ev_lock);
 	/* New code still loads after it (no stale handle through a reused fd). */
 	for (int i = 0; i < 5; i++) {
-		replace_file(plugin(i % 2 ? "greeter-v1.so" : "greeter-v3.so"), cur);
+		ph_replace_file(ph_plugin(i % 2 ? "greeter-v1.so" : "greeter-v3.so"), cur);
 		assert_true(ll_plugin_reload(p) > 0);
-		assert_int_equal(serving(p), i % 2 ? 1 : 3);
+		assert_int_equal(ph_serving(p), i % 2 ? 1 : 3);
 	}
 	ll_plugin_close(p);
 }
@@ -584,22 +390,22 @@ static void test_unique_symbol_reported(void **state)
 	struct ll_plugin *p;
 
 	(void)state;
-	if (access(plugin("greeter-unique.so"), F_OK) != 0) {
+	if (access(ph_plugin("greeter-unique.so"), F_OK) != 0) {
 		print_message("no C++ compiler in this build: greeter-unique.so not built, case skipped\n");
 		skip();
 	}
-	replace_file(plugin("greeter-unique.so"), cur);
-	p = open_cur(0);
-	assert_int_equal(serving(p), 10);
-	replace_file(plugin("greeter-v1.so"), cur);
+	ph_replace_file(ph_plugin("greeter-unique.so"), cur);
+	p = ph_open(cur, 0, NULL);
+	assert_int_equal(ph_serving(p), 10);
+	ph_replace_file(ph_plugin("greeter-v1.so"), cur);
 	assert_int_equal(ll_plugin_reload(p), 2);
-	assert_int_equal(serving(p), 1);
+	assert_int_equal(ph_serving(p), 1);
 	ll_plugin_status(p, &st);
 	assert_int_equal(st.still_mapped, 1);
-	pthread_mutex_lock(&ev_lock);
-	if (!strstr(ev_last, "still mapped after dlclose") || !strstr(ev_last, "STB_GNU_UNIQUE"))
-		fail_msg("unexpected event: %s", ev_last);
-	pthread_mutex_unlock(&ev_lock);
+	pthread_mutex_lock(&ph_ev_lock);
+	if (!strstr(ph_ev_last, "still mapped after dlclose") || !strstr(ph_ev_last, "STB_GNU_UNIQUE"))
+		fail_msg("unexpected event: %s", ph_ev_last);
+	pthread_mutex_unlock(&ph_ev_lock);
 	ll_plugin_close(p);
 }
 
@@ -634,23 +440,23 @@ static void test_thread_local_pins_old_version(void **state)
 	pthread_t th;
 
 	(void)state;
-	replace_file(plugin("greeter-tlsdtor.so"), cur);
-	t.p = open_cur(0);
-	assert_int_equal(serving(t.p), 9);
+	ph_replace_file(ph_plugin("greeter-tlsdtor.so"), cur);
+	t.p = ph_open(cur, 0, NULL);
+	assert_int_equal(ph_serving(t.p), 9);
 	assert_int_equal(pthread_create(&th, NULL, tls_call_once, &t), 0);
 	pthread_mutex_lock(&t.lock);
 	while (!t.called)
 		pthread_cond_wait(&t.cond, &t.lock);
 	pthread_mutex_unlock(&t.lock);
-	replace_file(plugin("greeter-v1.so"), cur);
+	ph_replace_file(ph_plugin("greeter-v1.so"), cur);
 	assert_int_equal(ll_plugin_reload(t.p), 2);
-	assert_int_equal(serving(t.p), 1);
+	assert_int_equal(ph_serving(t.p), 1);
 	ll_plugin_status(t.p, &st);
 	assert_int_equal(st.still_mapped, 1);
-	pthread_mutex_lock(&ev_lock);
-	if (!strstr(ev_last, "still mapped after dlclose") || !strstr(ev_last, "thread-local storage"))
-		fail_msg("unexpected event: %s", ev_last);
-	pthread_mutex_unlock(&ev_lock);
+	pthread_mutex_lock(&ph_ev_lock);
+	if (!strstr(ph_ev_last, "still mapped after dlclose") || !strstr(ph_ev_last, "thread-local storage"))
+		fail_msg("unexpected event: %s", ph_ev_last);
+	pthread_mutex_unlock(&ph_ev_lock);
 	pthread_mutex_lock(&t.lock);
 	t.leave = 1;
 	pthread_cond_broadcast(&t.cond);
@@ -663,7 +469,7 @@ static void test_check_elf(void **state)
 {
 	char why[256], *bytes;
 	size_t len;
-	FILE *f = fopen(plugin("greeter-v1.so"), "rb");
+	FILE *f = fopen(ph_plugin("greeter-v1.so"), "rb");
 
 	(void)state;
 	assert_non_null(f);

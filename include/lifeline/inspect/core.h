@@ -43,6 +43,14 @@ struct ll_core_options {
 	/** Name frames with libdwfl's DWARF reading only, not the shared
 	 *  symbolizer of lifeline/inspect/symbolize.h (a cross-check). */
 	bool dwfl_symbols;
+	/** What to call the core in the output (text "Core NAME:", JSON "core")
+	 *  instead of core_path, e.g. a store id when core_path is a
+	 *  /proc/self/fd/N of a decompressed copy; NULL: core_path. */
+	const char *core_name;
+	/** Print C++ names as they are in the files (mangled). By default
+	 *  function names are demangled as c++filt does, and the JSON keeps the
+	 *  mangled one as a frame's "linkage_name". */
+	bool no_demangle;
 };
 
 /** Analyse the uncompressed ELF core at core_path (a path such as
@@ -94,6 +102,8 @@ int ll_core_analysis_print_json(json_object *analysis, FILE *f, bool color);
  *  file (used for symbols), disk_build_id, status ("ok", "unverified",
  *  "debug-file-only", "replaced", "modified-in-place", "missing",
  *  "in-core")}]; notes [text]. Addresses are hex strings; unknown is null.
+ *  A frame's function is demangled (C++) unless no_demangle; its
+ *  "linkage_name" is then the mangled name (only when the two differ).
  *  Strings are the core's bytes: valid UTF-8 as it is (json-c writes
  *  control bytes as \u00XX), a backslash as \\ and each byte that is not
  *  UTF-8 as \xHH, so the JSON is always valid and a backslash always starts

@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/common.h"
+#include "common/sandbox.h"
 #include "lifeline/store.h"
 
 static void usage(FILE *f)
@@ -35,8 +36,9 @@ static void usage(FILE *f)
 		"stored compressed in the store (default %s) with a metadata record, within the\n"
 		"limits of the configuration (default %s). Browse with 'lifeline cores'.\n\n"
 		"  --install      set kernel.core_pattern to this binary (and core_pipe_limit), also in a\n"
-		"                 sysctl.d drop-in (default %s); the previous values are saved in the store\n"
-		"  --uninstall    put the saved values back and remove the drop-in\n"
+		"                 sysctl.d drop-in (default %s); the previous values are saved in the store;\n"
+		"                 create the system user lifeline-coredump the helper parses cores as\n"
+		"  --uninstall    put the saved values back and remove the drop-in (the user is kept)\n"
 		"  --store DIR    the store directory (passed on in core_pattern by --install)\n"
 		"  --config FILE  the limits (passed on in core_pattern by --install)\n",
 		LL_STORE_DEFAULT_DIR, LL_COREDUMP_DEFAULT_CONFIG, LL_COREDUMP_DEFAULT_SYSCTL_D);
@@ -266,5 +268,18 @@ int cmd_coredump(int argc, char **argv)
 		return LL_EXIT_FAIL;
 	}
 	printf("core_pattern = %s\n", pattern);
+	/* The user the helper parses cores as (kept by --uninstall). */
+	{
+		bool created = false;
+
+		r = ll_sandbox_user_create(LL_SANDBOX_USER, &created);
+		if (r < 0)
+			fprintf(stderr, "lifeline coredump: warning: could not create the system user %s (%s%s); "
+				"until it exists, the helper parses cores as nobody\n", LL_SANDBOX_USER,
+				strerror(-r), r == -ENOENT ? ": no useradd" : "");
+		else if (created)
+			printf("created the system user %s (no login, no home): the helper parses cores as it\n",
+			       LL_SANDBOX_USER);
+	}
 	return LL_EXIT_OK;
 }

@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/coredump/cores_analyze.h"
+#include "cli/coredump/cores_gdb.h"
 #include "cli/coredump/cores_cli.h"
 #include "cli/text.h"
 #include "common/common.h"
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 		"FILTERS: --exe NAME (path, base name or comm), --pid N, --since T, --until T\n"
 		"         (T: seconds since the epoch, YYYY-MM-DD[ HH:MM[:SS]], or -2h, '30min ago')\n"
 		"  --top          list: also analyse each core and show its innermost frame\n"
+		"  --no-demangle  info, list --top: C++ names as in the files (mangled)\n"
 		"  --store DIR    the store (default %s)\n"
 		"  --config FILE  limits for gc (default %s)\n"
 		"  -o, --output FILE  where dump writes the decompressed core ('-': stdout)\n",
@@ -70,6 +72,7 @@ static int parse(int argc, char **argv, struct copts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "top", no_argument, NULL, 't' },
+		{ "no-demangle", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,6 +93,7 @@ static int parse(int argc, char **argv, struct copts *o)
 		case 'o': o->output = optarg; break;
 		case 'f': o->force = true; break;
 		case 't': o->top = true; break;
+		case 'M': cores_analyze_demangle(false); break;
 		case 'p':
 			if (ll_parse_pid(optarg, &o->f.pid) < 0) {
 				out_error("cores", "--pid '%s': expected a process id", optarg);
@@ -149,8 +153,8 @@ static const char *fmt_time(int64_t t, char buf[32])
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	localtime_r(&tt, &tm);
-	strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!localtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, 32, "(time %lld)", (long long)t); /* a year past 2^31 */
 	return buf;
 }
 
@@ -205,69 +209,85 @@ static const char *top_of(int storefd, const struct ll_store_entry *e, char *buf
 	return top;
 }
 
+/* `list` goes through the store one record at a time (ll_store_foreach):
+ * its memory does not grow with the records' contents. */
+struct list_ctx {
+	const struct copts *o;
+	int storefd;
+	json_object *arr;
+	size_t seen, shown;
+};
+
+static int list_one(struct ll_store_entry *e, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	const struct copts *o = lc->o;
+	int storefd = lc->storefd;
+	char t[32], sz[32], dsz[32], b[128], sb[64];
+	json_object *sn;
+	const char *base;
+
+	lc->seen++;
+	if (!ll_store_match(e, &o->f))
+		return 0;
+	lc->shown++;
+	if (o->top && e->core_file)
+		ll_store_entry_maps(storefd, e); /* the analysis places modules with them */
+	if (o->json) {
+		json_object *j = entry_json(e);
+
+		if (o->top) {
+			char tb[512];
+			const char *top = top_of(storefd, e, tb, sizeof(tb));
+
+			json_object_object_add(j, "top_frame", top ? json_object_new_string(top) : NULL);
+		}
+		json_object_array_add(lc->arr, j);
+		return 0;
+	}
+	base = strrchr(e->exe, '/');
+	base = base ? base + 1 : (*e->exe ? e->exe : e->comm);
+	json_object_object_get_ex(e->meta, "signal_name", &sn);
+	printf("%-19s %7d %5u %-7s %9s %s%9s%s  %-24.24s %s\n", fmt_time(e->time, t), (int)e->pid,
+	       (unsigned)e->uid, sn ? safe(json_object_get_string(sn), sb, sizeof(sb)) : "?",
+	       out_size(e->size, sz),
+	       e->core_file ? (e->truncated ? OUT_YELLOW : "") : OUT_RED,
+	       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
+	       OUT_RESET, safe(base, b, sizeof(b)), e->id);
+	if (o->top && e->core_file) {
+		char tb[512], tb2[1024];
+		const char *top = top_of(storefd, e, tb, sizeof(tb));
+
+		if (top)
+			printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
+		else
+			printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, ll_esc(tb, tb2, sizeof(tb2)));
+	}
+	return 0;
+}
+
 static int do_list(const struct copts *o, int storefd)
 {
-	struct ll_store_list l;
-	json_object *arr = o->json ? json_object_new_array() : NULL;
-	size_t shown = 0;
-	int r = ll_store_list(storefd, &l);
+	struct list_ctx lc = { .o = o, .storefd = storefd, .arr = o->json ? json_object_new_array() : NULL };
+	size_t unreadable = 0;
+	int r;
 
-	if (r < 0) {
-		out_error("cores", "store %s: %s", o->store, strerror(-r));
-		json_object_put(arr);
-		return LL_EXIT_FAIL;
-	}
 	if (!o->json)
 		printf("%s%-19s %7s %5s %-7s %9s %9s  %-24s %s%s\n", OUT_BOLD, "TIME", "PID", "UID", "SIGNAL",
 		       "SIZE", "STORED", "EXE", "ID", OUT_RESET);
-	for (size_t i = 0; i < l.n; i++) {
-		const struct ll_store_entry *e = &l.v[i];
-		char t[32], sz[32], dsz[32], b[128], sb[64];
-		json_object *sn;
-		const char *base;
-
-		if (!ll_store_match(e, &o->f))
-			continue;
-		shown++;
-		if (o->json) {
-			json_object *j = entry_json(e);
-
-			if (o->top) {
-				char tb[512];
-				const char *top = top_of(storefd, e, tb, sizeof(tb));
-
-				json_object_object_add(j, "top_frame", top ? json_object_new_string(top) : NULL);
-			}
-			json_object_array_add(arr, j);
-			continue;
-		}
-		base = strrchr(e->exe, '/');
-		base = base ? base + 1 : (*e->exe ? e->exe : e->comm);
-		json_object_object_get_ex(e->meta, "signal_name", &sn);
-		printf("%-19s %7d %5u %-7s %9s %s%9s%s  %-24.24s %s\n", fmt_time(e->time, t), (int)e->pid,
-		       (unsigned)e->uid, sn ? safe(json_object_get_string(sn), sb, sizeof(sb)) : "?",
-		       out_size(e->size, sz),
-		       e->core_file ? (e->truncated ? OUT_YELLOW : "") : OUT_RED,
-		       e->core_file ? (e->truncated ? "truncated" : out_size(e->disk_size, dsz)) : "none",
-		       OUT_RESET, safe(base, b, sizeof(b)), e->id);
-		if (o->top && e->core_file) {
-			char tb[512], tb2[1024];
-			const char *top = top_of(storefd, e, tb, sizeof(tb));
-
-			if (top)
-				printf("%s%21s%s %s\n", OUT_DIM, "top frame:", OUT_RESET, safe(top, tb2, sizeof(tb2)));
-			else
-				printf("%s%21s%s (%s)\n", OUT_DIM, "top frame:", OUT_RESET, ll_esc(tb, tb2, sizeof(tb2)));
-		}
+	r = ll_store_foreach(storefd, list_one, &lc, &unreadable);
+	if (r < 0) {
+		out_error("cores", "store %s: %s", o->store, strerror(-r));
+		json_object_put(lc.arr);
+		return LL_EXIT_FAIL;
 	}
 	if (o->json)
-		out_json(arr);
-	else if (!shown)
-		printf("(%s)\n", l.n ? "no stored crash matches the filters" : "no stored crashes");
-	if (l.unreadable)
+		out_json(lc.arr);
+	else if (!lc.shown)
+		printf("(%s)\n", lc.seen ? "no stored crash matches the filters" : "no stored crashes");
+	if (unreadable)
 		fprintf(stderr, "lifeline cores: %zu record(s) could not be read (permission or damaged)\n",
-			l.unreadable);
-	ll_store_list_free(&l);
+			unreadable);
 	return LL_EXIT_OK;
 }
 
@@ -303,7 +323,9 @@ static void print_meta(const struct ll_store_entry *e)
 	       v ? safe(json_object_get_string(v), b, sizeof(b)) : "?", e->signal);
 	printf("exe        %s\n", *e->exe ? safe(e->exe, b, sizeof(b)) : "(unknown)");
 	printf("comm       %s\n", safe(e->comm, b, sizeof(b)));
-	if (json_object_object_get_ex(m, "cmdline", &v) && v) {
+	/* a record is data: a key of an unexpected type is skipped, never
+	 * handed to json-c's array calls (which assert on anything else) */
+	if (json_object_object_get_ex(m, "cmdline", &v) && json_object_is_type(v, json_type_array)) {
 		printf("cmdline   ");
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			printf(" %s", safe(json_object_get_string(json_object_array_get_idx(v, i)), b, sizeof(b)));
@@ -360,8 +382,9 @@ static int do_info(const struct copts *o, int storefd)
 		ll_store_list_free(&l);
 		return LL_EXIT_FAIL;
 	}
-	const struct ll_store_entry *e = &l.v[i];
+	struct ll_store_entry *e = &l.v[i];
 
+	ll_store_entry_maps(storefd, e); /* for the analysis (and --json's metadata) */
 	if (o->json) {
 		out = json_object_new_object();
 		json_object_object_add(out, "id", json_object_new_string(e->id));
@@ -457,10 +480,7 @@ out:
 static int do_gdb(const struct copts *o, int storefd)
 {
 	struct ll_store_list l;
-	char core[64], exe[4096];
-	uint64_t size;
-	bool trunc;
-	int i, fd, r;
+	int i, r;
 
 	r = ll_store_list(storefd, &l);
 	if (r < 0) {
@@ -474,52 +494,10 @@ static int do_gdb(const struct copts *o, int storefd)
 		ll_store_list_free(&l);
 		return LL_EXIT_FAIL;
 	}
-	fd = cores_decompress_tmp(storefd, &l.v[i], true, &size, &trunc);
-	if (fd < 0) {
-		out_error("cores", "%s: cannot decompress: %s", l.v[i].id, strerror(-fd));
-		ll_store_list_free(&l);
-		return LL_EXIT_FAIL;
-	}
-	snprintf(core, sizeof(core), "/proc/self/fd/%d", fd);
-	{
-		/* the record's exe is escaped (common/escape.h): the path's bytes */
-		char *raw = ll_unescape(l.v[i].exe, strlen(l.v[i].exe), NULL);
-
-		snprintf(exe, sizeof(exe), "%s", raw ? raw : "");
-		free(raw);
-	}
-	{
-		char *del = strstr(exe, " (deleted)");
-
-		if (del && !del[10])
-			*del = '\0';
-	}
-	if (trunc)
-		fprintf(stderr, "lifeline cores: note: the stored core is truncated\n");
+	ll_store_entry_maps(storefd, &l.v[i]); /* the sysroot copies the mapped files */
+	r = cores_gdb(storefd, &l.v[i]);
 	ll_store_list_free(&l);
-	fflush(NULL);
-	/* gdb runs as whoever runs this (often root) on an executable, libraries
-	 * and a core the crashing user controls: nothing of theirs may run.
-	 * -nx: no gdbinit file (one could turn auto-load back on); auto-load
-	 * off: no .gdbinit of the current directory, no -gdb.py/-gdb.gdb
-	 * scripts or .debug_gdb_scripts sections of the objfiles, no
-	 * libthread_db from the process's library directory; no debuginfod
-	 * download driven by the attacker's build-ids. The record's exe comes
-	 * from /proc/PID/exe: an absolute path; anything else is not passed
-	 * (it could read as an option). */
-	fprintf(stderr, "lifeline cores: running gdb with -nx and auto-load off (the executable and its "
-		"libraries belong to the crashing user)\n");
-	fflush(stderr);
-	if (exe[0] == '/')
-		execlp("gdb", "gdb", "-nx", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
-		       "-se", exe, "-c", core, (char *)NULL);
-	else
-		execlp("gdb", "gdb", "-nx", "-iex", "set auto-load off", "-iex", "set debuginfod enabled off",
-		       "-c", core, (char *)NULL);
-	out_error("cores", "cannot run gdb: %s (install the gdb package, or use 'lifeline cores dump')",
-		  strerror(errno));
-	close(fd);
-	return LL_EXIT_FAIL;
+	return r;
 }
 
 static int do_rm(const struct copts *o, int storefd)

@@ -1,18 +1,28 @@
 /* cores_analyze.c: the analysis of a stored core for `lifeline cores info`
- * and `list --top`, without root's rights when the core is another user's.
+ * and `list --top`, never with root's rights.
  *
- * The core, its executable and its libraries are the crashing user's bytes,
- * and the analysis (libdwfl, capstone, our unwinder) is a large parser. Run
- * by root on a core of uid U != 0, it runs in a child: `lifeline cores
- * __analyze` exec'ed (execveat of this very binary) after setsid(),
- * setgroups(0), setresgid(G), setresuid(U) and PR_SET_NO_NEW_PRIVS, with
- * the decompressed core on fd 3 (given to U), the record as JSON on fd 4, no
- * terminal (its answer, the analysis as JSON, comes back through a pipe,
- * bounded; cmd_cores.c prints it with ll_core_analysis_print_json(), which
- * trusts none of its strings), and a time limit. The child makes itself undumpable
- * first thing, so U cannot ptrace it. Otherwise (root's own crash, or not
- * root) the analysis runs in-process as before. Between fork() and exec only
- * system calls run. */
+ * The core, its executable and its libraries are attacker bytes, and the
+ * analysis (libdwfl, capstone, our unwinder) is a large parser. Run by root,
+ * it always runs in a child, never in root's own process: as the crash's uid
+ * when the record says the core is readable by it (readable_by_uid), and
+ * otherwise (a set-uid crash, root's own, an old record) as the dedicated
+ * system user lifeline-coredump (common/sandbox.c; nobody when it does not
+ * exist), which no login can act as: the real uid of a set-uid crash never
+ * gets a root-only core. The child is set up by ll_sandbox_enter()
+ * (undumpable before the uid changes, no groups, all ids dropped, no new
+ * privileges, RLIMIT_CORE 0, killed when we die), in its own session (no
+ * controlling terminal: no TIOCSTI into root's shell), and exec's `lifeline
+ * cores __analyze` (execveat of this very binary: a fresh image, nothing of
+ * root's memory) with an EMPTY environment, the decompressed core on fd 3
+ * (root's unlinked O_TMPFILE, mode 0444, which cannot be linked anywhere;
+ * never chown'ed), the record as JSON on fd 4, no terminal (its answer, the
+ * analysis as JSON, comes back through a pipe, bounded; cmd_cores.c prints
+ * it with ll_core_analysis_print_json(), which trusts none of its strings). The
+ * new image makes itself undumpable first thing. While it runs, root watches
+ * it: a child stopped (SIGSTOP by its uid) or traced is killed at once with
+ * its process group, and so is one past the time limit, so root's command
+ * never hangs. Not root: the analysis runs in-process (the caller's own
+ * rights). Between fork() and exec only system calls run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,6 +33,7 @@
 #include <grp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,13 +43,21 @@
 #include "cli/coredump/cores_analyze.h"
 #include "cli/coredump/cores_cli.h"
 #include "cli/output.h"
+#include "common/common.h"
 #include "common/escape.h"
+#include "common/sandbox.h"
 #include "lifeline/inspect/core.h"
 
 #define CHILD_OUTPUT_MAX (64u << 20)
-#define CHILD_TIME_MAX_MS (300 * 1000)
+#define CHILD_TIME_MAX_MS (120 * 1000)
+#define CHILD_WATCH_MS 200
 
-extern char **environ;
+static bool demangle = true; /* C++ names, unless --no-demangle */
+
+void cores_analyze_demangle(bool on)
+{
+	demangle = on;
+}
 
 void cores_analysis_free(struct cores_analysis *o)
 {
@@ -52,11 +71,15 @@ static int analyze_here(const char *path, json_object *meta, const char *exe, st
 {
 	struct ll_core_options opts = { 0 };
 	struct ll_core_analysis *a = NULL;
-	json_object *top;
+	json_object *id, *top;
 	char *exe_path;
 	int r;
 
 	opts.metadata = meta;
+	opts.no_demangle = !demangle;
+	/* the store id, not the /proc/self/fd/N of the decompressed copy */
+	if (meta && json_object_object_get_ex(meta, "id", &id) && json_object_is_type(id, json_type_string))
+		opts.core_name = json_object_get_string(id);
 	/* the record's exe is escaped for JSON (common/escape.h): the path's bytes */
 	exe_path = exe && exe[0] == '/' ? ll_unescape(exe, strlen(exe), NULL) : NULL;
 	opts.exe_hint = exe_path;
@@ -77,24 +100,61 @@ static int analyze_here(const char *path, json_object *meta, const char *exe, st
 	return 0;
 }
 
+/* Is the child stopped or traced by somebody? (its /proc/PID/status) */
+static bool child_held(pid_t pid)
+{
+	char path[64], *st = NULL, *p;
+	bool held = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (ll_read_file(path, 64 * 1024, &st, NULL) < 0)
+		return false;
+	p = strstr(st, "\nState:");
+	if (p) {
+		p += 7;
+		p += strspn(p, " \t");
+		held = *p == 'T' || *p == 't';
+	}
+	p = strstr(st, "\nTracerPid:");
+	if (p && strtol(p + 11, NULL, 10) != 0)
+		held = true;
+	free(st);
+	return held;
+}
+
 /* Read all of fd (at most max bytes) into a NUL-terminated buffer, within
- * deadline_ms. */
-static char *read_bounded(int fd, size_t max, int deadline_ms, size_t *lenp)
+ * deadline_ms. pid > 0: the writer, checked every CHILD_WATCH_MS; when it is
+ * stopped or traced, give up at once (*held). */
+static char *read_bounded(int fd, size_t max, int deadline_ms, pid_t pid, bool *held, size_t *lenp)
 {
 	size_t cap = 65536, len = 0;
 	char *buf = malloc(cap + 1);
 	struct timespec t0, t;
 
+	if (held)
+		*held = false;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (buf) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		long left;
 		ssize_t n;
+		int pr;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		left = deadline_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+		if (left <= 0)
 			goto fail;
+		pr = poll(&p, 1, pid > 0 && left > CHILD_WATCH_MS ? CHILD_WATCH_MS : (int)left);
+		if (pr < 0 && errno != EINTR)
+			goto fail;
+		if (pr <= 0) {
+			if (pid > 0 && child_held(pid)) {
+				if (held)
+					*held = true;
+				goto fail;
+			}
+			continue;
+		}
 		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -124,25 +184,46 @@ fail:
 	return NULL;
 }
 
-static int analyze_as_user(int storefd, const struct ll_store_entry *e, struct cores_analysis *o)
+/* Whom the analysis of e runs as: the crash's uid when its record lets it
+ * read the core, else the dedicated user. */
+static void analysis_identity(const struct ll_store_entry *e, struct ll_sandbox_id *id)
 {
-	json_object *gidv, *res = NULL, *v;
+	json_object *v;
+
+	if (e->uid != 0 && json_object_object_get_ex(e->meta, "readable_by_uid", &v) &&
+	    json_object_get_boolean(v)) {
+		memset(id, 0, sizeof(*id));
+		id->uid = e->uid;
+		id->gid = json_object_object_get_ex(e->meta, "gid", &v) ? (gid_t)json_object_get_int64(v)
+									 : (gid_t)e->uid;
+		if (id->gid == 0)
+			id->gid = (gid_t)e->uid;
+		snprintf(id->user, sizeof(id->user), "uid %u", (unsigned)e->uid);
+		return;
+	}
+	ll_sandbox_identity(NULL, id);
+}
+
+static int analyze_in_child(int storefd, const struct ll_store_entry *e, struct cores_analysis *o)
+{
+	json_object *res = NULL, *v;
+	struct ll_sandbox_id id;
 	const char *meta_text;
-	char *out = NULL;
+	char *out = NULL, *const envp[] = { NULL };
 	size_t outlen = 0;
 	uint64_t size;
-	bool trunc;
-	uid_t uid = e->uid;
-	gid_t gid = json_object_object_get_ex(e->meta, "gid", &gidv) ? (gid_t)json_object_get_int64(gidv)
-								       : (gid_t)e->uid;
-	int core = -1, meta = -1, exe = -1, devnull = -1, p[2] = { -1, -1 }, status, r = -1;
+	bool trunc, held = false;
+	int core = -1, meta = -1, exe = -1, devnull = -1, p[2] = { -1, -1 }, status = 0, r = -1;
 	pid_t pid;
-	char *argv[8];
+	char *argv[9];
 	int n = 0;
 
+	analysis_identity(e, &id);
 	argv[n++] = "lifeline";
 	argv[n++] = "cores";
 	argv[n++] = "__analyze";
+	if (!demangle)
+		argv[n++] = "--no-demangle";
 	if (e->exe[0] == '/') {
 		argv[n++] = "--exe";
 		argv[n++] = (char *)e->exe;
@@ -158,9 +239,11 @@ static int analyze_as_user(int storefd, const struct ll_store_entry *e, struct c
 	meta = memfd_create("lifeline-record", MFD_CLOEXEC);
 	exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	/* Root's file, readable through the descriptor the child holds (its
+	 * /proc/self/fd/3): unlinked, and O_EXCL, so never linkable. */
 	if (meta < 0 || exe < 0 || devnull < 0 || pipe2(p, O_CLOEXEC) < 0 ||
 	    write(meta, meta_text, strlen(meta_text)) != (ssize_t)strlen(meta_text) ||
-	    lseek(meta, 0, SEEK_SET) < 0 || fchown(core, uid, gid) < 0) {
+	    lseek(meta, 0, SEEK_SET) < 0 || fchmod(core, 0444) < 0) {
 		snprintf(o->err, sizeof(o->err), "cannot set up the analysis: %s", strerror(errno));
 		goto out;
 	}
@@ -192,22 +275,22 @@ static int analyze_as_user(int storefd, const struct ll_store_entry *e, struct c
 		    dup2(core, 3) < 0 || dup2(meta, 4) < 0 || dup2(exe, 5) < 0)
 			_exit(126);
 		syscall(SYS_close_range, 6, ~0U, 0);
-		if (chdir("/") < 0 || setsid() < 0 || setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-		    setresuid(uid, uid, uid) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		if (chdir("/") < 0 || setsid() < 0 || ll_sandbox_enter(id.uid, id.gid, LL_SANDBOX_PDEATHSIG) < 0)
 			_exit(126);
-		syscall(SYS_execveat, 5, "", argv, environ, AT_EMPTY_PATH);
+		syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
 		_exit(127);
 	}
 	close(p[1]);
 	p[1] = -1;
-	out = read_bounded(p[0], CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, &outlen);
+	out = read_bounded(p[0], CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, pid, &held, &outlen);
 	if (!out)
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL), kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	res = out ? json_tokener_parse(out) : NULL;
 	if (!res || !json_object_is_type(res, json_type_object)) {
-		snprintf(o->err, sizeof(o->err), "the analysis (run as uid %u) failed%s", (unsigned)uid,
+		snprintf(o->err, sizeof(o->err), "the analysis (run as %s) failed%s", id.user,
+			 held ? ": it was stopped or traced by another process, so it was killed" :
 			 !out ? ": no answer in time or too much output" :
 			 WIFSIGNALED(status) ? ": it crashed" : "");
 		goto out;
@@ -220,10 +303,10 @@ static int analyze_as_user(int storefd, const struct ll_store_entry *e, struct c
 		o->json = json_object_get(v);
 	if (json_object_object_get_ex(res, "top_frame", &v) && v)
 		o->top = strdup(json_object_get_string(v));
-	o->uid = (int)uid;
+	o->uid = (int)id.uid;
 	r = o->json ? 0 : -1;
 	if (r < 0)
-		snprintf(o->err, sizeof(o->err), "the analysis (run as uid %u) gave no result", (unsigned)uid);
+		snprintf(o->err, sizeof(o->err), "the analysis (run as %s) gave no result", id.user);
 out:
 	json_object_put(res);
 	free(out);
@@ -253,8 +336,8 @@ int cores_analyze(int storefd, const struct ll_store_entry *e, struct cores_anal
 		snprintf(o->err, sizeof(o->err), "no core stored");
 		return -1;
 	}
-	if (geteuid() == 0 && e->uid != 0)
-		return analyze_as_user(storefd, e, o);
+	if (geteuid() == 0)
+		return analyze_in_child(storefd, e, o);
 	fd = cores_decompress_tmp(storefd, e, false, &size, &trunc);
 	if (fd < 0) {
 		snprintf(o->err, sizeof(o->err), "cannot decompress the core: %s", strerror(-fd));
@@ -275,13 +358,18 @@ int cores_analyze_child(int argc, char **argv)
 	char *text;
 	size_t len = 0;
 
+	const struct rlimit zero = { 0, 0 };
+
 	/* Undumpable: the user whose core this is cannot ptrace us. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setrlimit(RLIMIT_CORE, &zero);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--exe") && i + 1 < argc)
+		if (!strcmp(argv[i], "--no-demangle"))
+			demangle = false;
+		else if (!strcmp(argv[i], "--exe") && i + 1 < argc)
 			exe = argv[++i];
 	}
-	text = read_bounded(4, CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, &len);
+	text = read_bounded(4, CHILD_OUTPUT_MAX, CHILD_TIME_MAX_MS, 0, NULL, &len);
 	meta = text ? json_tokener_parse(text) : NULL;
 	free(text);
 	if (analyze_here("/proc/self/fd/3", meta, exe, &o) < 0) {

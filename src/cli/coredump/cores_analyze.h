@@ -23,7 +23,11 @@ int cores_analyze(int storefd, const struct ll_store_entry *e, struct cores_anal
 
 void cores_analysis_free(struct cores_analysis *o);
 
-/* `lifeline cores __analyze [--exe PATH]`: the child's
+/* Whether the analyses of this run demangle C++ names (the default; false
+ * for --no-demangle). */
+void cores_analyze_demangle(bool on);
+
+/* `lifeline cores __analyze [--no-demangle] [--exe PATH]`: the child's
  * side (core on fd 3, record on fd 4); prints one JSON object. */
 int cores_analyze_child(int argc, char **argv);
 

@@ -74,7 +74,7 @@ int cores_decompress_tmp(int storefd, const struct ll_store_entry *e, bool keep_
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; i++)
 		if (dirs[i] && *dirs[i])
-			fd = open(dirs[i], O_TMPFILE | O_RDWR | flags, 0600);
+			fd = open(dirs[i], O_TMPFILE | O_RDWR | O_EXCL | flags, 0600); /* never linkable */
 	if (fd < 0)
 		fd = memfd_create("lifeline-core", keep_on_exec ? 0 : MFD_CLOEXEC);
 	if (fd < 0)

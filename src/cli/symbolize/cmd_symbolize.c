@@ -55,9 +55,12 @@ static void usage(FILE *f)
 		"  -r, --report FILE     symbolize a crash report file ('-' for stdin)\n"
 		"  -d, --disasm N        show N instructions around each address (capstone;\n"
 		"                        the architecture comes from the ELF header)\n"
-		"  -f, --addr2line       print exactly what 'addr2line -f -i' prints\n"
+		"  -f, --addr2line       print exactly what 'addr2line -f -i -C' prints\n"
+		"                        ('addr2line -f -i' with --no-demangle)\n"
 		"  -a, --addresses       with --addr2line, print each address first (addr2line -a)\n"
 		"  -n, --no-inline       only the innermost frame\n"
+		"      --no-demangle     print C++ names as they are in the file (mangled);\n"
+		"                        by default they are demangled as c++filt does\n"
 		"  -D, --debug-dir DIR   extra debug root (like /usr/lib/debug), repeatable;\n"
 		"                        $LIFELINE_DEBUG_DIRS adds more (colon-separated)\n"
 		"  -j, --json            print JSON (an array of items)\n"
@@ -204,7 +207,7 @@ out:
 /* A crash report, line by line: each line is echoed (with frames) at once.
  * Memory is bounded: a line longer than MAX_LINE is passed through in
  * pieces, unparsed (no frame is that long), however long it is. */
-static void each_report_line(struct symctx *ctx, FILE *f)
+void sym_report_each_line(struct symctx *ctx, FILE *f)
 {
 	struct stat st;
 	bool flush = fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode);
@@ -444,6 +447,7 @@ int cmd_symbolize(int argc, char **argv)
 		{ "disasm", required_argument, NULL, 'd' },
 		{ "addr2line", no_argument, NULL, 'f' },
 		{ "no-inline", no_argument, NULL, 'n' },
+		{ "no-demangle", no_argument, NULL, 'M' },
 		{ "addresses", no_argument, NULL, 'a' },
 		{ "debug-dir", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
@@ -451,7 +455,7 @@ int cmd_symbolize(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct symctx ctx = { .cmd = "symbolize", .fmt = FMT_TEXT };
+	struct symctx ctx = { .cmd = "symbolize", .fmt = FMT_TEXT, .demangle = true };
 	const char *dirs[MAX_DEBUG_DIRS + 1] = { NULL };
 	struct ll_sym_opts opts = { .debug_dirs = dirs, .flags = LL_SYM_CACHE };
 	struct ll_sym_result *res = NULL;
@@ -481,6 +485,7 @@ int cmd_symbolize(int argc, char **argv)
 			break;
 		case 'f': ctx.fmt = FMT_ADDR2LINE; break;
 		case 'n': ctx.no_inline = true; break;
+		case 'M': ctx.demangle = false; break;
 		case 'a': ctx.print_addr = true; break;
 		case 'D':
 			if (ndirs == MAX_DEBUG_DIRS) {
@@ -552,10 +557,10 @@ int cmd_symbolize(int argc, char **argv)
 
 		if (!f)
 			goto out;
-		each_report_line(&ctx, f);
+		sym_report_each_line(&ctx, f);
 		fclose(f);
 	} else {
-		each_report_line(&ctx, stdin);
+		sym_report_each_line(&ctx, stdin);
 	}
 	/* A big batch paid for the index: keep it for next time. */
 	if (ctx.exe_sym && ctx.nanswered >= CACHE_MIN_BATCH && (opts.flags & LL_SYM_CACHE))

@@ -35,6 +35,7 @@ struct symctx {
 	enum sym_format fmt;
 	unsigned disasm;             /* instructions to show, 0 for none */
 	bool no_inline;              /* only the innermost frame */
+	bool demangle;               /* C++ names demangled (not --no-demangle) */
 	bool print_addr;             /* --addr2line: the address first, as addr2line -a */
 	struct ll_symcache *cache;
 	json_object *jarr;           /* FMT_JSON: the items */
@@ -76,6 +77,10 @@ void sym_one_item(struct sbuf *out, struct symctx *ctx, const char *text, int pa
 		  struct ll_sym_result *res);
 /* Parse a hex address (0x optional): 0 or -EINVAL. */
 int sym_parse_addr(const char *text, uint64_t *v);
+
+/* cmd_symbolize.c: symbolize the crash report read from f, line by line
+ * (what `lifeline symbolize < report` does; also fuzz/fuzz_report.c's entry). */
+void sym_report_each_line(struct symctx *ctx, FILE *f);
 
 /* symbolize_batch.c: answer n address lines (sorted lookups, input-order output). */
 /* Tune this process's heap for a large cold batch (few page faults). */

@@ -4,7 +4,10 @@
  * and symbol+offset, then one line per frame, innermost first, then the
  * disassembly), --addr2line (exactly what `addr2line -f -i` prints: function
  * then file:line per frame, "??" for unknowns) and --json (one object per
- * item collected into an array printed at the end). */
+ * item collected into an array printed at the end). C++ names are demangled
+ * (src/common/demangle.c) unless --no-demangle: in JSON the mangled name is
+ * kept beside it as linkage_name (symbol_linkage_name, nearest_linkage_name)
+ * when the two differ; a C name is printed as it is. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -13,9 +16,13 @@
 #include <string.h>
 
 #include "cli/output.h"
+#include "common/demangle.h"
 #include "symbolize_cli.h"
 #include "cli/text.h"
 #include "common/escape.h"
+
+/* name as the user reads it: demangled unless --no-demangle. */
+#define DEMANGLED(ctx, name, to_free) ll_demangle_or((name), (ctx)->demangle, (to_free))
 
 bool sb_reserve(struct sbuf *b, size_t more)
 {
@@ -164,11 +171,15 @@ static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_it
 		sb_printf(out, "%s%s%s", OUT_BOLD, ll_esc(it->input, ein, sizeof(ein)), OUT_RESET);
 		if (it->module)
 			sb_printf(out, " %s+0x%" PRIx64, ll_esc(it->module, emod, sizeof(emod)), it->elf_addr);
-		if (res && res->symbol)
+		if (res && res->symbol) {
+			char *dm;
+			const char *sym = DEMANGLED(ctx, res->symbol, &dm);
+
 			sb_printf(out, " %s+0x%" PRIx64,
-				  !ll_escape_needed(res->symbol, strlen(res->symbol), 0) ? res->symbol
-					: ll_esc(res->symbol, emod, sizeof(emod)), res->symbol_offset);
-		else if (res)
+				  !ll_escape_needed(sym, strlen(sym), 0) ? sym : ll_esc(sym, emod, sizeof(emod)),
+				  res->symbol_offset);
+			free(dm);
+		} else if (res)
 			sb_printf(out, " ??");
 		sb_putc(out, '\n');
 		indent = "    ";
@@ -178,9 +189,13 @@ static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_it
 
 		for (size_t i = 0; i < nf; i++) {
 			const struct ll_sym_frame *f = &res->frames[i];
-			const char *fn = f->function ? f->function : "??", *file = f->file ? f->file : "??";
-			char efn[1024], efile[4096 * 4 + 8];
+			char *dm;
+			const char *fn = f->function ? DEMANGLED(ctx, f->function, &dm) : "??";
+			const char *file = f->file ? f->file : "??";
+			char efn[4096], efile[4096 * 4 + 8];
 
+			if (!f->function)
+				dm = NULL;
 			/* Names come from the ELF file: escape the odd ones. */
 			if (ll_escape_needed(fn, strlen(fn), 0))
 				fn = ll_esc(fn, efn, sizeof(efn));
@@ -196,10 +211,18 @@ static void print_text(struct sbuf *out, struct symctx *ctx, const struct sym_it
 			if (f->inlined)
 				sb_printf(out, " %s(inlined)%s", OUT_DIM, OUT_RESET);
 			sb_putc(out, '\n');
+			free(dm);
 		}
-		if (nf == 0 && res->symbol)
+		if (nf == 0 && res->symbol) {
+			char *dm, esym[4096];
+			const char *sym = DEMANGLED(ctx, res->symbol, &dm);
+
+			if (ll_escape_needed(sym, strlen(sym), 0))
+				sym = ll_esc(sym, esym, sizeof(esym));
 			sb_printf(out, "%s%s+0x%" PRIx64 " %s(no line information: install the module's debug info)%s\n",
-			       indent, res->symbol, res->symbol_offset, OUT_DIM, OUT_RESET);
+			       indent, sym, res->symbol_offset, OUT_DIM, OUT_RESET);
+			free(dm);
+		}
 		if (res->truncated)
 			sb_printf(out, "%s... (inline chain cut at %d frames)\n", indent, LL_SYM_MAX_FRAMES);
 	}
@@ -234,9 +257,13 @@ static void print_addr2line(struct sbuf *out, struct symctx *ctx, const struct s
 	}
 
 	if (nf == 0) { /* addr2line names the nearest symbol, with no line */
-		if (res && res->nearest)
-			sb_printf(out, "%s\n%s:?\n", res->nearest, res->nearest_file ? res->nearest_file : "??");
-		else
+		if (res && res->nearest) {
+			char *dm;
+
+			sb_printf(out, "%s\n%s:?\n", DEMANGLED(ctx, res->nearest, &dm),
+				  res->nearest_file ? res->nearest_file : "??");
+			free(dm);
+		} else
 			sb_printf(out, "??\n??:0\n");
 		return;
 	}
@@ -244,10 +271,12 @@ static void print_addr2line(struct sbuf *out, struct symctx *ctx, const struct s
 		const struct ll_sym_frame *f = &res->frames[i];
 
 		const char *fn = f->function;
+		char *dm = NULL;
 
 		if (!fn && i + 1 == nf)
 			fn = res->nearest; /* addr2line falls back on the nearest symbol */
-		sb_puts(out, fn ? fn : "??");
+		sb_puts(out, fn ? DEMANGLED(ctx, fn, &dm) : "??"); /* addr2line -C */
+		free(dm);
 		sb_putc(out, '\n');
 		sb_puts(out, f->file ? f->file : "??");
 		sb_putc(out, ':');
@@ -268,6 +297,19 @@ static json_object *jhex(uint64_t v)
 
 	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
 	return json_object_new_string(buf);
+}
+
+/* o[key] = the name as read (demangled), and o[linkage_key] = the mangled
+ * name when it differs. */
+static void json_name(const struct symctx *ctx, json_object *o, const char *key, const char *linkage_key,
+		      const char *name)
+{
+	char *dm;
+
+	json_object_object_add(o, key, ll_json_str(DEMANGLED(ctx, name, &dm)));
+	if (dm)
+		json_object_object_add(o, linkage_key, ll_json_str(name));
+	free(dm);
 }
 
 static void print_json(struct symctx *ctx, const struct sym_item *it)
@@ -304,10 +346,10 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 		}
 	}
 	if (res && res->symbol) {
-		json_object_object_add(o, "symbol", ll_json_str(res->symbol));
+		json_name(ctx, o, "symbol", "symbol_linkage_name", res->symbol);
 		json_object_object_add(o, "symbol_offset", json_object_new_uint64(res->symbol_offset));
 	} else if (res && res->nearest) {
-		json_object_object_add(o, "nearest", ll_json_str(res->nearest));
+		json_name(ctx, o, "nearest", "nearest_linkage_name", res->nearest);
 		json_object_object_add(o, "nearest_offset", json_object_new_uint64(res->nearest_offset));
 	}
 	if (res) {
@@ -318,7 +360,7 @@ static void print_json(struct symctx *ctx, const struct sym_item *it)
 			const struct ll_sym_frame *f = &res->frames[i];
 			json_object *jf = json_object_new_object();
 
-			json_object_object_add(jf, "function", ll_json_str(f->function));
+			json_name(ctx, jf, "function", "linkage_name", f->function);
 			json_object_object_add(jf, "file", ll_json_str(f->file));
 			json_object_object_add(jf, "line", json_object_new_int64(f->line));
 			json_object_object_add(jf, "column", json_object_new_int64(f->column));

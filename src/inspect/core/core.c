@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/demangle.h"
 #include "common/escape.h"
 #include "core_internal.h"
 
@@ -143,6 +144,26 @@ static void metadata_cmdline(struct core_ctx *c)
 	c->a->psargs = s;
 }
 
+/* C++ names as people read them (unless no_demangle), before anything
+ * quotes them (causes, the top frame); the mangled name is kept. */
+static void demangle_frames(struct core_ctx *c)
+{
+	struct ll_core_analysis *a = c->a;
+
+	if (c->opts->no_demangle)
+		return;
+	for (size_t i = 0; i < a->nthreads; i++)
+		for (size_t j = 0; j < a->threads[i].nframes; j++) {
+			struct core_frame *f = &a->threads[i].frames[j];
+			char *dm = ll_demangle(f->function);
+
+			if (dm) {
+				f->linkage_name = f->function;
+				f->function = dm;
+			}
+		}
+}
+
 static void make_top_frame(struct ll_core_analysis *a)
 {
 	const struct core_frame *f;
@@ -207,8 +228,8 @@ int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 	c.a = calloc(1, sizeof(*c.a));
 	if (!c.a)
 		return -ENOMEM;
-	c.a->core_path = core_strdup(core_path);
-	r = core_file_open(&c, core_path);
+	c.a->core_path = core_strdup(c.opts->core_name ? c.opts->core_name : core_path);
+	r = c.a->core_path ? core_file_open(&c, core_path) : -ENOMEM;
 	if (r < 0)
 		goto out;
 	if (c.a->pid == 0 && c.nprs > 0)
@@ -227,6 +248,7 @@ int ll_core_analyze(const char *core_path, const struct ll_core_options *opts,
 	r = core_unwind(&c);
 	if (r < 0)
 		goto out;
+	demangle_frames(&c);
 	r = core_explain(&c);
 	if (r < 0)
 		goto out;
@@ -273,6 +295,7 @@ void core_frame_free(struct core_frame *f)
 {
 	free(f->module);
 	free(f->function);
+	free(f->linkage_name);
 	free(f->file);
 	free(f->note);
 }

@@ -4,11 +4,16 @@
  * __abort_msg (a pointer to struct { unsigned size; char msg[]; }) and sorted
  * into assertion, double free, heap corruption, stack smashing, fortify. The
  * "modified in place" diagnosis (the `cp new.so loaded.so` crash) compares
- * the metadata's stat of each mapped file at crash time with the process
- * start time and the mapping; without metadata, a SIGBUS past the end of a
- * mapped file is still a fact, and the files as they are now compared with
- * the core's NT_FILE mappings are a hint, said to be one. Causes the crash
- * itself proves come first. */
+ * the metadata's stat of each mapped file at crash time with the mapping and
+ * with the process: it is claimed only on evidence no clock can fake (the
+ * same inode shorter than the mapping, or another build-id than the one in
+ * the process's memory); a modification time after the process start alone
+ * is only "possibly" (a hint): the start is the fork's, known to the clock
+ * tick, file times have their own granularity, and a file written between
+ * fork and exec (`cp new prog && exec prog`) looks the same. Without
+ * metadata, a SIGBUS past the end of a mapped file is still a fact, and the
+ * files as they are now compared with the core's NT_FILE mappings are a
+ * hint, said to be one. Causes the crash itself proves come first. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -200,21 +205,36 @@ static uint64_t page_up(uint64_t v)
  * started must not be taken for one modified in place while mapped. */
 static bool modified_after_start(double mtime, double start)
 {
-	double tick = 0.010, granularity = mtime == (double)(int64_t)mtime ? 1.0 : 0.010;
+	/* whole seconds: a filesystem with 1 s timestamps (mtime is the
+	 * record's number: check the range before converting it) */
+	bool whole = mtime > -9e18 && mtime < 9e18 && mtime == (double)(int64_t)mtime;
+	double tick = 0.010, granularity = whole ? 1.0 : 0.010;
 
 	return mtime > start + tick + granularity;
 }
 
-static bool metadata_modified(const struct core_region *g, double start, bool have_start)
+/* The metadata shows the very inode the process mapped (not a file
+ * replaced by a rename) as it was at the crash. */
+static bool metadata_same_file(const struct core_region *g)
 {
-	uint64_t need = g->offset + (g->end - g->start);
+	return g->have_stat && g->path && g->path[0] == '/' && !g->deleted &&
+	       (g->inode == 0 || g->file_inode == g->inode);
+}
 
-	if (!g->have_stat || !g->path || g->path[0] != '/' || g->deleted)
-		return false;
-	if (g->inode != 0 && g->file_inode != g->inode)
-		return false;
-	return (have_start && modified_after_start(g->file_mtime, start)) ||
-	       page_up(g->file_size) < need;
+/* At the crash, the mapped inode was shorter than this mapping of it: it
+ * was truncated (and rewritten) while mapped. A fact, whatever the clocks. */
+static bool metadata_shorter(const struct core_region *g)
+{
+	return metadata_same_file(g) && page_up(g->file_size) < g->offset + (g->end - g->start);
+}
+
+/* The build-id in the process's memory for the module mapped at g, when it
+ * is that file's; NULL when unknown. */
+static const char *loaded_build_id(const struct ll_core_analysis *a, const struct core_region *g)
+{
+	const struct core_module *m = core_module_at(a, g->start);
+
+	return m && m->build_id && m->name && strcmp(m->name, g->path) == 0 ? m->build_id : NULL;
 }
 
 static bool metadata_start(const struct core_ctx *c, double *start)
@@ -234,7 +254,10 @@ static const char *FIX_INPLACE =
 	"mv(1) it into place: a new inode leaves the mapped one intact, while cp truncates "
 	"and rewrites the same inode under the running process";
 
-/* The `cp new.so loaded.so` crash, from the metadata's stat at crash time. */
+/* The `cp new.so loaded.so` crash, from the metadata's stat at crash time:
+ * certain when the inode was shorter than its mapping or held another build
+ * than the process loaded; "possibly" when only its mtime is after the
+ * start. */
 static int check_modified_metadata(struct core_ctx *c, double start_time, bool have_start)
 {
 	struct ll_core_analysis *a = c->a;
@@ -244,15 +267,16 @@ static int check_modified_metadata(struct core_ctx *c, double start_time, bool h
 	for (size_t i = 0; i < a->nregions && r == 0; i++) {
 		const struct core_region *g = &a->regions[i];
 		uint64_t need = g->offset + (g->end - g->start);
-		bool same, newer, shorter, in;
-		char *detail, *size_text;
+		const char *loaded;
+		bool newer, shorter, rebuilt, certain, in;
+		char *facts, *size_text, *detail;
 
-		if (!g->have_stat || !g->path || g->path[0] != '/' || g->deleted)
+		if (!metadata_same_file(g))
 			continue;
-		same = g->inode == 0 || g->file_inode == g->inode;
+		loaded = loaded_build_id(a, g);
 		newer = have_start && modified_after_start(g->file_mtime, start_time);
-		shorter = page_up(g->file_size) < need;
-		if (!metadata_modified(g, start_time, have_start) || !same || path_done(&seen, g->path))
+		rebuilt = loaded && g->file_build_id && strcmp(loaded, g->file_build_id) != 0;
+		if (!(metadata_shorter(g) || rebuilt || newer) || path_done(&seen, g->path))
 			continue;
 		in = false; /* the crash in any mapping of that file; the farthest one */
 		for (size_t k = 0; k < a->nregions; k++)
@@ -264,23 +288,43 @@ static int check_modified_metadata(struct core_ctx *c, double start_time, bool h
 					need = o->offset + (o->end - o->start);
 			}
 		shorter = page_up(g->file_size) < need;
-		size_text = shorter ? core_printf("was %llu bytes, shorter than the mapping, which "
-						  "covers the file up to offset %llu",
-						  (unsigned long long)g->file_size, (unsigned long long)need)
-				    : core_strdup("");
-		detail = core_printf(
-			"%s (inode %llu) was mapped by the process; at the crash the same inode %s%s%s. "
-			"Its pages changed under the running code%s",
-			g->path, (unsigned long long)g->file_inode,
-			newer ? "had been modified after the process started" : "",
-			newer && shorter ? " and " : "",
-			size_text ? size_text : "",
-			in ? "; the crash is in that mapping" : "; the crash may be a consequence");
-		free(size_text);
-		r = core_add_cause(a, in, "modified-in-place",
-			      core_printf("%s was modified in place (cp over a loaded library) after the "
-					  "process mapped it", base_name(g->path)),
-			      detail, core_printf("%s", FIX_INPLACE), false);
+		certain = shorter || rebuilt;
+		if (certain) {
+			facts = rebuilt ? core_printf("held another build (build-id %s) than the one in the "
+						      "process's memory (%s)", g->file_build_id, loaded)
+					: core_strdup("");
+			size_text = shorter ? core_printf("was %llu bytes, shorter than the mapping, which "
+							  "covers the file up to offset %llu",
+							  (unsigned long long)g->file_size,
+							  (unsigned long long)need)
+					    : core_strdup("");
+			detail = core_printf(
+				"%s (inode %llu) was mapped by the process; at the crash the same inode "
+				"%s%s%s. Its pages changed under the running code%s",
+				g->path, (unsigned long long)g->file_inode, facts ? facts : "",
+				rebuilt && shorter ? " and " : "", size_text ? size_text : "",
+				in ? "; the crash is in that mapping" : "; the crash may be a consequence");
+			free(size_text);
+		} else {
+			facts = NULL;
+			detail = core_printf(
+				"%s (inode %llu) was mapped by the process, and its modification time says "
+				"it was modified after the process started (%.3f s later). That alone "
+				"proves nothing: the start time is the fork's, to the clock tick, file times "
+				"have their own granularity, and a file written between the fork and the "
+				"exec (`cp new prog && exec prog`) looks the same. Its size still covers the "
+				"mapping, and %s",
+				g->path, (unsigned long long)g->file_inode, g->file_mtime - start_time,
+				loaded && g->file_build_id ? "its build-id at the crash is the one the process "
+							     "loaded: most likely the same code was "
+							     "written again, or before the exec"
+							   : "there is no build-id to compare its contents by");
+		}
+		free(facts);
+		r = core_add_cause(a, in && certain, "modified-in-place",
+			      core_printf("%s was %smodified in place (cp over a loaded library) after the "
+					  "process mapped it", base_name(g->path), certain ? "" : "possibly "),
+			      detail, core_printf("%s", FIX_INPLACE), !certain);
 	}
 	core_strv_free(&seen);
 	return r;
@@ -349,13 +393,10 @@ static int check_modified_now(struct core_ctx *c)
 int core_find_tainted(struct core_ctx *c)
 {
 	struct ll_core_analysis *a = c->a;
-	double start = 0;
-	bool have_start = metadata_start(c, &start);
 	int r = 0;
 
 	for (size_t i = 0; i < a->nregions && r == 0; i++)
-		if (metadata_modified(&a->regions[i], start, have_start) &&
-		    !path_known(&c->tainted, a->regions[i].path))
+		if (metadata_shorter(&a->regions[i]) && !path_known(&c->tainted, a->regions[i].path))
 			r = core_strv_pushf(&c->tainted, "%s", a->regions[i].path);
 	if (r == 0 && a->have_fault_addr && a->signo == SIGBUS && a->si_code == BUS_ADRERR) {
 		const struct core_region *g = core_region_find(a, a->fault_addr);
@@ -422,11 +463,7 @@ int core_explain(struct core_ctx *c)
 		a->code_text = cname ? core_printf("%s: %s", cname, meaning)
 				     : core_printf("si_code %d", a->si_code);
 	}
-	if (c->opts->metadata && json_object_object_get_ex(c->opts->metadata, "process_start_time", &v) &&
-	    (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))) {
-		start = json_object_get_double(v);
-		have_start = true;
-	}
+	have_start = metadata_start(c, &start);
 	if (!a->have_siginfo && (a->signo == SIGSEGV || a->signo == SIGBUS))
 		a->fault_text = core_printf("the core has no NT_SIGINFO note (made by qemu-user, gdb's "
 					    "gcore or an old kernel): the fault address and si_code are "

@@ -387,33 +387,33 @@ int core_file_open(struct core_ctx *c, const char *path)
 	/* stat first: a FIFO or a device given as the core is never opened */
 	if (stat(path, &pre) < 0) {
 		int e = errno;
-		core_set_error(o, "%s: cannot open: %s", path, strerror(e));
+		core_set_error(o, "%s: cannot open: %s", a->core_path, strerror(e));
 		return -e;
 	}
 	if (!S_ISREG(pre.st_mode)) {
-		core_set_error(o, "%s: not a regular file", path);
+		core_set_error(o, "%s: not a regular file", a->core_path);
 		return -EINVAL;
 	}
 	c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (c->fd < 0) {
 		int e = errno;
-		core_set_error(o, "%s: cannot open: %s", path, strerror(e));
+		core_set_error(o, "%s: cannot open: %s", a->core_path, strerror(e));
 		return -e;
 	}
 	if (fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != pre.st_dev ||
 	    st.st_ino != pre.st_ino) {
-		core_set_error(o, "%s: not a regular file", path);
+		core_set_error(o, "%s: not a regular file", a->core_path);
 		return -EINVAL;
 	}
 	a->core_size = (uint64_t)st.st_size;
 	n = pread(c->fd, ident, sizeof(ident), 0);
 	if (n < SELFMAG || memcmp(ident, ELFMAG, SELFMAG) != 0) {
 		core_set_error(o, "%s: not an ELF core file (no ELF header); "
-			       "give an uncompressed core, e.g. from `lifeline cores dump`", path);
+			       "give an uncompressed core, e.g. from `lifeline cores dump`", a->core_path);
 		return -ENOEXEC;
 	}
 	if (n < EI_NIDENT) {
-		core_set_error(o, "%s: truncated to %zd bytes, before the end of the ELF header", path, n);
+		core_set_error(o, "%s: truncated to %zd bytes, before the end of the ELF header", a->core_path, n);
 		return -EINVAL;
 	}
 	elf_version(EV_CURRENT);
@@ -422,11 +422,11 @@ int core_file_open(struct core_ctx *c, const char *path)
 	c->elf = elf_begin(c->fd, ELF_C_READ, NULL);
 	if (!c->elf || elf_kind(c->elf) != ELF_K_ELF || !gelf_getehdr(c->elf, &eh)) {
 		core_set_error(o, "%s: the ELF header cannot be read (%s): the file is truncated or corrupt",
-			       path, elf_errmsg(-1));
+			       a->core_path, elf_errmsg(-1));
 		return -EINVAL;
 	}
 	if (eh.e_type != ET_CORE) {
-		core_set_error(o, "%s: an ELF %s, not a core file (e_type %u is not ET_CORE)", path,
+		core_set_error(o, "%s: an ELF %s, not a core file (e_type %u is not ET_CORE)", a->core_path,
 			       eh.e_type == ET_EXEC ? "executable" :
 			       eh.e_type == ET_DYN ? "shared object or PIE executable" :
 			       eh.e_type == ET_REL ? "object file" : "file", (unsigned)eh.e_type);
@@ -441,7 +441,7 @@ int core_file_open(struct core_ctx *c, const char *path)
 	    eh.e_phoff + (uint64_t)phnum * eh.e_phentsize > a->core_size) {
 		core_set_error(o, "%s: truncated before the end of its program headers "
 			       "(%llu bytes): nothing of the process can be read",
-			       path, (unsigned long long)a->core_size);
+			       a->core_path, (unsigned long long)a->core_size);
 		return -EINVAL;
 	}
 	return read_segments(c, phnum, msb);

@@ -92,7 +92,8 @@ struct core_frame {
 	bool inlined;            /* an inlined call inside the next frame */
 	char *module;            /* module name, or NULL */
 	uint64_t module_offset;  /* pc - module start, if module */
-	char *function;          /* or NULL */
+	char *function;          /* or NULL; demangled unless opts->no_demangle */
+	char *linkage_name;      /* the mangled name when function is demangled, or NULL */
 	uint64_t function_offset;
 	bool have_function_offset;
 	char *file;              /* source file, or NULL */
@@ -260,7 +261,8 @@ char *core_hex(const unsigned char *b, size_t n);
 void core_frame_free(struct core_frame *f);
 
 /* ---- core_file.c ---- */
-/* Open and validate the core, read program headers and notes. */
+/* Open and validate the core, read program headers and notes. Errors name
+ * the core as c->a->core_path (its name in the output). */
 int core_file_open(struct core_ctx *c, const char *path);
 /* Read n bytes of process memory at addr from the core; returns the count read
  * (short at the end of dumped data), 0 when nothing is there. */

@@ -437,6 +437,8 @@ static json_object *frame_json(const struct core_frame *fr)
 	json_object_object_add(o, "module", jstr(fr->module));
 	json_object_object_add(o, "module_offset", fr->module ? jhex(fr->module_offset) : NULL);
 	json_object_object_add(o, "function", jstr(fr->function));
+	if (fr->linkage_name)
+		json_object_object_add(o, "linkage_name", jstr(fr->linkage_name));
 	json_object_object_add(o, "function_offset",
 			       fr->have_function_offset ? jhex(fr->function_offset) : NULL);
 	json_object_object_add(o, "file", jstr(fr->file));

@@ -11,7 +11,8 @@
  * through /proc/self/fd with O_RDONLY|O_NONBLOCK|O_NOCTTY, and fstat'ed
  * again: the same file (st_dev, st_ino), at most CORE_MAX_FILE_BYTES (a
  * directory swapped for a symlink to /dev meanwhile cannot turn the open
- * into one of a device). Then it is copied with
+ * into one of a device): ll_safe_open_regular() of src/common, which
+ * `lifeline cores gdb` uses too. Then it is copied with
  * pread into a sealed memfd. libelf, libdwfl and the shared symbolizer only
  * ever get that memfd: nobody can shrink it (F_SEAL_SHRINK), so mapping it
  * cannot fault, and the bytes whose build-id was checked are the bytes used.
@@ -26,62 +27,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "core_internal.h"
 
 #define COPY_CHUNK (1u << 20)
 
-/* Open for reading the regular file that the O_PATH descriptor pfd names:
- * through /proc/self/fd, the very inode checked, not the path again (whose
- * directories may have been swapped for a symlink to /dev meanwhile). */
-static int reopen_path_fd(int pfd, const char *path)
-{
-	char proc[64];
-	int fd;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT) /* no /proc: the path, checked again below */
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-	return fd < 0 ? -errno : fd;
-}
-
 int core_safe_open(const char *path, struct stat *out)
 {
-	struct stat pre, st;
-	int pfd, fd;
-
-	if (!path || !*path)
-		return -EINVAL;
-	if (lstat(path, &pre) < 0)
-		return -errno;
-	if (!S_ISREG(pre.st_mode))
-		return -EINVAL; /* a FIFO, a device, a symlink, a directory: never opened */
-	/* O_PATH does not open the file itself (no driver open, no FIFO wait):
-	 * what it names is checked before anything is really opened */
-	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pfd < 0)
-		return -errno;
-	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != pre.st_dev ||
-	    st.st_ino != pre.st_ino) {
-		close(pfd);
-		return -EAGAIN; /* replaced between lstat and open */
-	}
-	fd = reopen_path_fd(pfd, path);
-	close(pfd);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != pre.st_dev ||
-	    st.st_ino != pre.st_ino) {
-		close(fd);
-		return -EAGAIN; /* replaced between lstat and open */
-	}
-	if ((uint64_t)st.st_size > CORE_MAX_FILE_BYTES) {
-		close(fd);
-		return -EFBIG;
-	}
-	if (out)
-		*out = st;
-	return fd;
+	return ll_safe_open_regular(path, CORE_MAX_FILE_BYTES, out);
 }
 
 static int write_all(int fd, const char *p, size_t n)

@@ -9,20 +9,27 @@
  * readlink once their file system's mount id is known (their names are
  * "socket:[ino]" and "pipe:[ino]"). Only file targets need an fstatat for
  * their mode, reused while consecutive descriptors name the same (mount,
- * inode). Sockets are then looked up in the namespace's socket table
- * (socktab.c), read once. The kernel's work per descriptor dominates (a few
- * microseconds, most of it fdinfo), so a large table is split among up to
- * one thread per CPU. No symlink is followed, except the /proc/PID/fd/N
- * magic links by fstatat, which opens nothing. */
+ * inode). A descriptor whose fdinfo matches the previous one's (mount,
+ * inode, offset, flags) and which kcmp(KCMP_FILE) shows to share its open
+ * file description (dup, fork: servers hold thousands) takes its target and
+ * type without a readlink (kcmp costs a quarter of it). Sockets are then
+ * looked up in the namespace's socket table (socktab.c), read once. The
+ * kernel's work per descriptor dominates (a few microseconds, most of it
+ * fdinfo: the only source of close-on-exec, flags and offset), so a large
+ * table is handed out in chunks to up to one thread per CPU. No symlink is
+ * followed, except the /proc/PID/fd/N magic links by fstatat, which opens
+ * nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "common/common.h"
 #include "inspect/fd/fd_internal.h"
@@ -186,14 +193,41 @@ void ll_fds_free(struct ll_fds *fds)
 	free(fds);
 }
 
-/* Phase 2 state: one per thread, over v[from, to). */
-struct reader {
-	int fddir, infodir;
+/* Phase 2 work: the table, handed out in chunks to whichever thread is
+ * free (on a loaded machine threads do not run at the same pace). */
+#define CHUNK 512
+struct work {
 	struct ll_fd *v;
-	size_t from, to;
+	size_t n;
+	_Atomic size_t next;
+};
+
+/* Phase 2 state: one per thread. */
+struct reader {
+	pid_t pid;
+	int fddir, infodir;
+	struct work *work;
 	int err;              /* -EACCES, -ENOMEM */
 	size_t unreadable;
 };
+
+/* Whether f is another descriptor of prev's open file description (dup,
+ * fork): the same mount, inode, offset and flags in fdinfo, and kcmp
+ * KCMP_FILE says so (one cheap call instead of a readlink and a stat:
+ * servers hold thousands of dups). *kcmp_ok turns off on ENOSYS/EPERM. */
+static bool same_description(const struct reader *rd, const struct ll_fd *prev, const struct ll_fd *f,
+			     bool *kcmp_ok)
+{
+	long r;
+
+	if (!*kcmp_ok || !prev || !prev->target || prev->mnt_id < 0 || f->mnt_id != prev->mnt_id ||
+	    f->ino != prev->ino || f->pos != prev->pos || f->flags != prev->flags)
+		return false;
+	r = syscall(SYS_kcmp, rd->pid, rd->pid, KCMP_FILE, prev->fd, f->fd);
+	if (r < 0 && (errno == ENOSYS || errno == EPERM || errno == EACCES))
+		*kcmp_ok = false;
+	return r == 0;
+}
 
 /* fdinfo, readlink and (for paths) the mode of each descriptor; a
  * descriptor closed meanwhile gets fd = -1. */
@@ -203,17 +237,38 @@ static void *read_range(void *arg)
 	uint64_t last_ino = 0;
 	int last_mnt = -1, sock_mnt = -1, pipe_mnt = -1;
 	enum ll_fd_type last_type = LL_FD_UNKNOWN;
+	const struct ll_fd *prev = NULL;
+	bool kcmp_ok = true;
+	size_t i = 0, end = 0;
 
-	for (size_t i = rd->from; i < rd->to && !rd->err; i++) {
-		struct ll_fd *f = &rd->v[i];
+	for (;;) {
+		struct ll_fd *f;
 		char name[16], target[4096];
 		int have_info;
 		ssize_t n;
 
+		if (rd->err)
+			break;
+		if (i == end) { /* the next chunk */
+			i = atomic_fetch_add(&rd->work->next, CHUNK);
+			if (i >= rd->work->n || rd->err)
+				break;
+			end = i + CHUNK < rd->work->n ? i + CHUNK : rd->work->n;
+		}
+		f = &rd->work->v[i++];
 		snprintf(name, sizeof(name), "%d", f->fd);
 		have_info = rd->infodir >= 0 && read_fdinfo(rd->infodir, name, f) == 0;
 		if (!have_info)
 			f->mnt_id = -1;
+		if (have_info && same_description(rd, prev, f, &kcmp_ok)) {
+			f->target = strdup(prev->target);
+			if (!f->target) {
+				rd->err = -ENOMEM;
+				break;
+			}
+			f->type = prev->type;
+			continue; /* prev stays the description's first descriptor */
+		}
 		if (have_info && f->ino && (f->mnt_id == sock_mnt || f->mnt_id == pipe_mnt)) {
 			/* sockfs and pipefs name every file "socket:[ino]" and
 			 * "pipe:[ino]": the readlink would tell nothing new */
@@ -235,6 +290,7 @@ static void *read_range(void *arg)
 			rd->err = -ENOMEM;
 			break;
 		}
+		prev = have_info ? f : NULL;
 		f->type = type_of_target(target);
 		if (f->type == LL_FD_SOCKET || f->type == LL_FD_PIPE) {
 			f->ino = bracket_ino(target);
@@ -325,10 +381,11 @@ static int list_fds(int fddir, struct ll_fds *fds)
 /* Phase 2 over all entries, split among threads on a large table: the
  * kernel's work per descriptor (fd lookup, fdinfo formatting) dominates and
  * runs in parallel. */
-static int read_all(int fddir, int infodir, struct ll_fds *fds)
+static int read_all(pid_t pid, int fddir, int infodir, struct ll_fds *fds)
 {
 	struct reader rd[MAX_THREADS];
 	pthread_t th[MAX_THREADS];
+	struct work work = { .v = fds->v, .n = fds->n };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nt = fds->n / PER_THREAD + 1, started = 1;
 	int r = 0;
@@ -340,17 +397,13 @@ static int read_all(int fddir, int infodir, struct ll_fds *fds)
 	if (nt > MAX_THREADS)
 		nt = MAX_THREADS;
 	for (size_t t = 0; t < nt; t++)
-		rd[t] = (struct reader){ fddir, infodir, fds->v, fds->n * t / nt, fds->n * (t + 1) / nt, 0, 0 };
+		rd[t] = (struct reader){ pid, fddir, infodir, &work, 0, 0 };
 	for (size_t t = 1; t < nt; t++, started++)
 		if (pthread_create(&th[t], NULL, read_range, &rd[t]) != 0)
 			break;
-	read_range(&rd[0]);
-	for (size_t t = 1; t < nt; t++) {
-		if (t < started)
-			pthread_join(th[t], NULL);
-		else
-			read_range(&rd[t]); /* no thread: do it here */
-	}
+	read_range(&rd[0]); /* takes over the chunks of threads not started */
+	for (size_t t = 1; t < started; t++)
+		pthread_join(th[t], NULL);
 	for (size_t t = 0; t < nt; t++) {
 		fds->unreadable += rd[t].unreadable;
 		if (rd[t].err && !r)
@@ -383,7 +436,7 @@ int ll_fds_read_at(int procdir, pid_t pid, unsigned flags, struct ll_socktab_cac
 	r = list_fds(fddir, fds);
 	if (r < 0)
 		goto out;
-	r = read_all(fddir, infodir, fds);
+	r = read_all(pid, fddir, infodir, fds);
 	/* Phase 3: drop the closed ones, resolve sockets, sort. */
 	for (size_t i = 0; i < fds->n; i++) {
 		struct ll_fd *f = &fds->v[i];

@@ -2,26 +2,35 @@
  * search.
  *
  * At open only the compile units' address ranges are read (one DIE per CU)
- * into a sorted array mapping an address to its CU; debug sections the
- * index never reads are hidden from libdw first, so that it does not
- * decompress them. The first address that
+ * into a sorted array mapping an address to its CU. The first address that
  * falls in a CU loads that CU:
- *   - its line table, copied from libdw (sorted by address) into rows;
+ *   - its line table into rows, sorted by address, and its file names;
  *   - its scopes: every subprogram with code and every inlined subroutine
  *     (name, call_file, call_line, parent scope), found by walking only the
  *     DIEs that can hold code (subprograms, inlined subroutines, lexical
- *     blocks, namespaces; each DIE's attributes read in one pass, the name of
- *     an inline function once per CU); their address ranges are then flattened by a sweep
- *     into non-overlapping segments, each naming the innermost scope.
+ *     blocks, namespaces; the name of an inline function looked up once
+ *     per CU); their address ranges are then flattened by a sweep into
+ *     non-overlapping segments, each naming the innermost scope.
  * An address is then: CU by binary search, segment by binary search (the
  * innermost scope; its parents give the inline chain with each call site),
- * line row by binary search. This is the chain `addr2line -f -i` prints. */
+ * line row by binary search. This is the chain `addr2line -f -i` prints.
+ *
+ * The DWARF is read by our own readers (dwarf_sections.c decompresses the
+ * sections once with libdeflate, dwarf_die.c walks the DIEs, dwarf_line.c
+ * runs the line program): a cold symbolize of glibc spent three quarters
+ * of its time in zlib, dwarf_getsrclines() and libdw's DIE walk. They
+ * answer what libdw answers; what they leave to libdw (-ENOTSUP: an
+ * unusual form, split DWARF, data libdw treats in its own way) is read
+ * with libdw, for the whole file or for that CU, opened on first need
+ * (debug sections the index never reads hidden from it first, so that it
+ * does not decompress them). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
 
+#include "dwarf_die.h"
 #include "symbol_internal.h"
 
 /* Nesting depth a DIE walk follows (corrupt input must not overflow the
@@ -120,26 +129,37 @@ static void hide_unneeded_sections(Elf *elf)
 	}
 }
 
-int dwarf_index_open(struct ll_symbolizer *s)
+static int grow_cus(struct ll_symbolizer *s, size_t *ccap, Dwarf_Off off, uint32_t *idx)
 {
-	Elf *delf = NULL;
+	if (s->ncus == *ccap) {
+		size_t ncap = *ccap ? *ccap * 2 : 64;
+		struct cu *v = realloc(s->cus, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->cus = v;
+		*ccap = ncap;
+	}
+	*idx = (uint32_t)s->ncus++;
+	s->cus[*idx] = (struct cu){ .off = off };
+	return 0;
+}
+
+/* The CU ranges with libdw. */
+static int open_libdw(struct ll_symbolizer *s)
+{
 	Dwarf_CU *cu = NULL, *next;
 	Dwarf_Half version;
 	uint8_t unit_type;
 	Dwarf_Die cudie, subdie;
 	size_t ccap = 0, rcap = 0;
 
-	if (s->debug_elf)
-		delf = s->debug_elf;
-	else if (s->debug_how && !strcmp(s->debug_how, "embedded"))
-		delf = s->elf;
-	if (!delf)
-		return 0;
-	hide_unneeded_sections(delf);
-	s->dwarf = dwarf_begin_elf(delf, DWARF_C_READ, NULL);
-	if (!s->dwarf)
+	s->dwarf = dwarf_begin_elf(s->dwarf_elf, DWARF_C_READ, NULL);
+	if (!s->dwarf) {
+		s->dwarf_failed = true;
 		return 0; /* no usable DWARF: symbols still answer */
-
+	}
+	s->has_dwarf = true;
 	while (dwarf_get_units(s->dwarf, cu, &next, &version, &unit_type, &cudie, &subdie) == 0) {
 		ptrdiff_t off = 0;
 		Dwarf_Addr base, lo, hi;
@@ -148,20 +168,87 @@ int dwarf_index_open(struct ll_symbolizer *s)
 		cu = next;
 		if (unit_type != DW_UT_compile || dwarf_tag(&cudie) != DW_TAG_compile_unit)
 			continue; /* partial, type and split units hold no code ranges */
-		if (s->ncus == ccap) {
-			size_t ncap = ccap ? ccap * 2 : 64;
-			struct cu *v = realloc(s->cus, ncap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			s->cus = v;
-			ccap = ncap;
-		}
-		idx = (uint32_t)s->ncus++;
-		s->cus[idx] = (struct cu){ .off = dwarf_dieoffset(&cudie) };
+		if (grow_cus(s, &ccap, dwarf_dieoffset(&cudie), &idx) < 0)
+			return -ENOMEM;
 		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0)
 			if (hi > lo && add_cu_range(s, &rcap, lo, hi, idx) < 0)
 				return -ENOMEM;
+	}
+	return 0;
+}
+
+struct own_range {
+	struct ll_symbolizer *s;
+	size_t *rcap;
+	uint32_t cu;
+};
+
+static int own_cu_range(void *arg, uint64_t lo, uint64_t hi)
+{
+	struct own_range *o = arg;
+
+	return hi > lo ? add_cu_range(o->s, o->rcap, lo, hi, o->cu) : 0;
+}
+
+/* The CU ranges with our reader; -ENOTSUP: use libdw. */
+static int open_own(struct ll_symbolizer *s)
+{
+	size_t ccap = 0, rcap = 0, n = dw_file_nunits(s->dw);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct dw_unit *u = dw_file_unit(s->dw, i);
+		struct own_range o = { s, &rcap, 0 };
+		struct dw_die cu;
+		int r;
+
+		if (u->unit_type != DW_UT_compile)
+			continue;
+		r = dw_unit_die(s->dw, i, &cu);
+		if (r < 0)
+			return r;
+		if (cu.tag != DW_TAG_compile_unit)
+			continue;
+		r = grow_cus(s, &ccap, u->die_off, &o.cu);
+		if (r == 0)
+			r = dw_die_ranges(s->dw, u, &cu, own_cu_range, &o);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int dwarf_index_open(struct ll_symbolizer *s)
+{
+	int r;
+
+	if (s->debug_elf)
+		s->dwarf_elf = s->debug_elf;
+	else if (s->debug_how && !strcmp(s->debug_how, "embedded"))
+		s->dwarf_elf = s->elf;
+	if (!s->dwarf_elf)
+		return 0;
+	hide_unneeded_sections(s->dwarf_elf);
+	r = dw_file_open(s->dwarf_elf, &s->dw);
+	if (r == 0) {
+		r = open_own(s);
+		if (r == 0) {
+			s->has_dwarf = true;
+		} else {
+			dw_file_free(s->dw);
+			s->dw = NULL;
+			free(s->cus);
+			free(s->cu_ranges);
+			s->cus = NULL;
+			s->cu_ranges = NULL;
+			s->ncus = s->ncu_ranges = 0;
+		}
+	}
+	if (r == -ENOMEM)
+		return r;
+	if (!s->dw) {
+		r = open_libdw(s);
+		if (r < 0)
+			return r;
 	}
 	if (s->ncu_ranges)
 		qsort(s->cu_ranges, s->ncu_ranges, sizeof(*s->cu_ranges), cmp_cu_range);
@@ -179,6 +266,7 @@ void dwarf_index_free(struct ll_symbolizer *s)
 	}
 	free(s->cus);
 	free(s->cu_ranges);
+	dw_file_free(s->dw);
 	if (s->dwarf)
 		dwarf_end(s->dwarf);
 }
@@ -350,20 +438,18 @@ static int collect_attr(Dwarf_Attribute *a, void *arg)
  * A DIE with a name of its own, or no origin, is looked up by die_name()
  * directly; the answer is the same either way (dwarf_attr_integrate looks
  * at the DIE's own attributes, then at its origin's). */
-static const char *scope_name(struct walk *w, Dwarf_Die *die, struct scope_attrs *sa)
+/* The slot of key in the CU's cache of origin names (empty when new), or
+ * NULL without memory. */
+static struct name_slot *name_slot(struct walk *w, Dwarf_Off key)
 {
-	Dwarf_Die origin;
-	Dwarf_Off key;
 	size_t h;
 
-	if (!sa->has_origin || sa->has_name || !dwarf_formref_die(&sa->origin, &origin))
-		return die_name(die);
 	if (w->nnames * 2 >= w->names_cap) { /* grow (and rehash) at half full */
 		size_t ncap = w->names_cap ? w->names_cap * 2 : 256;
 		struct name_slot *v = calloc(ncap, sizeof(*v));
 
 		if (!v)
-			return die_name(&origin);
+			return NULL;
 		for (size_t i = 0; i < w->names_cap; i++) {
 			if (!w->names[i].key)
 				continue;
@@ -376,15 +462,29 @@ static const char *scope_name(struct walk *w, Dwarf_Die *die, struct scope_attrs
 		w->names = v;
 		w->names_cap = ncap;
 	}
-	key = dwarf_dieoffset(&origin) + 1;
 	h = (size_t)(key * 0x9e3779b97f4a7c15ull >> 32) & (w->names_cap - 1);
 	while (w->names[h].key && w->names[h].key != key)
 		h = (h + 1) & (w->names_cap - 1);
-	if (!w->names[h].key) {
-		w->names[h] = (struct name_slot){ key, die_name(&origin) };
+	return &w->names[h];
+}
+
+static const char *scope_name(struct walk *w, Dwarf_Die *die, struct scope_attrs *sa)
+{
+	Dwarf_Die origin;
+	struct name_slot *slot;
+	Dwarf_Off key;
+
+	if (!sa->has_origin || sa->has_name || !dwarf_formref_die(&sa->origin, &origin))
+		return die_name(die);
+	key = dwarf_dieoffset(&origin) + 1;
+	slot = name_slot(w, key);
+	if (!slot)
+		return die_name(&origin);
+	if (!slot->key) {
+		*slot = (struct name_slot){ key, die_name(&origin) };
 		w->nnames++;
 	}
-	return w->names[h].name;
+	return slot->name;
 }
 
 static int push_raw(struct walk *w, uint64_t lo, uint64_t hi, int32_t scope, int32_t depth)
@@ -405,17 +505,10 @@ static int push_raw(struct walk *w, uint64_t lo, uint64_t hi, int32_t scope, int
 	return 0;
 }
 
-/* Record a subprogram or inlined subroutine with code; returns its scope
- * index, -1 when it has no address range, or a negative errno below -1. */
-static int add_scope(struct walk *w, Dwarf_Die *die, int32_t parent, int depth, bool inlined)
+/* Room for one more scope; 0 or -errno. */
+static int reserve_scope(struct walk *w)
 {
 	struct cu *c = w->cu;
-	struct scope_attrs sa = { .has_origin = false };
-	Dwarf_Addr base, lo, hi;
-	ptrdiff_t off = 0;
-	int32_t idx;
-	bool any = false;
-	int r;
 
 	if (c->nscopes == w->scap) {
 		size_t ncap = w->scap ? w->scap * 2 : 64;
@@ -429,6 +522,24 @@ static int add_scope(struct walk *w, Dwarf_Die *die, int32_t parent, int depth, 
 		c->scopes = v;
 		w->scap = ncap;
 	}
+	return 0;
+}
+
+/* Record a subprogram or inlined subroutine with code; returns its scope
+ * index, -1 when it has no address range, or a negative errno below -1. */
+static int add_scope(struct walk *w, Dwarf_Die *die, int32_t parent, int depth, bool inlined)
+{
+	struct cu *c = w->cu;
+	struct scope_attrs sa = { .has_origin = false };
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	int32_t idx;
+	bool any = false;
+	int r;
+
+	r = reserve_scope(w);
+	if (r < 0)
+		return r;
 	idx = (int32_t)c->nscopes;
 	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
 		if (hi <= lo)
@@ -575,17 +686,201 @@ static int flatten(struct walk *w)
 	return r;
 }
 
-static int load_cu(struct ll_symbolizer *s, struct cu *c)
+/* ---------- loading one CU with our readers ---------- */
+
+struct own_scope {
+	struct walk *w;
+	int32_t idx;
+	int depth;
+	bool any;
+};
+
+static int own_scope_range(void *arg, uint64_t lo, uint64_t hi)
+{
+	struct own_scope *o = arg;
+	int r;
+
+	if (hi <= lo)
+		return 0;
+	r = push_raw(o->w, lo, hi, o->idx, o->depth);
+	o->any |= r == 0;
+	return r;
+}
+
+/* add_scope() for a DIE read by dwarf_die.c. */
+static int own_add_scope(struct ll_symbolizer *s, struct walk *w, const struct dw_unit *u,
+			 const struct dw_die *d, int32_t parent, int depth, bool inlined)
+{
+	struct cu *c = w->cu;
+	struct own_scope o = { w, (int32_t)c->nscopes, depth, false };
+	const char *name = NULL;
+	int r = reserve_scope(w);
+
+	if (r == 0)
+		r = dw_die_ranges(s->dw, u, d, own_scope_range, &o);
+	if (r < 0)
+		return r == -1 ? -ENOTSUP : r;
+	if (!o.any)
+		return -1;
+	if (d->has_origin && !d->has_any_name) {
+		/* scope_name(): an inline function's name once per CU */
+		struct name_slot *slot = name_slot(w, d->origin + 1);
+		struct dw_die origin;
+
+		if (slot && slot->key) {
+			name = slot->name;
+		} else {
+			r = dw_die_at(s->dw, d->origin, &origin, NULL);
+			if (r == 0)
+				r = dw_die_name(s->dw, &origin, &name);
+			if (r < 0)
+				return -ENOTSUP;
+			if (slot) {
+				*slot = (struct name_slot){ d->origin + 1, name };
+				w->nnames++;
+			}
+		}
+	} else if (dw_die_name(s->dw, d, &name) < 0) {
+		return -ENOTSUP;
+	}
+	c->scopes[o.idx] = (struct scope){ .name = name, .parent = inlined ? parent : -1 };
+	if (inlined) {
+		c->scopes[o.idx].call_file = file_name(c, d->call[0]);
+		c->scopes[o.idx].call_line = d->call[1];
+		c->scopes[o.idx].call_column = d->call[2];
+	}
+	c->nscopes++;
+	return o.idx;
+}
+
+/* walk_dies() over the CU's DIEs in one pass: the lists walk_dies() would
+ * descend into are "active" (a stack of their scope and depth); subtrees
+ * it would not look at are skipped by counting nesting. */
+static int own_walk(struct ll_symbolizer *s, struct walk *w, const struct dw_unit *u)
+{
+	struct {
+		int32_t pscope;
+	} stack[MAX_WALK_DEPTH + 2];
+	struct dw_cur c = dw_unit_cursor(s->dw, u);
+	struct dw_die d;
+	int sp = 0, r;
+	size_t skip = 0;
+
+	r = dw_die_read(s->dw, u, &c, DW_READ_SKIP, &d); /* the CU DIE */
+	if (r != 1)
+		return -ENOTSUP;
+	if (!d.children)
+		return 0;
+	stack[0].pscope = -1;
+	while (sp >= 0) {
+		int depth = sp; /* walk_dies()'s depth of this list */
+		int tag;
+
+		if (c.p >= c.end)
+			break; /* libdw ends the walk at the end of the unit too */
+		r = dw_die_read(s->dw, u, &c, skip ? DW_READ_SKIP : DW_READ_SCOPES, &d);
+		if (r < 0)
+			return r;
+		if (r == 0) { /* end of a list */
+			if (skip)
+				skip--;
+			else
+				sp--;
+			continue;
+		}
+		if (skip) {
+			if (d.has_sibling) /* jump over the subtree */
+				c.p = dw_file_sections(s->dw)->p[DW_SEC_INFO] + d.sibling;
+			else
+				skip += d.children;
+			continue;
+		}
+		tag = (int)d.tag;
+		switch (tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine: {
+			bool inl = tag == DW_TAG_inlined_subroutine;
+			int32_t ps = stack[sp].pscope;
+
+			if (inl && ps < 0)
+				break;
+			r = own_add_scope(s, w, u, &d, ps, depth, inl);
+			if (r < -1)
+				return r;
+			if (r >= 0 && d.children && depth + 1 <= MAX_WALK_DEPTH) {
+				stack[++sp].pscope = r;
+				continue;
+			}
+			break;
+		}
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+			if (d.children && depth + 1 <= MAX_WALK_DEPTH) {
+				stack[sp + 1].pscope = stack[sp].pscope;
+				sp++;
+				continue;
+			}
+			break;
+		default:
+			break;
+		}
+		if (d.has_sibling) /* not descended into: jump over it */
+			c.p = dw_file_sections(s->dw)->p[DW_SEC_INFO] + d.sibling;
+		else
+			skip += d.children;
+	}
+	return 0;
+}
+
+static int load_cu_own(struct ll_symbolizer *s, struct cu *c)
+{
+	const struct dw_unit *u = dw_unit_of(s->dw, c->off);
+	struct walk w = { .cu = c };
+	struct dw_die cu;
+	int r;
+
+	if (!u)
+		return -ENOTSUP;
+	r = dw_unit_die(s->dw, (size_t)(u - dw_file_unit(s->dw, 0)), &cu);
+	if (r == 0 && cu.has_stmt_list) {
+		struct dw_line_table t;
+
+		r = dw_line_read(dw_file_sections(s->dw), cu.stmt_list, u->addr_size, cu.comp_dir,
+				 MAX_CU_ITEMS, &t);
+		if (r == 0) {
+			c->rows = t.rows;
+			c->nrows = t.nrows;
+			c->fnames = t.fnames;
+			c->nfnames = t.nfnames;
+			c->joined = t.strings;
+		}
+	}
+	if (r == 0)
+		r = own_walk(s, &w, u);
+	if (r == 0)
+		r = flatten(&w);
+	free(w.raws);
+	free(w.names);
+	return r;
+}
+
+/* ---------- loading one CU with libdw ---------- */
+
+static int load_cu_libdw(struct ll_symbolizer *s, struct cu *c)
 {
 	struct walk w = { .cu = c };
 	Dwarf_Die cudie;
 	int r;
 
-	c->loaded = true;
-	if (!dwarf_offdie(s->dwarf, c->off, &cudie)) {
-		c->failed = true;
-		return -ENODATA;
+	if (!s->dwarf && !s->dwarf_failed) {
+		s->dwarf = dwarf_begin_elf(s->dwarf_elf, DWARF_C_READ, NULL);
+		s->dwarf_failed = !s->dwarf;
 	}
+	if (!s->dwarf || !dwarf_offdie(s->dwarf, c->off, &cudie))
+		return -ENODATA;
 	if (dwarf_getsrcfiles(&cudie, &w.files, &w.nfiles) != 0)
 		w.files = NULL;
 	r = load_file_names(c, &cudie, w.files, w.nfiles);
@@ -597,20 +892,53 @@ static int load_cu(struct ll_symbolizer *s, struct cu *c)
 		r = flatten(&w);
 	free(w.raws);
 	free(w.names);
-	if (r < 0) {
-		free(c->rows);
-		free(c->scopes);
-		free(c->segs);
-		free(c->fnames);
-		free(c->joined);
-		*c = (struct cu){ .off = c->off, .loaded = true, .failed = true };
+	return r;
+}
+
+static void cu_reset(struct cu *c, bool failed)
+{
+	free(c->rows);
+	free(c->scopes);
+	free(c->segs);
+	free(c->fnames);
+	free(c->joined);
+	*c = (struct cu){ .off = c->off, .loaded = true, .failed = failed };
+}
+
+/* Give back what the doubling arrays did not use. */
+static void cu_trim(struct cu *c)
+{
+	struct scope *sc = c->nscopes ? realloc(c->scopes, c->nscopes * sizeof(*sc)) : NULL;
+	struct segment *sg = c->nsegs ? realloc(c->segs, c->nsegs * sizeof(*sg)) : NULL;
+
+	if (sc)
+		c->scopes = sc;
+	if (sg)
+		c->segs = sg;
+}
+
+static int load_cu(struct ll_symbolizer *s, struct cu *c)
+{
+	int r = -ENOTSUP;
+
+	c->loaded = true;
+	if (s->dw) {
+		r = load_cu_own(s, c);
+		if (r == -ENOTSUP)
+			cu_reset(c, false);
 	}
+	if (r == -ENOTSUP)
+		r = load_cu_libdw(s, c);
+	if (r < 0)
+		cu_reset(c, true);
+	else
+		cu_trim(c);
 	return r;
 }
 
 int dwarf_index_load_cu(struct ll_symbolizer *s, struct cu *c)
 {
-	if (c->loaded || !s->dwarf)
+	if (c->loaded || !s->has_dwarf)
 		return 0;
 	return load_cu(s, c);
 }
@@ -692,7 +1020,7 @@ size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_
 	int32_t sc;
 	size_t n = 0;
 
-	if ((!s->dwarf && !s->cached) || !(c = find_cu(s, addr)))
+	if ((!s->has_dwarf && !s->cached) || !(c = find_cu(s, addr)))
 		return 0;
 	if (!c->loaded)
 		load_cu(s, c);
@@ -729,4 +1057,64 @@ size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_
 		sc = p;
 	}
 	return n;
+}
+
+/* ---------- checking our readers against libdw ---------- */
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_cu(const struct cu *a, const struct cu *b)
+{
+	if (a->nrows != b->nrows || a->nscopes != b->nscopes || a->nsegs != b->nsegs ||
+	    a->nfnames != b->nfnames)
+		return false;
+	for (size_t i = 0; i < a->nrows; i++) {
+		const struct line_row *x = &a->rows[i], *y = &b->rows[i];
+
+		if (x->addr != y->addr || x->line != y->line || x->column != y->column ||
+		    x->end_seq != y->end_seq || x->discriminator != y->discriminator ||
+		    !same_str(x->file, y->file))
+			return false;
+	}
+	for (size_t i = 0; i < a->nfnames; i++)
+		if (!same_str(a->fnames[i], b->fnames[i]))
+			return false;
+	for (size_t i = 0; i < a->nscopes; i++) {
+		const struct scope *x = &a->scopes[i], *y = &b->scopes[i];
+
+		if (!same_str(x->name, y->name) || !same_str(x->call_file, y->call_file) ||
+		    x->call_line != y->call_line || x->call_column != y->call_column || x->parent != y->parent)
+			return false;
+	}
+	for (size_t i = 0; i < a->nsegs; i++)
+		if (a->segs[i].lo != b->segs[i].lo || a->segs[i].hi != b->segs[i].hi ||
+		    a->segs[i].scope != b->segs[i].scope)
+			return false;
+	return true;
+}
+
+int dwarf_index_check_readers(struct ll_symbolizer *s, size_t *own, size_t *differ)
+{
+	*own = *differ = 0;
+	if (!s->dw)
+		return 0;
+	for (size_t i = 0; i < s->ncus; i++) {
+		struct cu a = { .off = s->cus[i].off }, b = { .off = s->cus[i].off };
+		int ra = load_cu_own(s, &a), rb = ra == 0 ? load_cu_libdw(s, &b) : 0;
+
+		if (ra == -ENOTSUP) {
+			cu_reset(&a, false);
+			continue;
+		}
+		if (ra < 0 || rb < 0 || !same_cu(&a, &b))
+			(*differ)++;
+		else
+			(*own)++;
+		cu_reset(&a, false);
+		cu_reset(&b, false);
+	}
+	return 0;
 }

@@ -444,7 +444,7 @@ int ll_symbolizer_save_cache(struct ll_symbolizer *s, const struct ll_sym_opts *
 		nsegs += s->cus[i].nsegs;
 	}
 	memcpy(h.magic, CACHE_MAGIC, 8);
-	h.flags = (s->has_symtab ? 1u : 0u) | (s->dwarf ? 2u : 0u);
+	h.flags = (s->has_symtab ? 1u : 0u) | (s->has_dwarf ? 2u : 0u);
 	h.nsyms = s->nsyms;
 	h.nall = s->nall_syms;
 	h.nranges = s->ncu_ranges;

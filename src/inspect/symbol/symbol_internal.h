@@ -80,6 +80,8 @@ struct cu_range {
 	uint32_t cu;
 };
 
+struct dw_file;
+
 struct ll_symbolizer {
 	char *path;
 	int fd;
@@ -100,7 +102,14 @@ struct ll_symbolizer {
 	size_t nall_syms;
 	bool has_symtab;
 
-	Dwarf *dwarf;            /* NULL without DWARF */
+	/* DWARF: read by our own readers (dwarf_die.c, dwarf_line.c) when
+	 * they can, by libdw otherwise: for the whole file when dw is NULL, or
+	 * for the compile units ours leave to it (opened on first need). */
+	bool has_dwarf;
+	struct dw_file *dw;
+	Elf *dwarf_elf;          /* the ELF the DWARF is in */
+	Dwarf *dwarf;            /* libdw, or NULL until needed */
+	bool dwarf_failed;       /* dwarf_begin_elf() was tried and failed */
 	struct cu *cus;
 	size_t ncus;
 	struct cu_range *cu_ranges;
@@ -135,6 +144,10 @@ void dwarf_index_free(struct ll_symbolizer *s);
 /* Fill out->frames for addr; returns the number of frames (0 when no DWARF
  * covers addr). */
 size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_result *out);
+
+/* For tests: load each CU with our readers and with libdw and compare;
+ * *own counts the CUs ours read alike, *differ the ones they did not. */
+int dwarf_index_check_readers(struct ll_symbolizer *s, size_t *own, size_t *differ);
 
 /* Load one CU now (index_cache.c saves whole indexes); 0 or -errno. */
 int dwarf_index_load_cu(struct ll_symbolizer *s, struct cu *c);

@@ -145,7 +145,7 @@ void ll_symbolizer_info(const struct ll_symbolizer *s, struct ll_sym_info *out)
 	out->entry = s->ehdr.e_entry;
 	out->nsymbols = s->nsyms;
 	out->has_symtab = s->has_symtab;
-	out->has_dwarf = (s->dwarf != NULL || s->cached) && s->ncus > 0;
+	out->has_dwarf = (s->has_dwarf || s->cached) && s->ncus > 0;
 	out->from_cache = s->cache_map != NULL;
 	out->ncus = s->ncus;
 }

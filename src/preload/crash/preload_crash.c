@@ -10,7 +10,12 @@
  * a stack overflow in that thread needs; the stack is released when the
  * thread ends. Everything else is the crash module: its symbols are hidden
  * (-Wl,--exclude-libs,ALL), so a program that also links liblifeline keeps
- * its own copy. */
+ * its own copy.
+ *
+ * In a setuid/setgid program (AT_SECURE: a system-wide /etc/ld.so.preload,
+ * or a DT_NEEDED) no LIFELINE_CRASH_* variable applies (secure_getenv), and
+ * the report on stderr of a process that is not dumpable leaves out what
+ * would leak the privileged process (see crash_report_write()). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -26,7 +31,7 @@ static int active;
 __attribute__((constructor)) static void lifeline_crash_preload_init(void)
 {
 	struct ll_crash_opts opts;
-	const char *off = getenv("LIFELINE_CRASH_DISABLE");
+	const char *off = secure_getenv("LIFELINE_CRASH_DISABLE");
 	char err[256];
 	int r;
 
