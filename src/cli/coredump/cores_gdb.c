@@ -49,13 +49,12 @@
 /* Remove the tree under dfd (closed), never following a symlink. */
 static void rm_tree_at(int dfd)
 {
-	DIR *d = fdopendir(dfd);
+	DIR *d = ll_opendir_at(dfd, NULL, 0); /* its own duplicate of dfd */
 	struct dirent *de;
 
-	if (!d) {
-		close(dfd);
+	close(dfd);
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d))) {
 		int sub;
 
