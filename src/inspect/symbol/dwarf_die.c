@@ -43,7 +43,8 @@ struct abbrev_table {
 	uint64_t off;       /* in .debug_abbrev; UINT64_MAX: empty slot */
 	uint8_t addr_size, offset_size, version;
 	struct abbrev *v;   /* by code */
-	size_t ncodes;
+	size_t ncodes;      /* room in v (zeroed beyond maxcode) */
+	size_t maxcode;
 	uint64_t stop;      /* parsed only up to this code (0: all) */
 	struct spec *specs;
 	size_t nspecs, scap;
@@ -143,7 +144,8 @@ static bool tag_scope(uint64_t tag)
 static void table_clear(struct abbrev_table *t)
 {
 	if (t->v)
-		memset(t->v, 0, t->ncodes * sizeof(*t->v));
+		memset(t->v, 0, (t->maxcode + 1) * sizeof(*t->v));
+	t->maxcode = 0;
 	t->off = UINT64_MAX;
 	t->stop = 0;
 	t->nspecs = t->nimplicit = 0;
@@ -196,6 +198,8 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_
 			t->ncodes = n;
 		}
 		a = &t->v[code];
+		if (code > t->maxcode)
+			t->maxcode = code;
 		if (a->used)
 			continue; /* libdw keeps the first of a duplicated code */
 		*a = (struct abbrev){ .tag = (uint32_t)tag, .first = (uint32_t)t->nspecs, .used = true,
@@ -883,8 +887,16 @@ static int unit_bases(struct dw_file *f, struct dw_unit *u, struct dw_die *cu)
 	return 0;
 }
 
-int dw_unit_die(struct dw_file *f, size_t i, struct dw_die *cu)
+int dw_unit_die(struct dw_file *f, size_t i, bool whole, struct dw_die *cu)
 {
+	const struct abbrev_table *t;
+
+	if (whole) { /* the walk of the unit follows: its whole table at once */
+		int r = unit_table(f, &f->units[i], 0, &t);
+
+		if (r < 0)
+			return r;
+	}
 	return unit_bases(f, &f->units[i], cu);
 }
 

@@ -46,8 +46,10 @@ size_t dw_file_nunits(const struct dw_file *f);
 const struct dw_unit *dw_file_unit(const struct dw_file *f, size_t i);
 const struct dw_sections *dw_file_sections(const struct dw_file *f);
 
-/* Read unit i's CU DIE into cu (and its bases into the unit); 0 or -errno. */
-int dw_unit_die(struct dw_file *f, size_t i, struct dw_die *cu);
+/* Read unit i's CU DIE into cu (and its bases into the unit); whole: parse
+ * the unit's whole abbreviation table now (a walk of its DIEs follows),
+ * else only as far as the CU DIE needs. 0 or -errno. */
+int dw_unit_die(struct dw_file *f, size_t i, bool whole, struct dw_die *cu);
 
 /* A cursor over unit u's DIEs, from its CU DIE. */
 struct dw_cur dw_unit_cursor(const struct dw_file *f, const struct dw_unit *u);

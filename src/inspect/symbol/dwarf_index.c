@@ -203,7 +203,7 @@ static int open_own(struct ll_symbolizer *s)
 
 		if (u->unit_type != DW_UT_compile)
 			continue;
-		r = dw_unit_die(s->dw, i, &cu);
+		r = dw_unit_die(s->dw, i, false, &cu);
 		if (r < 0)
 			return r;
 		if (cu.tag != DW_TAG_compile_unit)
@@ -844,7 +844,7 @@ static int load_cu_own(struct ll_symbolizer *s, struct cu *c)
 
 	if (!u)
 		return -ENOTSUP;
-	r = dw_unit_die(s->dw, (size_t)(u - dw_file_unit(s->dw, 0)), &cu);
+	r = dw_unit_die(s->dw, (size_t)(u - dw_file_unit(s->dw, 0)), true, &cu);
 	if (r == 0 && cu.has_stmt_list) {
 		struct dw_line_table t;
 
