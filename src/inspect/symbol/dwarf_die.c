@@ -496,6 +496,22 @@ static int read_attrs(const struct dw_file *f, const struct dw_unit *u, const st
 			d->call[k] = v > UINT32_MAX ? 0 : (uint32_t)v;
 			continue;
 		}
+		case DW_AT_entry_pc: {
+			uint64_t v;
+
+			if (d->entry_read)
+				break;
+			d->entry_read = true;
+			r = value_addr(f, u, c, sp->form, &v);
+			if (r == 0) {
+				d->has_entry = true;
+				d->entry = v;
+			} else if (r == -EINVAL) {
+				r = 0;
+				break; /* a constant: no address (libdw: dwarf_formaddr fails) */
+			}
+			continue;
+		}
 		case DW_AT_stmt_list:
 			if (d->has_stmt_list)
 				break;
@@ -879,10 +895,8 @@ static int unit_bases(struct dw_file *f, struct dw_unit *u, struct dw_die *cu)
 	r = dw_die_read(f, u, &c, DW_READ_ALL, cu);
 	if (r != 1)
 		return r < 0 ? r : -ENOTSUP;
-	/* libdw's base address: DW_AT_low_pc, else 0 (DW_AT_entry_pc: libdw) */
-	u->base_addr = cu->has_low ? cu->low : 0;
-	if (!cu->has_low && cu->has_ranges)
-		return -ENOTSUP;
+	/* libdw's base address: DW_AT_low_pc, else DW_AT_entry_pc, else 0 */
+	u->base_addr = cu->has_low ? cu->low : cu->has_entry ? cu->entry : 0;
 	u->bases_read = true;
 	return 0;
 }

@@ -32,6 +32,8 @@ struct dw_die {
 	bool has_call[3];      /* call_file, call_line, call_column */
 	uint32_t call[3];      /* 0 when not a constant that fits */
 	const char *comp_dir;
+	bool entry_read, has_entry; /* DW_AT_entry_pc as an address */
+	uint64_t entry;
 	bool has_stmt_list;
 	uint64_t stmt_list;
 };
