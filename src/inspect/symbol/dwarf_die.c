@@ -36,7 +36,7 @@ struct abbrev {
 	uint16_t sib_form;
 	bool children;
 	bool used;
-	bool scope;         /* a tag whose attributes the walk reads */
+	bool need;          /* the walk reads its attributes (see abbrev_needed) */
 };
 
 struct abbrev_table {
@@ -124,18 +124,23 @@ static void skip_form(struct dw_cur *c, unsigned form)
 	}
 }
 
-/* Tags whose attributes the index's walk reads (the others only need
- * skipping). */
-static bool tag_scope(uint64_t tag)
+/* Whether the walk reads a DIE's attributes: units, and subprograms and
+ * inlined subroutines that can have code (a pc or range attribute; the
+ * others, declarations among them, have no range: add_scope() would drop
+ * them). Blocks and namespaces need their tag and children only. */
+static bool abbrev_needed(const struct abbrev_table *t, const struct abbrev *a)
 {
-	switch (tag) {
-	case DW_TAG_compile_unit: case DW_TAG_subprogram: case DW_TAG_inlined_subroutine:
-	case DW_TAG_lexical_block: case DW_TAG_try_block: case DW_TAG_catch_block:
-	case DW_TAG_namespace: case DW_TAG_module:
+	if (a->tag == DW_TAG_compile_unit)
 		return true;
-	default:
+	if (a->tag != DW_TAG_subprogram && a->tag != DW_TAG_inlined_subroutine)
 		return false;
+	for (uint32_t i = 0; i < a->n; i++) {
+		unsigned at = t->specs[a->first + i].at;
+
+		if (at == DW_AT_low_pc || at == DW_AT_high_pc || at == DW_AT_ranges)
+			return true;
 	}
+	return false;
 }
 
 /* ---------- abbreviations ---------- */
@@ -203,7 +208,7 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_
 		if (a->used)
 			continue; /* libdw keeps the first of a duplicated code */
 		*a = (struct abbrev){ .tag = (uint32_t)tag, .first = (uint32_t)t->nspecs, .used = true,
-				      .sib_at = -1, .scope = tag_scope(tag) };
+				      .sib_at = -1 };
 		a->children = *c.p++ != 0;
 		for (;;) {
 			uint64_t at = dw_uleb(&c), form = dw_uleb(&c);
@@ -252,6 +257,7 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_
 				fixed = size >= 0 ? fixed + size : -1;
 		}
 		a->fixed = fixed;
+		a->need = abbrev_needed(t, a);
 		if (stop && code == stop)
 			return 0;
 	}
@@ -496,6 +502,12 @@ static int read_attrs(const struct dw_file *f, const struct dw_unit *u, const st
 			d->call[k] = v > UINT32_MAX ? 0 : (uint32_t)v;
 			continue;
 		}
+		case DW_AT_sibling:
+			if (d->has_sibling)
+				break;
+			r = value_ref(u, c, sp->form, &d->sibling);
+			d->has_sibling = r == 0;
+			continue;
 		case DW_AT_entry_pc: {
 			uint64_t v;
 
@@ -614,17 +626,22 @@ int dw_die_read(struct dw_file *f, const struct dw_unit *u, struct dw_cur *c, in
 	if (code >= t->ncodes || !t->v[code].used)
 		return -ENOTSUP;
 	a = &t->v[code];
-	if (want == DW_READ_ALL || (want == DW_READ_SCOPES && a->scope)) {
+	if (want == DW_READ_ALL || (want == DW_READ_SCOPES && a->need)) {
 		memset(d, 0, sizeof(*d));
 		d->off = off;
 		d->tag = a->tag;
 		d->children = a->children;
+		d->attrs = true;
 		r = read_attrs(f, u, t, a, c, d);
+		if (r == 0 && d->has_sibling &&
+		    (d->sibling <= (uint64_t)(c->p - f->secs.p[DW_SEC_INFO]) || d->sibling >= u->end))
+			d->has_sibling = false;
 		return r < 0 ? r : 1;
 	}
 	d->off = off;
 	d->tag = a->tag;
 	d->children = a->children;
+	d->attrs = false;
 	d->has_sibling = false;
 	attrs = c->p;
 	skip_attrs(t, a, c);

@@ -22,6 +22,7 @@ struct dw_die {
 	uint64_t off;
 	unsigned tag;
 	bool children;
+	bool attrs;            /* the attributes below were read */
 	bool has_sibling;      /* DW_AT_sibling: where the next sibling starts */
 	uint64_t sibling;
 	bool has_low, has_high, has_ranges, ranges_index;
@@ -57,8 +58,8 @@ int dw_unit_die(struct dw_file *f, size_t i, bool whole, struct dw_die *cu);
 struct dw_cur dw_unit_cursor(const struct dw_file *f, const struct dw_unit *u);
 
 /* What dw_die_read() decodes: tag, children and sibling only; the
- * attributes too for the tags the index walks (subprograms, inlined
- * subroutines, blocks, namespaces, units); or for every tag. */
+ * attributes too of units and of subprograms and inlined subroutines that
+ * can have code (the scopes of the index); or of every DIE. */
 enum { DW_READ_SKIP, DW_READ_SCOPES, DW_READ_ALL };
 
 /* Read the DIE at c (of unit u): 1 and d filled, 0 for a null entry (end

@@ -804,7 +804,8 @@ static int own_walk(struct ll_symbolizer *s, struct walk *w, const struct dw_uni
 
 			if (inl && ps < 0)
 				break;
-			r = own_add_scope(s, w, u, &d, ps, depth, inl);
+			/* without pc attributes: no range, as add_scope() finds */
+			r = d.attrs ? own_add_scope(s, w, u, &d, ps, depth, inl) : -1;
 			if (r < -1)
 				return r;
 			if (r >= 0 && d.children && depth + 1 <= MAX_WALK_DEPTH) {
