@@ -93,11 +93,13 @@ def run(cmd, infile):
     return float(out[0]), int(out[1]) / 1024.0, int(out[2]), float(out[3])
 
 def basename_loc(line):
-    """'dir/file.c:12:3 (discriminator 2)' -> 'file.c:12'."""
+    """'dir/file.c:12:3 (discriminator 2)' -> 'file.c:12'. No location is
+    '??:?' in addr2line's format and '??:0' in llvm-symbolizer's: one answer."""
     line = line.split(" (discriminator")[0]
     base = line.rsplit("/", 1)[-1]
     parts = base.split(":")
-    return ":".join(parts[:2])
+    loc = ":".join(parts[:2])
+    return "??:0" if loc == "??:?" else loc
 
 def chains_addr2line_style(cmd, infile):
     out = subprocess.run(cmd, stdin=open(infile), capture_output=True, text=True).stdout.splitlines()

@@ -36,14 +36,15 @@ struct abbrev {
 	uint16_t sib_form;
 	bool children;
 	bool used;
-	bool scope;         /* a tag whose attributes the walk reads */
+	bool need;          /* the walk reads its attributes (see abbrev_needed) */
 };
 
 struct abbrev_table {
 	uint64_t off;       /* in .debug_abbrev; UINT64_MAX: empty slot */
 	uint8_t addr_size, offset_size, version;
 	struct abbrev *v;   /* by code */
-	size_t ncodes;
+	size_t ncodes;      /* room in v (zeroed beyond maxcode) */
+	size_t maxcode;
 	uint64_t stop;      /* parsed only up to this code (0: all) */
 	struct spec *specs;
 	size_t nspecs, scap;
@@ -123,18 +124,23 @@ static void skip_form(struct dw_cur *c, unsigned form)
 	}
 }
 
-/* Tags whose attributes the index's walk reads (the others only need
- * skipping). */
-static bool tag_scope(uint64_t tag)
+/* Whether the walk reads a DIE's attributes: units, and subprograms and
+ * inlined subroutines that can have code (a pc or range attribute; the
+ * others, declarations among them, have no range: add_scope() would drop
+ * them). Blocks and namespaces need their tag and children only. */
+static bool abbrev_needed(const struct abbrev_table *t, const struct abbrev *a)
 {
-	switch (tag) {
-	case DW_TAG_compile_unit: case DW_TAG_subprogram: case DW_TAG_inlined_subroutine:
-	case DW_TAG_lexical_block: case DW_TAG_try_block: case DW_TAG_catch_block:
-	case DW_TAG_namespace: case DW_TAG_module:
+	if (a->tag == DW_TAG_compile_unit)
 		return true;
-	default:
+	if (a->tag != DW_TAG_subprogram && a->tag != DW_TAG_inlined_subroutine)
 		return false;
+	for (uint32_t i = 0; i < a->n; i++) {
+		unsigned at = t->specs[a->first + i].at;
+
+		if (at == DW_AT_low_pc || at == DW_AT_high_pc || at == DW_AT_ranges)
+			return true;
 	}
+	return false;
 }
 
 /* ---------- abbreviations ---------- */
@@ -143,7 +149,8 @@ static bool tag_scope(uint64_t tag)
 static void table_clear(struct abbrev_table *t)
 {
 	if (t->v)
-		memset(t->v, 0, t->ncodes * sizeof(*t->v));
+		memset(t->v, 0, (t->maxcode + 1) * sizeof(*t->v));
+	t->maxcode = 0;
 	t->off = UINT64_MAX;
 	t->stop = 0;
 	t->nspecs = t->nimplicit = 0;
@@ -196,10 +203,12 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_
 			t->ncodes = n;
 		}
 		a = &t->v[code];
+		if (code > t->maxcode)
+			t->maxcode = code;
 		if (a->used)
 			continue; /* libdw keeps the first of a duplicated code */
 		*a = (struct abbrev){ .tag = (uint32_t)tag, .first = (uint32_t)t->nspecs, .used = true,
-				      .sib_at = -1, .scope = tag_scope(tag) };
+				      .sib_at = -1 };
 		a->children = *c.p++ != 0;
 		for (;;) {
 			uint64_t at = dw_uleb(&c), form = dw_uleb(&c);
@@ -248,6 +257,7 @@ static int table_parse(const struct dw_file *f, const struct dw_unit *u, uint64_
 				fixed = size >= 0 ? fixed + size : -1;
 		}
 		a->fixed = fixed;
+		a->need = abbrev_needed(t, a);
 		if (stop && code == stop)
 			return 0;
 	}
@@ -492,6 +502,28 @@ static int read_attrs(const struct dw_file *f, const struct dw_unit *u, const st
 			d->call[k] = v > UINT32_MAX ? 0 : (uint32_t)v;
 			continue;
 		}
+		case DW_AT_sibling:
+			if (d->has_sibling)
+				break;
+			r = value_ref(u, c, sp->form, &d->sibling);
+			d->has_sibling = r == 0;
+			continue;
+		case DW_AT_entry_pc: {
+			uint64_t v;
+
+			if (d->entry_read)
+				break;
+			d->entry_read = true;
+			r = value_addr(f, u, c, sp->form, &v);
+			if (r == 0) {
+				d->has_entry = true;
+				d->entry = v;
+			} else if (r == -EINVAL) {
+				r = 0;
+				break; /* a constant: no address (libdw: dwarf_formaddr fails) */
+			}
+			continue;
+		}
 		case DW_AT_stmt_list:
 			if (d->has_stmt_list)
 				break;
@@ -594,17 +626,22 @@ int dw_die_read(struct dw_file *f, const struct dw_unit *u, struct dw_cur *c, in
 	if (code >= t->ncodes || !t->v[code].used)
 		return -ENOTSUP;
 	a = &t->v[code];
-	if (want == DW_READ_ALL || (want == DW_READ_SCOPES && a->scope)) {
+	if (want == DW_READ_ALL || (want == DW_READ_SCOPES && a->need)) {
 		memset(d, 0, sizeof(*d));
 		d->off = off;
 		d->tag = a->tag;
 		d->children = a->children;
+		d->attrs = true;
 		r = read_attrs(f, u, t, a, c, d);
+		if (r == 0 && d->has_sibling &&
+		    (d->sibling <= (uint64_t)(c->p - f->secs.p[DW_SEC_INFO]) || d->sibling >= u->end))
+			d->has_sibling = false;
 		return r < 0 ? r : 1;
 	}
 	d->off = off;
 	d->tag = a->tag;
 	d->children = a->children;
+	d->attrs = false;
 	d->has_sibling = false;
 	attrs = c->p;
 	skip_attrs(t, a, c);
@@ -875,16 +912,22 @@ static int unit_bases(struct dw_file *f, struct dw_unit *u, struct dw_die *cu)
 	r = dw_die_read(f, u, &c, DW_READ_ALL, cu);
 	if (r != 1)
 		return r < 0 ? r : -ENOTSUP;
-	/* libdw's base address: DW_AT_low_pc, else 0 (DW_AT_entry_pc: libdw) */
-	u->base_addr = cu->has_low ? cu->low : 0;
-	if (!cu->has_low && cu->has_ranges)
-		return -ENOTSUP;
+	/* libdw's base address: DW_AT_low_pc, else DW_AT_entry_pc, else 0 */
+	u->base_addr = cu->has_low ? cu->low : cu->has_entry ? cu->entry : 0;
 	u->bases_read = true;
 	return 0;
 }
 
-int dw_unit_die(struct dw_file *f, size_t i, struct dw_die *cu)
+int dw_unit_die(struct dw_file *f, size_t i, bool whole, struct dw_die *cu)
 {
+	const struct abbrev_table *t;
+
+	if (whole) { /* the walk of the unit follows: its whole table at once */
+		int r = unit_table(f, &f->units[i], 0, &t);
+
+		if (r < 0)
+			return r;
+	}
 	return unit_bases(f, &f->units[i], cu);
 }
 

@@ -22,6 +22,7 @@ struct dw_die {
 	uint64_t off;
 	unsigned tag;
 	bool children;
+	bool attrs;            /* the attributes below were read */
 	bool has_sibling;      /* DW_AT_sibling: where the next sibling starts */
 	uint64_t sibling;
 	bool has_low, has_high, has_ranges, ranges_index;
@@ -32,6 +33,8 @@ struct dw_die {
 	bool has_call[3];      /* call_file, call_line, call_column */
 	uint32_t call[3];      /* 0 when not a constant that fits */
 	const char *comp_dir;
+	bool entry_read, has_entry; /* DW_AT_entry_pc as an address */
+	uint64_t entry;
 	bool has_stmt_list;
 	uint64_t stmt_list;
 };
@@ -46,15 +49,17 @@ size_t dw_file_nunits(const struct dw_file *f);
 const struct dw_unit *dw_file_unit(const struct dw_file *f, size_t i);
 const struct dw_sections *dw_file_sections(const struct dw_file *f);
 
-/* Read unit i's CU DIE into cu (and its bases into the unit); 0 or -errno. */
-int dw_unit_die(struct dw_file *f, size_t i, struct dw_die *cu);
+/* Read unit i's CU DIE into cu (and its bases into the unit); whole: parse
+ * the unit's whole abbreviation table now (a walk of its DIEs follows),
+ * else only as far as the CU DIE needs. 0 or -errno. */
+int dw_unit_die(struct dw_file *f, size_t i, bool whole, struct dw_die *cu);
 
 /* A cursor over unit u's DIEs, from its CU DIE. */
 struct dw_cur dw_unit_cursor(const struct dw_file *f, const struct dw_unit *u);
 
 /* What dw_die_read() decodes: tag, children and sibling only; the
- * attributes too for the tags the index walks (subprograms, inlined
- * subroutines, blocks, namespaces, units); or for every tag. */
+ * attributes too of units and of subprograms and inlined subroutines that
+ * can have code (the scopes of the index); or of every DIE. */
 enum { DW_READ_SKIP, DW_READ_SCOPES, DW_READ_ALL };
 
 /* Read the DIE at c (of unit u): 1 and d filled, 0 for a null entry (end

@@ -203,7 +203,7 @@ static int open_own(struct ll_symbolizer *s)
 
 		if (u->unit_type != DW_UT_compile)
 			continue;
-		r = dw_unit_die(s->dw, i, &cu);
+		r = dw_unit_die(s->dw, i, false, &cu);
 		if (r < 0)
 			return r;
 		if (cu.tag != DW_TAG_compile_unit)
@@ -804,7 +804,8 @@ static int own_walk(struct ll_symbolizer *s, struct walk *w, const struct dw_uni
 
 			if (inl && ps < 0)
 				break;
-			r = own_add_scope(s, w, u, &d, ps, depth, inl);
+			/* without pc attributes: no range, as add_scope() finds */
+			r = d.attrs ? own_add_scope(s, w, u, &d, ps, depth, inl) : -1;
 			if (r < -1)
 				return r;
 			if (r >= 0 && d.children && depth + 1 <= MAX_WALK_DEPTH) {
@@ -844,7 +845,7 @@ static int load_cu_own(struct ll_symbolizer *s, struct cu *c)
 
 	if (!u)
 		return -ENOTSUP;
-	r = dw_unit_die(s->dw, (size_t)(u - dw_file_unit(s->dw, 0)), &cu);
+	r = dw_unit_die(s->dw, (size_t)(u - dw_file_unit(s->dw, 0)), true, &cu);
 	if (r == 0 && cu.has_stmt_list) {
 		struct dw_line_table t;
 
@@ -1096,11 +1097,35 @@ static bool same_cu(const struct cu *a, const struct cu *b)
 	return true;
 }
 
+/* The CU list and ranges libdw gives at open, against ours. */
+static bool same_units(const struct ll_symbolizer *s)
+{
+	struct ll_symbolizer t = { .dwarf_elf = s->dwarf_elf };
+	bool same = open_libdw(&t) == 0 && t.ncus == s->ncus && t.ncu_ranges == s->ncu_ranges;
+
+	if (t.ncu_ranges)
+		qsort(t.cu_ranges, t.ncu_ranges, sizeof(*t.cu_ranges), cmp_cu_range);
+	for (size_t i = 0; same && i < t.ncus; i++)
+		same = t.cus[i].off == s->cus[i].off;
+	for (size_t i = 0; same && i < t.ncu_ranges; i++)
+		same = t.cu_ranges[i].lo == s->cu_ranges[i].lo && t.cu_ranges[i].hi == s->cu_ranges[i].hi &&
+		       t.cu_ranges[i].cu == s->cu_ranges[i].cu;
+	free(t.cus);
+	free(t.cu_ranges);
+	if (t.dwarf)
+		dwarf_end(t.dwarf);
+	return same;
+}
+
 int dwarf_index_check_readers(struct ll_symbolizer *s, size_t *own, size_t *differ)
 {
 	*own = *differ = 0;
 	if (!s->dw)
 		return 0;
+	if (!same_units(s)) {
+		*differ = 1; /* the units or their ranges */
+		return 0;
+	}
 	for (size_t i = 0; i < s->ncus; i++) {
 		struct cu a = { .off = s->cus[i].off }, b = { .off = s->cus[i].off };
 		int ra = load_cu_own(s, &a), rb = ra == 0 ? load_cu_libdw(s, &b) : 0;

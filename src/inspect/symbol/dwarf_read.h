@@ -76,6 +76,8 @@ static inline uint64_t dw_uleb(struct dw_cur *c)
 	uint64_t v = 0;
 	unsigned shift = 0;
 
+	if (c->p < c->end && !(*c->p & 0x80)) /* most values fit 7 bits */
+		return *c->p++;
 	while (c->p < c->end) {
 		uint8_t b = *c->p++;
 

@@ -145,8 +145,9 @@ void dwarf_index_free(struct ll_symbolizer *s);
  * covers addr). */
 size_t dwarf_index_lookup(struct ll_symbolizer *s, uint64_t addr, struct ll_sym_result *out);
 
-/* For tests: load each CU with our readers and with libdw and compare;
- * *own counts the CUs ours read alike, *differ the ones they did not. */
+/* For tests: compare the units and ranges found at open, then load each
+ * CU with our readers and with libdw and compare; *own counts the CUs ours
+ * read alike, *differ the ones they did not (1 when the units differ). */
 int dwarf_index_check_readers(struct ll_symbolizer *s, size_t *own, size_t *differ);
 
 /* Load one CU now (index_cache.c saves whole indexes); 0 or -errno. */
