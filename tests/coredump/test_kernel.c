@@ -637,6 +637,84 @@ static void check_not_modified(const char *copy, unsigned delay_ms)
 	json_object_put(e);
 }
 
+/* Issue 13: a C++ crash reads as C++ in `cores info` and `cores list
+ * --top` (demangled as c++filt does, the mangled name kept in the JSON as
+ * linkage_name), and as in the file with --no-demangle. */
+static void test_cxx_names(void **state)
+{
+	static const char lambda[] = "srv::handle(std::vector<srv::Conn, std::allocator<srv::Conn> >&, int)::"
+				     "{lambda(srv::Conn const&)#1}::operator()(srv::Conn const&) const";
+	char cxx[4096], spid[32];
+	json_object *e, *info, *list;
+	char *out = NULL;
+	int status;
+
+	(void)state;
+	snprintf(cxx, sizeof(cxx), "%s", tu_build_path("tests/inspect/core/analysis-cxx"));
+	if (access(cxx, X_OK) != 0) {
+		print_message("skipped: analysis-cxx was not built (no C++ compiler)\n");
+		skip();
+	}
+	crash_path = cxx;
+	e = crash(NULL, &status);
+	crash_path = NULL;
+	assert_non_null(e);
+	assert_true(th_bool(e, "stored"));
+	snprintf(spid, sizeof(spid), "%d", (int)th_int(e, "pid"));
+
+	info = th_cores_json(store, &status, "info", th_str(e, "id"));
+	assert_non_null(info);
+	assert_int_equal(status, 0);
+	assert_non_null(th_str(info, "top_frame"));
+	if (strncmp(th_str(info, "top_frame"), lambda, strlen(lambda)))
+		fail_msg("cores info top frame: %s", th_str(info, "top_frame"));
+	{
+		json_object *threads, *frames, *f;
+
+		assert_true(json_object_object_get_ex(json_object_object_get(info, "analysis"), "threads", &threads));
+		assert_true(json_object_object_get_ex(json_object_array_get_idx(threads, 0), "frames", &frames));
+		f = json_object_array_get_idx(frames, 0);
+		assert_string_equal(th_str(f, "function"), lambda);
+		assert_non_null(th_str(f, "linkage_name"));
+		assert_int_equal(strncmp(th_str(f, "linkage_name"), "_ZZN3srv6handle", 15), 0);
+	}
+	json_object_put(info);
+	{
+		const char *argv[] = { tu_lifeline(), "cores", "list", "--store", store, "--top", "--json", "--pid", spid,
+				       NULL };
+
+		assert_int_equal(run_status(argv, &out, NULL), 0);
+		list = json_tokener_parse(out);
+		assert_non_null(list);
+		assert_int_equal(json_object_array_length(list), 1);
+		if (strncmp(th_str(json_object_array_get_idx(list, 0), "top_frame"), lambda, strlen(lambda)))
+			fail_msg("cores list --top: %s", out);
+		json_object_put(list);
+		free(out);
+	}
+	{
+		const char *argv[] = { tu_lifeline(), "cores", "list", "--store", store, "--top", "--no-demangle", "--pid",
+				       spid, NULL };
+
+		assert_int_equal(run_status(argv, &out, NULL), 0);
+		/* (an inlined template's DWARF name has "srv::handle(" in it:
+		 * only the demangler writes "{lambda(...)#1}") */
+		if (!strstr(out, "_ZZN3srv6handle") || strstr(out, "{lambda(srv::Conn const&)#1}"))
+			fail_msg("cores list --top --no-demangle:\n%s", out);
+		free(out);
+	}
+	{
+		const char *argv[] = { tu_lifeline(), "cores", "info", "--store", store, "--no-demangle", th_str(e, "id"),
+				       NULL };
+
+		assert_int_equal(run_status(argv, &out, NULL), 0);
+		if (!strstr(out, "_ZZN3srv6handle") || strstr(out, "{lambda(srv::Conn const&)#1}"))
+			fail_msg("cores info --no-demangle:\n%.3000s", strstr(out, "Top frame") ? strstr(out, "Top frame") : out);
+		free(out);
+	}
+	json_object_put(e);
+}
+
 static void test_copied_then_run(void **state)
 {
 	char copy[600];
@@ -683,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_escapes_in_core),
 		cmocka_unit_test(test_copied_then_run),
 		cmocka_unit_test(test_colour_terminal),
+		cmocka_unit_test(test_cxx_names),
 		cmocka_unit_test(test_too_long_and_uninstall),
 	};
 

@@ -8,7 +8,8 @@
  * signal and si_code, the fault address classification, the cause named,
  * glibc's abort message; a plugin overwritten in place with cp while loaded
  * (with metadata built like the core_pattern helper builds it, and without);
- * a truncated core, non-core files. */
+ * a truncated core, non-core files; a C++ program's names demangled as
+ * c++filt does (and kept mangled with no_demangle). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -482,6 +483,83 @@ static void test_thread_stack_overflow(void **state)
 	(void)state;
 	assert_non_null(strstr(jget_str(j, "fault"), "guard page"));
 	json_object_put(j);
+}
+
+/* ---- C++: names demangled as c++filt does, the mangled one kept ---- */
+
+static char *cxxfilt(const char *mangled)
+{
+	char *const argv[] = { "c++filt", NULL };
+	char *out = NULL;
+	size_t n;
+
+	if (tu_run(argv, mangled, &out, NULL) != 0 || !out)
+		return NULL;
+	n = strlen(out);
+	while (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	return out;
+}
+
+static void test_cxx_demangled(void **state)
+{
+	static const char lambda[] = "srv::handle(std::vector<srv::Conn, std::allocator<srv::Conn> >&, int)::"
+				     "{lambda(srv::Conn const&)#1}::operator()(srv::Conn const&) const";
+	char *const argv[] = { (char *)prog("analysis-cxx"), "crash", NULL };
+	struct ll_core_options o = { 0 };
+	struct ll_core_analysis *a;
+	char core[512], *text, *want;
+	json_object *j, *f, *threads, *frames;
+	bool caller = false;
+
+	(void)state;
+	if (access(argv[0], X_OK) != 0 || access("/usr/bin/c++filt", X_OK) != 0) {
+		print_message("skipped: no C++ compiler at build time or no c++filt\n");
+		skip();
+	}
+	assert_int_equal(crash(argv, core, sizeof(core)), 0);
+	a = analyze(core, NULL);
+	j = ll_core_analysis_json(a);
+	f = top_frame_json(j);
+	assert_non_null(jget_str(f, "linkage_name"));
+	assert_int_equal(strncmp(jget_str(f, "linkage_name"), "_ZZN3srv6handle", 15), 0);
+	want = cxxfilt(jget_str(f, "linkage_name"));
+	assert_non_null(want);
+	assert_string_equal(jget_str(f, "function"), want);   /* what c++filt says */
+	assert_string_equal(jget_str(f, "function"), lambda);  /* and what a person reads */
+	free(want);
+	assert_int_equal(strncmp(ll_core_analysis_top_frame(a), lambda, strlen(lambda)), 0);
+	assert_true(json_object_object_get_ex(j, "threads", &threads));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(threads, 0), "frames", &frames));
+	for (size_t i = 1; i < json_object_array_length(frames); i++) {
+		json_object *c = json_object_array_get_idx(frames, i);
+
+		if (jget_str(c, "function") &&
+		    strcmp(jget_str(c, "function"), "srv::handle(std::vector<srv::Conn, std::allocator<srv::Conn> >&, int)") == 0)
+			caller = strcmp(jget_str(c, "linkage_name"), "_ZN3srv6handleERSt6vectorINS_4ConnESaIS1_EEi") == 0;
+		if (jget_str(c, "function") && strcmp(jget_str(c, "function"), "main") == 0)
+			assert_null(jget_str(c, "linkage_name")); /* a C name: as it is, no linkage_name */
+	}
+	assert_true(caller);
+	text = print_text(a);
+	assert_non_null(strstr(text, lambda));
+	assert_non_null(strstr(jget_str(json_object_array_get_idx(json_object_object_get(j, "causes"), 0), "title"),
+			       "srv::handle("));
+	free(text);
+	json_object_put(j);
+	ll_core_analysis_free(a);
+
+	/* no_demangle: the names as they are in the file */
+	o.no_demangle = true;
+	assert_int_equal(ll_core_analyze(core, &o, &a), 0);
+	j = ll_core_analysis_json(a);
+	f = top_frame_json(j);
+	assert_int_equal(strncmp(jget_str(f, "function"), "_ZZN3srv6handle", 15), 0);
+	assert_null(jget_str(f, "linkage_name"));
+	assert_int_equal(strncmp(ll_core_analysis_top_frame(a), "_ZZN3srv6handle", 15), 0);
+	json_object_put(j);
+	ll_core_analysis_free(a);
+	unlink(core);
 }
 
 static void test_divide_by_zero(void **state)
@@ -1337,6 +1415,7 @@ int main(void)
 		cmocka_unit_test(test_null_call),
 		cmocka_unit_test(test_thread_stack_overflow),
 		cmocka_unit_test(test_divide_by_zero),
+		cmocka_unit_test(test_cxx_demangled),
 		cmocka_unit_test(test_modified_in_place),
 		cmocka_unit_test(test_modified_elsewhere),
 		cmocka_unit_test(test_modified_same_size),
