@@ -228,6 +228,25 @@ static void term_env(char *buf, size_t size)
 		snprintf(buf, size, "TERM=%s", t);
 }
 
+/* gdb's path along our PATH, found before the child drops its rights (and
+ * its environment); "" when there is none. */
+static void find_gdb(char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096], *dir, *save = NULL;
+
+	out[0] = '\0';
+	snprintf(dirs, sizeof(dirs), "%s", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		if (dir[0] != '/')
+			continue; /* a relative PATH entry is the current directory's */
+		snprintf(out, size, "%s/gdb", dir);
+		if (access(out, X_OK) == 0)
+			return;
+	}
+	out[0] = '\0';
+}
+
 /* Run argv as a child (its own session), as uid/gid when uid != 0; wait,
  * with a time limit when stdin is not a terminal. Returns the exit code. */
 static int run_gdb(char **argv, uid_t uid, gid_t gid)
@@ -235,10 +254,17 @@ static int run_gdb(char **argv, uid_t uid, gid_t gid)
 	char term[80], *envp[3] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL, NULL };
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
 	bool timed = !isatty(STDIN_FILENO);
+	char gdb[4200];
 	struct timespec t0, t;
 	int status = 0;
 	pid_t pid;
 
+	find_gdb(gdb, sizeof(gdb));
+	if (!gdb[0]) {
+		out_error("cores", "cannot run gdb: not found in PATH (install the gdb package, or use "
+			  "'lifeline cores dump')");
+		return LL_EXIT_FAIL;
+	}
 	term_env(term, sizeof(term));
 	if (term[0])
 		envp[1] = term;
@@ -253,9 +279,10 @@ static int run_gdb(char **argv, uid_t uid, gid_t gid)
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGQUIT, SIG_DFL);
-		if (setsid() < 0 || (uid != 0 && ll_sandbox_enter(uid, gid, LL_SANDBOX_PDEATHSIG) < 0))
+		if (setsid() < 0 || (uid != 0 && (chdir("/") < 0 ||
+						  ll_sandbox_enter(uid, gid, LL_SANDBOX_PDEATHSIG) < 0)))
 			_exit(126);
-		execvpe("gdb", argv, envp);
+		execve(gdb, argv, envp);
 		_exit(127);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
