@@ -154,9 +154,14 @@ static void map_fuse_file(void *arg)
 
 	(void)arg;
 	snprintf(path, sizeof(path), "%s/f", mnt);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED)
+	/* The mount is there before the daemon has answered FUSE_INIT: on a
+	 * loaded machine the first lookups may still fail; try for 5 s. */
+	for (int i = 0; (fd = open(path, O_RDONLY)) < 0 && i < 50; i++)
+		usleep(100 * 1000);
+	if (fd < 0 || mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED) {
+		fprintf(stderr, "mapper: %s: %s\n", path, strerror(errno));
 		_exit(1); /* no "ready": th_start_child fails */
+	}
 }
 
 static void test_fuse_mapping_not_read(void **state)
