@@ -36,6 +36,11 @@ int ll_read_file(const char *path, size_t max, char **out, size_t *len);
  * failure. The one way the modules list a directory they hold open. */
 DIR *ll_opendir_at(int dirfd, const char *path, int extra_oflags);
 
+/* Format a reason into why (when why is not NULL and why_size > 0) and
+ * return err: the one helper for functions that say why they failed. */
+int ll_fail_why(int err, char *why, size_t why_size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Write the whole buffer, retrying on EINTR and short writes.
  * Async-signal-safe. */
 int ll_write_all(int fd, const void *buf, size_t len);

@@ -19,21 +19,6 @@
 
 extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
 
-static int fail(int err, char *why, size_t why_size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int err, char *why, size_t why_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 /* end = off + n * size, refusing overflow. */
 static int span_end(uint64_t off, uint64_t n, uint64_t size, uint64_t *end)
 {
@@ -56,45 +41,45 @@ int ll_elf_check_complete(const void *buf, size_t len, enum ll_elf_kind kind, ch
 	if (why && why_size)
 		why[0] = '\0';
 	if (len == 0)
-		return fail(-EAGAIN, why, why_size, "the file is empty (being written?)");
+		return ll_fail_why(-EAGAIN, why, why_size, "the file is empty (being written?)");
 	if (memcmp(b, ELFMAG, len < SELFMAG ? len : SELFMAG) != 0)
-		return fail(-ENOEXEC, why, why_size, "not an ELF file (no \\177ELF magic at the start)");
+		return ll_fail_why(-ENOEXEC, why, why_size, "not an ELF file (no \\177ELF magic at the start)");
 	if (len < sizeof(ElfW(Ehdr)))
-		return fail(-EAGAIN, why, why_size, "ELF cut short: %zu bytes, less than an ELF header (being written?)",
+		return ll_fail_why(-EAGAIN, why, why_size, "ELF cut short: %zu bytes, less than an ELF header (being written?)",
 			    len);
 	if (eh->e_ident[EI_CLASS] != self->e_ident[EI_CLASS])
-		return fail(-ENOEXEC, why, why_size, "ELF class %u, this host is class %u (32- vs 64-bit)",
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF class %u, this host is class %u (32- vs 64-bit)",
 			    eh->e_ident[EI_CLASS], self->e_ident[EI_CLASS]);
 	if (eh->e_ident[EI_DATA] != self->e_ident[EI_DATA])
-		return fail(-ENOEXEC, why, why_size, "ELF byte order differs from this host's");
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF byte order differs from this host's");
 	if (eh->e_machine != self->e_machine)
-		return fail(-ENOEXEC, why, why_size, "ELF machine %u, this host is machine %u (built for another CPU)",
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF machine %u, this host is machine %u (built for another CPU)",
 			    eh->e_machine, self->e_machine);
 	if (kind == LL_ELF_EXECUTABLE && eh->e_type != ET_DYN && eh->e_type != ET_EXEC)
-		return fail(-ENOEXEC, why, why_size, "ELF type %u is not an executable (ET_EXEC or ET_DYN)",
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF type %u is not an executable (ET_EXEC or ET_DYN)",
 			    eh->e_type);
 	if (kind == LL_ELF_SHARED_OBJECT && eh->e_type != ET_DYN)
-		return fail(-ENOEXEC, why, why_size, "ELF type %u is not a shared object (ET_DYN); build with -shared",
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF type %u is not a shared object (ET_DYN); build with -shared",
 			    eh->e_type);
 	if (eh->e_phnum == 0 || eh->e_phentsize != sizeof(ElfW(Phdr)))
-		return fail(-ENOEXEC, why, why_size, "ELF has no usable program headers");
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF has no usable program headers");
 	if (span_end(eh->e_phoff, eh->e_phnum, sizeof(ElfW(Phdr)), &end) || end > len)
-		return fail(-EAGAIN, why, why_size,
+		return ll_fail_why(-EAGAIN, why, why_size,
 			    "ELF cut short: program headers end at byte %llu, the file has %zu (being written?)",
 			    (unsigned long long)end, len);
 	if (eh->e_shnum) {
 		if (eh->e_shentsize != sizeof(ElfW(Shdr)))
-			return fail(-ENOEXEC, why, why_size, "ELF section header size %u is wrong",
+			return ll_fail_why(-ENOEXEC, why, why_size, "ELF section header size %u is wrong",
 				    eh->e_shentsize);
 		if (span_end(eh->e_shoff, eh->e_shnum, sizeof(ElfW(Shdr)), &end) || end > len)
-			return fail(-EAGAIN, why, why_size,
+			return ll_fail_why(-EAGAIN, why, why_size,
 				    "ELF cut short: section headers end at byte %llu, the file has %zu (being written?)",
 				    (unsigned long long)end, len);
 	}
 	if (eh->e_phoff % _Alignof(ElfW(Phdr)))
-		return fail(-ENOEXEC, why, why_size, "ELF program headers are misaligned");
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF program headers are misaligned");
 	if (eh->e_shnum && eh->e_shoff % _Alignof(ElfW(Shdr)))
-		return fail(-ENOEXEC, why, why_size, "ELF section headers are misaligned");
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF section headers are misaligned");
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(b + eh->e_phoff) + i;
 
@@ -104,15 +89,15 @@ int ll_elf_check_complete(const void *buf, size_t len, enum ll_elf_kind kind, ch
 			continue;
 		has_load = true;
 		if (ph->p_filesz > ph->p_memsz)
-			return fail(-ENOEXEC, why, why_size, "ELF segment %u has more file bytes than memory", i);
+			return ll_fail_why(-ENOEXEC, why, why_size, "ELF segment %u has more file bytes than memory", i);
 		if (span_end(ph->p_offset, 1, ph->p_filesz, &end) || end > len)
-			return fail(-EAGAIN, why, why_size,
+			return ll_fail_why(-EAGAIN, why, why_size,
 				    "ELF cut short: segment %u ends at byte %llu, the file has %zu (being written?)", i,
 				    (unsigned long long)end, len);
 	}
 	if (!has_load)
-		return fail(-ENOEXEC, why, why_size, "ELF has no loadable segment");
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF has no loadable segment");
 	if (!has_dyn && kind == LL_ELF_SHARED_OBJECT)
-		return fail(-ENOEXEC, why, why_size, "ELF has no dynamic section (not a shared library)");
+		return ll_fail_why(-ENOEXEC, why, why_size, "ELF has no dynamic section (not a shared library)");
 	return 0;
 }

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <urcu-bp.h>
 
+#include "common/common.h"
 #include "plugin/plugin_private.h"
 
 #define DEFAULT_MAX_SIZE ((size_t)256 << 20)
@@ -137,18 +138,6 @@ static bool resource_error(int err)
 	return err == -EMFILE || err == -ENFILE || err == -ENOMEM || err == -ENOBUFS || err == -EAGAIN;
 }
 
-static int failf(char *why, size_t size, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int failf(char *why, size_t size, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 /* The descriptor, if the object itself (not a dependency) defines it. */
 static const struct ll_plugin_descriptor *find_descriptor(void *handle)
 {
@@ -181,7 +170,7 @@ static int load_version(struct ll_plugin *p, struct ll_pversion *v, bool carry_s
 	if (!v->handle) {
 		const char *e = dlerror();
 
-		failf(why, size, -ELIBBAD, "dlopen failed: %s", e ? e : "unknown error");
+		ll_fail_why(-ELIBBAD, why, size, "dlopen failed: %s", e ? e : "unknown error");
 		if (e && (strstr(e, strerror(EMFILE)) || strstr(e, strerror(ENFILE)) || strstr(e, strerror(ENOMEM))))
 			p->transient = true;
 		ll_snapshot_release(&v->snap);
@@ -190,32 +179,32 @@ static int load_version(struct ll_plugin *p, struct ll_pversion *v, bool carry_s
 	}
 	d = find_descriptor(v->handle);
 	if (!d) {
-		r = failf(why, size, -ENOEXEC,
+		r = ll_fail_why(-ENOEXEC, why, size,
 			  "no plugin descriptor: the file does not export " LL_PLUGIN_SYMBOL
 			  " (define one with LL_PLUGIN(...))");
 		goto fail;
 	}
 	if (d->magic != LL_PLUGIN_MAGIC) {
-		r = failf(why, size, -ENOEXEC, "the descriptor has a bad magic number 0x%08x", d->magic);
+		r = ll_fail_why(-ENOEXEC, why, size, "the descriptor has a bad magic number 0x%08x", d->magic);
 		goto fail;
 	}
 	if (d->size < sizeof(struct ll_plugin_descriptor)) {
-		r = failf(why, size, -EPROTO, "the descriptor is %u bytes, this host needs %zu: rebuild the plugin "
+		r = ll_fail_why(-EPROTO, why, size, "the descriptor is %u bytes, this host needs %zu: rebuild the plugin "
 			  "against this lifeline", d->size, sizeof(struct ll_plugin_descriptor));
 		goto fail;
 	}
 	if (p->opts.name && (!d->name || strcmp(d->name, p->opts.name))) {
-		r = failf(why, size, -EPROTO, "plugin name is '%s', the host wants '%s'", d->name ? d->name : "",
+		r = ll_fail_why(-EPROTO, why, size, "plugin name is '%s', the host wants '%s'", d->name ? d->name : "",
 			  p->opts.name);
 		goto fail;
 	}
 	if (d->abi != p->opts.abi) {
-		r = failf(why, size, -EPROTO, "ABI version %u, the host wants %u: rebuild the plugin against the "
+		r = ll_fail_why(-EPROTO, why, size, "ABI version %u, the host wants %u: rebuild the plugin against the "
 			  "host's table definition", d->abi, p->opts.abi);
 		goto fail;
 	}
 	if (!d->table) {
-		r = failf(why, size, -EPROTO, "the descriptor has no function table");
+		r = ll_fail_why(-EPROTO, why, size, "the descriptor has no function table");
 		goto fail;
 	}
 	v->desc = d;

@@ -298,12 +298,12 @@ int ll_upgrade_request(pid_t pid, const char *exe, int timeout_ms, struct ll_upg
 	int s, r;
 
 	if (pid <= 0 || !st)
-		return up_fail(-EINVAL, why, why_size, "bad pid or no status to fill");
+		return ll_fail_why(-EINVAL, why, why_size, "bad pid or no status to fill");
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return up_fail(-errno, why, why_size, "socket: %s", strerror(errno));
+		return ll_fail_why(-errno, why, why_size, "socket: %s", strerror(errno));
 	if (connect(s, (struct sockaddr *)&sa, len) < 0) {
-		r = up_fail(-errno, why, why_size,
+		r = ll_fail_why(-errno, why, why_size,
 			    "process %d has no upgrade control socket (@lifeline-upgrade-%d: %s): it must be a "
 			    "lifeline service that called ll_upgrade_control_open()",
 			    (int)pid, (int)pid, strerror(errno));
@@ -316,7 +316,7 @@ int ll_upgrade_request(pid_t pid, const char *exe, int timeout_ms, struct ll_upg
 		socklen_t clen = sizeof(cred);
 
 		if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
-			r = up_fail(-EPERM, why, why_size,
+			r = ll_fail_why(-EPERM, why, why_size,
 				    "the control socket @lifeline-upgrade-%d belongs to pid %d, not to %d: refusing it",
 				    (int)pid, clen == sizeof(cred) ? (int)cred.pid : -1, (int)pid);
 			goto out;
@@ -329,7 +329,7 @@ int ll_upgrade_request(pid_t pid, const char *exe, int timeout_ms, struct ll_upg
 	p = (struct pollfd){ .fd = s, .events = POLLIN };
 	r = poll(&p, 1, timeout_ms);
 	if (r <= 0) {
-		r = up_fail(r == 0 ? -ETIMEDOUT : -errno, why, why_size,
+		r = ll_fail_why(r == 0 ? -ETIMEDOUT : -errno, why, why_size,
 			    "process %d did not answer within %d ms", (int)pid, timeout_ms);
 		goto out;
 	}
@@ -340,14 +340,14 @@ int ll_upgrade_request(pid_t pid, const char *exe, int timeout_ms, struct ll_upg
 	}
 	n = recv(s, buf, MSG_MAX, 0);
 	if (n <= 0) {
-		r = up_fail(-EPROTO, why, why_size, "process %d closed the control connection without an answer",
+		r = ll_fail_why(-EPROTO, why, why_size, "process %d closed the control connection without an answer",
 			    (int)pid);
 		goto out;
 	}
 	buf[n] = '\0';
 	r = parse_reply(buf, st, why, why_size);
 	if (r == -EPROTO && !st->why[0])
-		up_fail(r, why, why_size, "process %d sent an answer that is not a status", (int)pid);
+		ll_fail_why(r, why, why_size, "process %d sent an answer that is not a status", (int)pid);
 out:
 	free(buf);
 	close(s);

@@ -24,18 +24,6 @@ struct up_global up_g = {
 	.ctl_conn = -1,
 };
 
-int up_fail(int err, char *why, size_t why_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 uint64_t up_now_us(void)
 {
 	struct timespec ts;

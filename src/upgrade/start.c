@@ -66,21 +66,21 @@ static int check_binary(const char *exe, char *why, size_t why_size)
 	fd = open(exe, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
-		return up_fail(r, why, why_size, "cannot open the new binary %s: %s%s", exe, strerror(-r),
+		return ll_fail_why(r, why, why_size, "cannot open the new binary %s: %s%s", exe, strerror(-r),
 			       r == -ENOENT ? " (install it first)" : "");
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = up_fail(-EACCES, why, why_size, "the new binary %s is not a regular file", exe);
+		r = ll_fail_why(-EACCES, why, why_size, "the new binary %s is not a regular file", exe);
 		goto out;
 	}
 	if (access(exe, X_OK) < 0 || !(st.st_mode & 0111)) {
-		r = up_fail(-EACCES, why, why_size, "the new binary %s is not executable (chmod +x it)", exe);
+		r = ll_fail_why(-EACCES, why, why_size, "the new binary %s is not executable (chmod +x it)", exe);
 		goto out;
 	}
 	if (st.st_size > 0)
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (st.st_size > 0 && map == MAP_FAILED) {
-		r = up_fail(-errno, why, why_size, "cannot map the new binary %s: %s", exe, strerror(errno));
+		r = ll_fail_why(-errno, why, why_size, "cannot map the new binary %s: %s", exe, strerror(errno));
 		goto out;
 	}
 	if (st.st_size >= 2 && !memcmp(map, "#!", 2)) {
@@ -93,7 +93,7 @@ static int check_binary(const char *exe, char *why, size_t why_size)
 		r = ll_elf_check_complete(map == MAP_FAILED ? "" : map, (size_t)st.st_size, LL_ELF_EXECUTABLE,
 					  elfwhy, sizeof(elfwhy));
 		if (r < 0)
-			up_fail(r, why, why_size, "the new binary %s is refused: %s%s", exe, elfwhy,
+			ll_fail_why(r, why, why_size, "the new binary %s is refused: %s%s", exe, elfwhy,
 				r == -EAGAIN ? "; install binaries with `lifeline install` (atomic rename), then retry"
 					     : "");
 	}
@@ -260,11 +260,11 @@ static int refuse_busy(char *why, size_t why_size)
 	const struct ll_upgrade_status *s = &up_g.st;
 
 	if (s->phase == LL_UPGRADE_RUNNING)
-		return up_fail(-EBUSY, why, why_size,
+		return ll_fail_why(-EBUSY, why, why_size,
 			       "an upgrade is running already (new pid %d, started %llu ms ago): wait for its outcome",
 			       (int)s->new_pid, (unsigned long long)((up_now_us() - up_g.t0_us) / 1000));
 	if (s->phase == LL_UPGRADE_READY)
-		return up_fail(-EBUSY, why, why_size,
+		return ll_fail_why(-EBUSY, why, why_size,
 			       "this process handed over to pid %d already and is draining: upgrade pid %d instead",
 			       (int)s->new_pid, (int)s->new_pid);
 	return 0;
@@ -365,7 +365,7 @@ int ll_upgrade_start(const struct ll_upgrade_opts *opts, char *why, size_t why_s
 					up_g.fds[i].name);
 	job = calloc(1, sizeof(*job));
 	if (!job) {
-		r = up_fail(-ENOMEM, why, why_size, "out of memory");
+		r = ll_fail_why(-ENOMEM, why, why_size, "out of memory");
 		goto fail;
 	}
 	job->child_end = job->state_fd = job->pidfd = -1;
@@ -373,7 +373,7 @@ int ll_upgrade_start(const struct ll_upgrade_opts *opts, char *why, size_t why_s
 	r = o->exe ? (snprintf(job->exe, sizeof(job->exe), "%s", o->exe) < (int)sizeof(job->exe) ? 0 : -ENAMETOOLONG)
 		   : self_exe(job->exe, sizeof(job->exe));
 	if (r < 0) {
-		up_fail(r, why, why_size, "cannot name the new binary (/proc/self/exe): %s", strerror(-r));
+		ll_fail_why(r, why, why_size, "cannot name the new binary (/proc/self/exe): %s", strerror(-r));
 		goto fail;
 	}
 	snprintf(up_g.st.exe, sizeof(up_g.st.exe), "%s", job->exe);
@@ -383,25 +383,25 @@ int ll_upgrade_start(const struct ll_upgrade_opts *opts, char *why, size_t why_s
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		if (fcntl(up_g.fds[i].fd, F_GETFD) < 0) {
-			r = up_fail(-EBADF, why, why_size,
+			r = ll_fail_why(-EBADF, why, why_size,
 				    "descriptor %d registered as '%s' is closed: ll_upgrade_unregister() it first",
 				    up_g.fds[i].fd, up_g.fds[i].name);
 			goto fail;
 		}
 	reason = LL_UPGRADE_REASON_ERROR;
 	if (!o->argv && (r = self_argv(&own_argv, &argv_store)) < 0) {
-		up_fail(r, why, why_size, "cannot read this process's arguments (/proc/self/cmdline): %s",
+		ll_fail_why(r, why, why_size, "cannot read this process's arguments (/proc/self/cmdline): %s",
 			strerror(-r));
 		goto fail;
 	}
 	/* a socket pair rather than a pipe: the new process's send() gets
 	 * EPIPE, not SIGPIPE, when this process is gone */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pipefd) < 0) {
-		r = up_fail(-errno, why, why_size, "cannot create the readiness socket: %s", strerror(errno));
+		r = ll_fail_why(-errno, why, why_size, "cannot create the readiness socket: %s", strerror(errno));
 		goto fail;
 	}
 	if (up_g.state_len && (r = seal_state(up_g.state, up_g.state_len)) < 0) {
-		up_fail(r, why, why_size, "cannot seal the state blob in a memfd: %s", strerror(-r));
+		ll_fail_why(r, why, why_size, "cannot seal the state blob in a memfd: %s", strerror(-r));
 		goto fail;
 	}
 	state_fd = up_g.state_len ? r : -1;
@@ -414,14 +414,14 @@ int ll_upgrade_start(const struct ll_upgrade_opts *opts, char *why, size_t why_s
 	job->envp = build_env(o->envp ? o->envp : environ, n, up_g.st.fdnames, 3 + (int)n,
 			      state_fd >= 0 ? 4 + (int)n : -1, &job->pid_slot);
 	if (!job->argv || !job->envp) {
-		r = up_fail(-ENOMEM, why, why_size, "cannot build the new process's arguments and environment");
+		r = ll_fail_why(-ENOMEM, why, why_size, "cannot build the new process's arguments and environment");
 		goto fail;
 	}
 	timer = arm_deadline(o->ready_timeout_ms > 0 ? o->ready_timeout_ms : LL_UPGRADE_READY_TIMEOUT_MS);
 	done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (timer < 0 || done_fd < 0) {
 		r = timer < 0 ? timer : -errno;
-		up_fail(r, why, why_size, "cannot create the deadline timer or the spawn event: %s", strerror(-r));
+		ll_fail_why(r, why, why_size, "cannot create the deadline timer or the spawn event: %s", strerror(-r));
 		goto fail;
 	}
 	push_fdstore();

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "common/common.h"
 #include "lifeline/spawn.h"
 #include "lifeline/upgrade.h"
 
@@ -74,9 +75,6 @@ struct up_global {
 };
 
 extern struct up_global up_g;
-
-/* Write the sentence into why (may be NULL) and return err. */
-int up_fail(int err, char *why, size_t why_size, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Monotonic clock, microseconds. */
 uint64_t up_now_us(void);
