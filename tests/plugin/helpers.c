@@ -258,3 +258,13 @@ void ph_callers_stop(struct ph_callers *c)
 	for (int i = 0; i < c->n; i++)
 		pthread_join(c->th[i], NULL);
 }
+
+int ph_setup_greeter_dir(char *dir, size_t dir_size, char *cur, size_t cur_size)
+{
+	if (tu_mkdtemp(dir, dir_size) < 0)
+		return -1;
+	snprintf(cur, cur_size, "%s/greeter.so", dir);
+	ph_copy_file(ph_plugin("greeter-v1.so"), cur);
+	ph_events_reset();
+	return 0;
+}

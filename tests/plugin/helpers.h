@@ -30,6 +30,10 @@ int ph_count_memfds(void);
 /* Lines of /proc/self/maps that map a plugin snapshot. */
 int ph_count_snapshot_maps(void);
 
+/* A fresh directory (dir) holding a copy of greeter-v1.so at cur, events
+ * reset: the setup of the host and fault tests. Returns 0 or -1. */
+int ph_setup_greeter_dir(char *dir, size_t dir_size, char *cur, size_t cur_size);
+
 /* Events seen by ph_on_event. */
 extern atomic_int ph_ev_loaded, ph_ev_rejected, ph_ev_unloaded, ph_ev_still, ph_ev_rearmed, ph_ev_lost;
 extern char ph_ev_last[1024], ph_ev_last_loaded[1024]; /* any event's, LOADED's */

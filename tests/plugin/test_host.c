@@ -28,16 +28,10 @@
 
 static char dir[4096], cur[4200];
 
-
 static int setup(void **state)
 {
 	(void)state;
-	if (tu_mkdtemp(dir, sizeof(dir)) < 0)
-		return -1;
-	snprintf(cur, sizeof(cur), "%s/greeter.so", dir);
-	ph_copy_file(ph_plugin("greeter-v1.so"), cur);
-	ph_events_reset();
-	return 0;
+	return ph_setup_greeter_dir(dir, sizeof(dir), cur, sizeof(cur));
 }
 
 static int teardown(void **state)

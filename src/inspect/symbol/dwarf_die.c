@@ -301,18 +301,29 @@ static int unit_table(struct dw_file *f, const struct dw_unit *u, uint64_t code,
 
 /* ---------- values ---------- */
 
+/* A cursor on entry idx (of size bytes) of an index section (DW_AT_str_offsets_base,
+ * DW_AT_addr_base tables of DWARF 5), bounds-checked. */
+static int index_entry(const struct dw_file *f, int sec, bool has_base, uint64_t base, uint64_t idx,
+		       unsigned size, struct dw_cur *c)
+{
+	uint64_t at;
+
+	if (!has_base || !f->secs.p[sec])
+		return -ENOTSUP;
+	at = base + idx * size;
+	if (idx > f->secs.size[sec] || at + size > f->secs.size[sec])
+		return -ENOTSUP;
+	*c = (struct dw_cur){ f->secs.p[sec] + at, f->secs.p[sec] + at + size, f->secs.big_endian, false };
+	return 0;
+}
+
 static int read_str_offset(const struct dw_file *f, const struct dw_unit *u, uint64_t idx, const char **out)
 {
 	struct dw_cur c;
-	uint64_t at;
 
-	if (!u->has_str_base || !f->secs.p[DW_SEC_STR_OFFSETS])
+	if (index_entry(f, DW_SEC_STR_OFFSETS, u->has_str_base, u->str_offsets_base, idx, u->offset_size,
+			&c) < 0)
 		return -ENOTSUP;
-	at = u->str_offsets_base + idx * u->offset_size;
-	if (idx > f->secs.size[DW_SEC_STR_OFFSETS] || at + u->offset_size > f->secs.size[DW_SEC_STR_OFFSETS])
-		return -ENOTSUP;
-	c = (struct dw_cur){ f->secs.p[DW_SEC_STR_OFFSETS] + at, f->secs.p[DW_SEC_STR_OFFSETS] + at + u->offset_size,
-			     f->secs.big_endian, false };
 	*out = dw_sec_str(&f->secs, DW_SEC_STR, dw_u(&c, u->offset_size));
 	return *out ? 0 : -ENOTSUP;
 }
@@ -320,15 +331,9 @@ static int read_str_offset(const struct dw_file *f, const struct dw_unit *u, uin
 static int read_addrx(const struct dw_file *f, const struct dw_unit *u, uint64_t idx, uint64_t *out)
 {
 	struct dw_cur c;
-	uint64_t at;
 
-	if (!u->has_addr_base || !f->secs.p[DW_SEC_ADDR])
+	if (index_entry(f, DW_SEC_ADDR, u->has_addr_base, u->addr_base, idx, u->addr_size, &c) < 0)
 		return -ENOTSUP;
-	at = u->addr_base + idx * u->addr_size;
-	if (idx > f->secs.size[DW_SEC_ADDR] || at + u->addr_size > f->secs.size[DW_SEC_ADDR])
-		return -ENOTSUP;
-	c = (struct dw_cur){ f->secs.p[DW_SEC_ADDR] + at, f->secs.p[DW_SEC_ADDR] + at + u->addr_size,
-			     f->secs.big_endian, false };
 	*out = dw_u(&c, u->addr_size);
 	return 0;
 }
