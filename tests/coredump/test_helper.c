@@ -140,6 +140,18 @@ static void test_live_process(void **state)
 }
 
 /* An ELF core header promising 8 MiB, followed by only 1 MiB. */
+/* The start of an x86-64 little-endian ELF core header (the rest zero). */
+static void core_ehdr(unsigned char *hdr, size_t size)
+{
+	memset(hdr, 0, size);
+	memcpy(hdr, "\177ELF", 4);
+	hdr[4] = 2;                /* ELFCLASS64 */
+	hdr[5] = 1;                /* little endian */
+	hdr[6] = 1;
+	hdr[16] = 4;               /* ET_CORE */
+	hdr[18] = 62;              /* x86-64 */
+}
+
 static void test_truncated_elf(void **state)
 {
 	const char *store = th_path("tr-store"), *in = th_path("tr-in");
@@ -148,13 +160,7 @@ static void test_truncated_elf(void **state)
 	FILE *f;
 
 	(void)state;
-	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, "\177ELF", 4);
-	hdr[4] = 2;                /* ELFCLASS64 */
-	hdr[5] = 1;                /* little endian */
-	hdr[6] = 1;
-	hdr[16] = 4;               /* ET_CORE */
-	hdr[18] = 62;              /* x86-64 */
+	core_ehdr(hdr, sizeof(hdr));
 	hdr[32] = 64;              /* e_phoff */
 	hdr[52] = 64;              /* e_ehsize */
 	hdr[54] = 56;              /* e_phentsize */
@@ -952,13 +958,7 @@ static void test_fuzz_findings(void **state)
 	int st;
 
 	(void)state;
-	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, "\177ELF", 4);
-	hdr[4] = 2;                /* ELFCLASS64 */
-	hdr[5] = 1;                /* little endian */
-	hdr[6] = 1;
-	hdr[16] = 4;               /* ET_CORE */
-	hdr[18] = 62;              /* x86-64 */
+	core_ehdr(hdr, sizeof(hdr));
 	memset(hdr + 32, 0xff, 8);
 	hdr[32] = 0xf8;            /* e_phoff 2^64 - 8 */
 	hdr[52] = 64;              /* e_ehsize */
