@@ -33,7 +33,7 @@ int ll_parse_u64(const char *s, int base16, uint64_t *out)
 
 int ll_parse_pid(const char *s, pid_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int r = ll_parse_u64(s, 0, &v);
 
 	if (r < 0)

@@ -163,7 +163,7 @@ static int ticks_to_epoch(unsigned long long ticks, double *epoch)
 
 static int start_time(int dirfd, double *epoch)
 {
-	unsigned long long ticks;
+	unsigned long long ticks = 0;
 	int r = stat_starttime(dirfd, &ticks);
 
 	return r < 0 ? r : ticks_to_epoch(ticks, epoch);
@@ -172,7 +172,7 @@ static int start_time(int dirfd, double *epoch)
 /* The same from an open /proc/PID/stat (the capture stage). */
 static int start_time_fd(int fd, double *epoch)
 {
-	unsigned long long ticks;
+	unsigned long long ticks = 0;
 	char *text = NULL;
 	int r = ll_read_prefix_fd(fd, 64 * 1024, &text, NULL, NULL);
 

@@ -110,7 +110,7 @@ void tu_user_delete(const char *name)
 		return;
 	run_quiet(kill_argv);
 	run_quiet(del_argv);
-	for (int i = 0; i < nusers; i++)
+	for (int i = 0; i < nusers && i < TU_MAX_USERS; i++)
 		if (strcmp(users[i], name) == 0)
 			users[i][0] = '\0';
 }
