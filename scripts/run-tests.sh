@@ -2,9 +2,10 @@
 # run-tests.sh: build the plain and the ASan+UBSan configurations, run every
 # test in both, then build the libFuzzer targets (clang, ASan+UBSan:
 # build-fuzz) and run each over its committed corpus for 30 s (the 'fuzz'
-# suite, each target one test); restore the global state tests may touch,
+# suite, each target one test), and compile the release build the benchmarks
+# use (counted as one test: -O3 warnings are errors there); restore the global state tests may touch,
 # and print the closing line "N passed, N failed" (skips are counted apart).
-# LL_TEST_CONFIGS="build build-asan" leaves the fuzz targets out.
+# LL_TEST_CONFIGS="build build-asan" leaves the fuzz targets and the release build out.
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 # Tests never read the caller's stdin; CI may start us with none at all, and a
@@ -23,7 +24,7 @@ restore() {
 trap restore EXIT INT TERM
 
 passed=0 failed=0 skipped=0
-configs=("build" "build-asan" "build-fuzz")
+configs=("build" "build-asan" "build-fuzz" "build-release")
 [ -n "${LL_TEST_CONFIGS:-}" ] && read -r -a configs <<<"$LL_TEST_CONFIGS"
 
 for dir in "${configs[@]}"; do
@@ -45,6 +46,10 @@ for dir in "${configs[@]}"; do
 		for f in fuzz/fuzz_*.c; do
 			[ "$f" = fuzz/fuzz_util.c ] || targets+=("fuzz/$(basename "$f" .c)")
 		done
+	elif [ "$dir" = build-release ]; then
+		# what ./dev.sh bench builds: compiled (-O3 warns of things -O2
+		# does not, and -Werror makes them errors), its tests not run again
+		opts=(-Dbuildtype=release)
 	fi
 	echo "=== $dir: configure and build"
 	if [ ! -f "$dir/build.ninja" ] && ! env ${cc:+CC=$cc} meson setup "$dir" "${opts[@]}"; then
@@ -55,6 +60,11 @@ for dir in "${configs[@]}"; do
 	if ! ninja -C "$dir" "${targets[@]}"; then
 		echo "=== $dir: build FAILED"
 		failed=$((failed + 1))
+		continue
+	fi
+	if [ "$dir" = build-release ]; then
+		echo "=== $dir: built (benchmarks' build; its tests are the ones above)"
+		passed=$((passed + 1))
 		continue
 	fi
 	echo "=== $dir: tests"
