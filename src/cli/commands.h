@@ -24,13 +24,5 @@ int cmd_cores(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
-/* Demo parts, run in this order by `lifeline demo`. Each prints what it
- * shows and returns 0 when the part behaved as it should. */
-int demo_inspect(void);
-int demo_plugin(void);
-int demo_crash(void);
-int demo_spawn(void);
-int demo_coredump(void);
-int demo_upgrade(void);
 
 #endif

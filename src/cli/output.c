@@ -1,11 +1,10 @@
-/* output.c: error messages, JSON printing, colour, and asset lookup. */
+/* output.c: error messages, JSON printing, colour. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "ll_config.h"
 #include "cli/output.h"
 
 void out_error(const char *cmd, const char *fmt, ...)
@@ -61,18 +60,4 @@ const char *out_size(unsigned long long bytes, char buf[32])
 	else
 		snprintf(buf, 32, "%.1f %s", v, units[u]);
 	return buf;
-}
-
-int out_find_asset(const char *rel, char *buf, size_t size)
-{
-	const char *roots[] = { LL_BUILD_ROOT, LL_LIBEXECDIR };
-
-	if (!buf || size == 0)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		snprintf(buf, size, "%s/%s", roots[i], rel);
-		if (access(buf, F_OK) == 0)
-			return 0;
-	}
-	return -ENOENT;
 }

@@ -27,10 +27,4 @@ const char *out_c(const char *ansi);
 /* Human-readable size: "12.0 KiB". buf must hold 32 bytes. Returns buf. */
 const char *out_size(unsigned long long bytes, char buf[32]);
 
-/* Locate a program or file that ships with lifeline (e.g.
- * "examples/inspect/demo-target"): looks in the build tree first, then in
- * the installed libexec directory. Writes the path into buf. Returns 0 or
- * -ENOENT. */
-int out_find_asset(const char *rel, char *buf, size_t size);
-
 #endif

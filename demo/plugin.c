@@ -1,4 +1,4 @@
-/* demo_plugin.c: `lifeline demo plugin`.
+/* plugin.c: `lifeline demo plugin`.
  *
  * Two services run side by side on the same file DIR/greeter.so, each
  * calling it from 2 threads without pause: examples/plugin/plugin-host
@@ -24,143 +24,15 @@
 #include <unistd.h>
 
 #include "lifeline/plugin.h"
-#include "cli/commands.h"
 #include "cli/output.h"
-
-extern char **environ;
-
-struct child {
-	pid_t pid;
-	int out;          /* its stdout, or -1 */
-	int in;           /* its stdin (write end), or -1 */
-	char buf[8192];
-	size_t used;
-	const char *tag;
-};
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* Start argv with stdout (and optionally stdin) on pipes. */
-static int start(struct child *c, char *const argv[], bool want_stdin)
-{
-	posix_spawn_file_actions_t fa;
-	int o[2] = { -1, -1 }, i[2] = { -1, -1 }, r;
-
-	c->pid = -1;
-	c->out = c->in = -1;
-	c->used = 0;
-	if (pipe2(o, O_CLOEXEC) < 0 || (want_stdin && pipe2(i, O_CLOEXEC) < 0))
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-	if (want_stdin)
-		posix_spawn_file_actions_adddup2(&fa, i[0], 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	r = -posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(o[1]);
-	if (want_stdin)
-		close(i[0]);
-	c->out = o[0];
-	c->in = want_stdin ? i[1] : -1;
-	if (r < 0) {
-		close(o[0]);
-		if (want_stdin)
-			close(i[1]);
-		c->out = c->in = -1;
-	}
-	return r;
-}
-
-/* Print c's lines as they come until one contains needle (1), EOF (0) or
- * the timeout (-ETIMEDOUT). needle NULL: until EOF. */
-static int follow(struct child *c, const char *needle, long timeout_ms)
-{
-	long deadline = now_ms() + timeout_ms;
-
-	while (c->out >= 0) {
-		char *nl;
-
-		while ((nl = memchr(c->buf, '\n', c->used))) {
-			bool hit;
-
-			*nl = '\0';
-			printf("    %s%s%s\n", OUT_DIM, c->buf, OUT_RESET);
-			hit = needle && strstr(c->buf, needle);
-			c->used -= (size_t)(nl + 1 - c->buf);
-			memmove(c->buf, nl + 1, c->used);
-			if (hit) {
-				fflush(stdout);
-				return 1;
-			}
-		}
-		long left = deadline - now_ms();
-		struct pollfd pf = { .fd = c->out, .events = POLLIN };
-		ssize_t n;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pf, 1, (int)left) <= 0)
-			continue;
-		if (c->used == sizeof(c->buf))
-			c->used = 0; /* a runaway line: drop it */
-		n = read(c->out, c->buf + c->used, sizeof(c->buf) - c->used);
-		if (n <= 0) {
-			close(c->out);
-			c->out = -1;
-			return 0;
-		}
-		c->used += (size_t)n;
-	}
-	return 0;
-}
-
-/* Run argv to completion, output inherited; its wait status or -errno. */
-static int run(char *const argv[])
-{
-	pid_t pid;
-	int st, r;
-
-	fflush(stdout);
-	r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-	if (r)
-		return -r;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return st;
-}
-
-static void stop(struct child *c)
-{
-	int st;
-
-	if (c->in >= 0)
-		close(c->in);
-	if (c->out >= 0)
-		close(c->out);
-	c->in = c->out = -1;
-	if (c->pid > 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, &st, 0);
-		c->pid = -1;
-	}
-}
+#include "demo.h"
 
 int demo_plugin(void)
 {
 	static const char *const names[] = { "plugin-host", "naive-host", "greeter-v1.so", "greeter-v2.so",
 					     "greeter-v3.so", "greeter-undef.so" };
-	char assets[6][4096], dir[] = "/tmp/lifeline-demo-plugin.XXXXXX", dst[256], self[4096];
-	struct child host = { .pid = -1, .out = -1, .in = -1 }, naive = { .pid = -1, .out = -1, .in = -1 };
-	struct child naive2 = { .pid = -1, .out = -1, .in = -1 };
+	char assets[6][4096], dir[] = "/tmp/lifeline-demo-plugin.XXXXXX", dst[256];
+	struct demo_child host = DEMO_CHILD_INIT, naive = DEMO_CHILD_INIT, naive2 = DEMO_CHILD_INIT;
 	char hostpid[16], naivepid[16];
 	struct ll_install_result res;
 	bool naive_died = false, ok = false;
@@ -171,17 +43,15 @@ int demo_plugin(void)
 		char rel[128];
 
 		snprintf(rel, sizeof(rel), "examples/plugin/%s", names[i]);
-		if (out_find_asset(rel, assets[i], sizeof(assets[i])) < 0) {
+		if (demo_asset(rel, assets[i], sizeof(assets[i])) < 0) {
 			out_error("demo", "plugin: %s not found: build the tree first (ninja -C build)", rel);
 			return 1;
 		}
 	}
-	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (sl <= 0 || !mkdtemp(dir)) {
+	if (!mkdtemp(dir)) {
 		out_error("demo", "plugin: cannot set up: %s", strerror(errno));
 		return 1;
 	}
-	self[sl] = '\0';
 	snprintf(dst, sizeof(dst), "%s/greeter.so", dir);
 	if (ll_install(assets[2], dst, NULL, &res) < 0) {
 		out_error("demo", "plugin: cannot copy %s to %s: %s", assets[2], dst, strerror(errno));
@@ -193,12 +63,12 @@ int demo_plugin(void)
 	{
 		char *hargv[] = { assets[0], dst, NULL }, *nargv[] = { assets[1], dst, NULL };
 
-		if (start(&host, hargv, true) < 0 || start(&naive, nargv, false) < 0) {
+		if (demo_child_start(&host, hargv, true, false) < 0 || demo_child_start(&naive, nargv, false, false) < 0) {
 			out_error("demo", "plugin: cannot start the example hosts: %s", strerror(errno));
 			goto out;
 		}
 	}
-	if (follow(&host, "answered by v1", 15000) != 1 || follow(&naive, "serving", 15000) != 1) {
+	if (demo_child_follow(&host, "answered by v1", 15000) != 1 || demo_child_follow(&naive, "serving", 15000) != 1) {
 		out_error("demo", "plugin: the example hosts did not start");
 		goto out;
 	}
@@ -207,14 +77,14 @@ int demo_plugin(void)
 	{
 		char *cargv[] = { "cp", assets[3], dst, NULL };
 
-		r = run(cargv);
+		r = demo_run(cargv, -1);
 		if (r != 0) {
 			out_error("demo", "plugin: cp failed (status %d)", r);
 			goto out;
 		}
 	}
-	t0 = now_ms();
-	while (now_ms() - t0 < 2000 && !naive_died) {
+	t0 = demo_now_ms();
+	while (demo_now_ms() - t0 < 2000 && !naive_died) {
 		if (waitpid(naive.pid, &st, WNOHANG) == naive.pid) {
 			naive_died = true;
 			naive.pid = -1;
@@ -230,7 +100,7 @@ int demo_plugin(void)
 	else
 		printf("  naive-host: survived this time (the new bytes happened to line up; the next cp may not be "
 		       "so kind)\n");
-	if (follow(&host, "answered by v2", 15000) != 1) {
+	if (demo_child_follow(&host, "answered by v2", 15000) != 1) {
 		out_error("demo", "plugin: the host did not switch to version 2");
 		goto out;
 	}
@@ -241,21 +111,21 @@ int demo_plugin(void)
 	{
 		char *nargv[] = { assets[1], dst, NULL };
 
-		if (start(&naive2, nargv, false) < 0 || follow(&naive2, "serving", 15000) != 1) {
+		if (demo_child_start(&naive2, nargv, false, false) < 0 || demo_child_follow(&naive2, "serving", 15000) != 1) {
 			out_error("demo", "plugin: cannot start the second naive host");
 			goto out;
 		}
 	}
 	{
-		char *iargv[] = { self, "install", assets[4], dst, NULL };
+		char *iargv[] = { (char *)demo_cli, "install", assets[4], dst, NULL };
 
-		r = run(iargv);
+		r = demo_run(iargv, -1);
 		if (r != 0) {
 			out_error("demo", "plugin: lifeline install failed (status %d)", r);
 			goto out;
 		}
 	}
-	if (follow(&host, "answered by v3", 15000) != 1) {
+	if (demo_child_follow(&host, "answered by v3", 15000) != 1) {
 		out_error("demo", "plugin: the host did not switch to version 3");
 		goto out;
 	}
@@ -264,28 +134,28 @@ int demo_plugin(void)
 	snprintf(naivepid, sizeof(naivepid), "%d", (int)naive2.pid);
 	snprintf(hostpid, sizeof(hostpid), "%d", (int)host.pid);
 	{
-		char *sargv[] = { self, "stale", naivepid, hostpid, NULL };
+		char *sargv[] = { (char *)demo_cli, "stale", naivepid, hostpid, NULL };
 
-		r = run(sargv);
+		r = demo_run(sargv, -1);
 		if (r != 0) {
 			out_error("demo", "plugin: lifeline stale failed (status %d)", r);
 			goto out;
 		}
 	}
-	stop(&naive2);
+	demo_child_stop(&naive2);
 
 	printf("\n%s3. cp greeter-undef.so %s%s   (a broken build: undefined symbol)\n", OUT_BOLD, dst,
 	       OUT_RESET);
 	{
 		char *cargv[] = { "cp", assets[5], dst, NULL };
 
-		r = run(cargv);
+		r = demo_run(cargv, -1);
 		if (r != 0) {
 			out_error("demo", "plugin: cp failed (status %d)", r);
 			goto out;
 		}
 	}
-	if (follow(&host, "REJECTED", 15000) != 1) {
+	if (demo_child_follow(&host, "REJECTED", 15000) != 1) {
 		out_error("demo", "plugin: the host did not report the broken version");
 		goto out;
 	}
@@ -294,7 +164,7 @@ int demo_plugin(void)
 	printf("\n%sStopping the host:%s\n", OUT_BOLD, OUT_RESET);
 	close(host.in);
 	host.in = -1;
-	follow(&host, NULL, 15000);
+	demo_child_follow(&host, NULL, 15000);
 	while (waitpid(host.pid, &st, 0) < 0 && errno == EINTR)
 		;
 	host.pid = -1;
@@ -302,9 +172,9 @@ int demo_plugin(void)
 	printf("plugin-host %s: survived cp, install and a broken build, every call answered by a whole "
 	       "version%s\n", ok ? "exited 0" : "FAILED", ok ? "" : " (see above)");
 out:
-	stop(&host);
-	stop(&naive);
-	stop(&naive2);
+	demo_child_stop(&host);
+	demo_child_stop(&naive);
+	demo_child_stop(&naive2);
 	unlink(dst);
 	rmdir(dir);
 	return ok ? 0 : 1;

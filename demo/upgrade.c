@@ -1,4 +1,4 @@
-/* demo_upgrade.c: `lifeline demo upgrade`, a whole binary replaced under
+/* upgrade.c: `lifeline demo upgrade`, a whole binary replaced under
  * load without one failed connection.
  *
  * The example HTTP/1.1 keep-alive server (examples/upgrade/upgrade-server,
@@ -23,60 +23,14 @@
 
 #include "lifeline/spawn.h"
 #include "lifeline/upgrade.h"
-#include "cli/commands.h"
 #include "cli/output.h"
+#include "demo.h"
 
 struct step {
 	const char *asset;
 	const char *what;
 	enum ll_upgrade_phase expect;
 };
-
-/* Start argv with stdout into a pipe (and stderr to /dev/null when quiet);
- * *out gets the read end. */
-static int start(char **argv, int quiet, pid_t *pid, int *out)
-{
-	struct ll_spawn_fd map[2];
-	struct ll_spawn_opts o = { .fds = map };
-	int p[2], null = open("/dev/null", O_WRONLY | O_CLOEXEC), r;
-
-	if (null < 0 || pipe2(p, O_CLOEXEC) < 0) {
-		if (null >= 0)
-			close(null);
-		return -errno;
-	}
-	map[o.nfds++] = (struct ll_spawn_fd){ p[1], 1 };
-	if (quiet)
-		map[o.nfds++] = (struct ll_spawn_fd){ null, 2 };
-	r = ll_spawn(argv, &o, pid, NULL);
-	close(p[1]);
-	close(null);
-	if (r < 0)
-		close(p[0]);
-	else
-		*out = p[0];
-	return r;
-}
-
-/* Everything fd writes until end of file, at most timeout_ms and size-1
- * bytes (stops early at a newline when line is set). */
-static size_t slurp(int fd, char *buf, size_t size, int timeout_ms, int line)
-{
-	size_t n = 0;
-
-	while (n + 1 < size) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-
-		if (poll(&p, 1, timeout_ms) != 1 || (r = read(fd, buf + n, line ? 1 : size - 1 - n)) <= 0)
-			break;
-		n += (size_t)r;
-		if (line && buf[n - 1] == '\n')
-			break;
-	}
-	buf[n] = '\0';
-	return n;
-}
 
 static void reap_all(void)
 {
@@ -93,7 +47,7 @@ static int run_steps(pid_t *server, const struct step *steps, size_t n)
 		char exe[4096], why[512];
 		int r;
 
-		if (out_find_asset(steps[i].asset, exe, sizeof(exe)) < 0) {
+		if (demo_asset(steps[i].asset, exe, sizeof(exe)) < 0) {
 			printf("  %s is not built\n", steps[i].asset);
 			continue;
 		}
@@ -130,37 +84,40 @@ int demo_upgrade(void)
 		{ "examples/upgrade/upgrade-server-v4-crash", "a broken v4: crashes before it is ready",
 		  LL_UPGRADE_ROLLED_BACK },
 	};
-	char server_exe[4096], load_exe[4096], line[256], port[16], result[4096];
+	char server_exe[4096], load_exe[4096], line[256], port[16], result[4096] = "";
 	char *sargv[] = { server_exe, "--port", "0", NULL };
 	char *largv[] = { load_exe, "--port", port, "--conns", "8", "--duration-ms", "60000", NULL };
-	pid_t server = 0, load = 0;
-	int sout = -1, lout = -1, p = 0, good, ok = 0;
+	struct demo_child srv = DEMO_CHILD_INIT, ld = DEMO_CHILD_INIT;
+	pid_t server = 0;
+	int p = 0, good, ok = 0;
 	json_object *res = NULL, *v;
 	long failed = -1, refused = -1;
 
-	if (out_find_asset("examples/upgrade/upgrade-server", server_exe, sizeof(server_exe)) < 0 ||
-	    out_find_asset("examples/upgrade/upgrade-load", load_exe, sizeof(load_exe)) < 0) {
+	if (demo_asset("examples/upgrade/upgrade-server", server_exe, sizeof(server_exe)) < 0 ||
+	    demo_asset("examples/upgrade/upgrade-load", load_exe, sizeof(load_exe)) < 0) {
 		out_error("demo", "upgrade: examples/upgrade is not built");
 		return 1;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1); /* the versions that outlive their parent come back to us */
-	if (start(sargv, 1, &server, &sout) < 0 || !slurp(sout, line, sizeof(line), 5000, 1) ||
+	if (demo_child_start(&srv, sargv, false, true) < 0 ||
+	    demo_child_expect(&srv, "serving pid=", 5000, line, sizeof(line)) != 1 ||
 	    sscanf(line, "serving pid=%*d port=%d", &p) != 1) {
 		out_error("demo", "upgrade: the example server did not start");
 		goto out;
 	}
+	server = srv.pid;
 	snprintf(port, sizeof(port), "%d", p);
 	printf("upgrade-server v1 (pid %d) serves HTTP/1.1 on 127.0.0.1:%d; a load client keeps 8\n"
 	       "keep-alive connections busy and opens new ones all the time.\n\n", (int)server, p);
-	if (start(largv, 0, &load, &lout) < 0) {
+	if (demo_child_start(&ld, largv, false, false) < 0) {
 		out_error("demo", "upgrade: the load client did not start");
 		goto out;
 	}
 	usleep(300 * 1000);
 	good = run_steps(&server, steps, sizeof(steps) / sizeof(steps[0]));
 	usleep(300 * 1000);
-	kill(load, SIGTERM);
-	slurp(lout, result, sizeof(result), 10000, 0);
+	kill(ld.pid, SIGTERM);
+	demo_child_expect(&ld, "{", 10000, result, sizeof(result));
 	res = json_tokener_parse(result);
 	if (res && json_object_object_get_ex(res, "failed", &v))
 		failed = json_object_get_int64(v);
@@ -178,15 +135,12 @@ int demo_upgrade(void)
 			  : "Something did not go as described above.");
 out:
 	json_object_put(res);
-	if (load > 0)
-		kill(load, SIGKILL);
+	demo_child_stop(&ld);
 	if (server > 0)
 		kill(server, SIGTERM);
+	srv.pid = -1; /* the first version is gone, or reaped below */
+	demo_child_stop(&srv);
 	for (int t = 0; t < 500 && waitpid(-1, NULL, WNOHANG) >= 0; t++)
 		usleep(10000);
-	if (sout >= 0)
-		close(sout);
-	if (lout >= 0)
-		close(lout);
 	return ok ? 0 : 1;
 }

@@ -1,4 +1,4 @@
-/* demo_crash.c: the crash part of `lifeline demo`.
+/* crash.c: the crash part of `lifeline demo`.
  *
  * Runs the bundled examples/crash/crashme, an ordinary program that knows
  * nothing of lifeline, with LD_PRELOAD=liblifeline-crash.so: it loads a
@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "ll_config.h"
-#include "cli/commands.h"
 #include "cli/output.h"
+#include "demo.h"
 
 extern char **environ;
 
@@ -58,7 +58,7 @@ static char *slurp(int fd)
 
 static int find_preload(char *buf, size_t size)
 {
-	if (out_find_asset("src/preload/crash/liblifeline-crash.so", buf, size) == 0)
+	if (demo_asset("src/preload/crash/liblifeline-crash.so", buf, size) == 0)
 		return 0;
 	snprintf(buf, size, "%s/liblifeline-crash.so", LL_LIBDIR);
 	return access(buf, R_OK) == 0 ? 0 : -ENOENT;
@@ -95,34 +95,6 @@ static int run_crashme(const char *exe, const char *preload, int errfd, int *sta
 	return 0;
 }
 
-/* `lifeline symbolize` (this very binary) with the report on stdin. */
-static int run_symbolize(int reportfd)
-{
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *argv[] = { self, "symbolize", NULL };
-	int status;
-	pid_t pid;
-
-	if (n < 0)
-		return -errno;
-	self[n] = '\0';
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		lseek(reportfd, 0, SEEK_SET);
-		dup2(reportfd, 0);
-		execv(self, argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return status;
-}
-
 int demo_crash(void)
 {
 	char exe[4096], preload[4096], errpath[] = "/tmp/lifeline-demo-crash-XXXXXX";
@@ -130,14 +102,14 @@ int demo_crash(void)
 	int status = 0, errfd = -1, r, ret = 1;
 	char *report = NULL;
 
-	if (out_find_asset("examples/crash/crashme", exe, sizeof(exe)) < 0) {
-		out_error("demo crash", "examples/crash/crashme not found under %s or %s; build or install lifeline",
-			  LL_BUILD_ROOT, LL_LIBEXECDIR);
+	if (demo_asset("examples/crash/crashme", exe, sizeof(exe)) < 0) {
+		out_error("demo crash", "examples/crash/crashme not found beside lifeline-demo; build or install "
+					"lifeline with its demo");
 		return 1;
 	}
 	if (find_preload(preload, sizeof(preload)) < 0) {
-		out_error("demo crash", "liblifeline-crash.so not found under %s or %s; build or install lifeline",
-			  LL_BUILD_ROOT, LL_LIBDIR);
+		out_error("demo crash", "liblifeline-crash.so not found in the build tree or %s; build or install "
+					"lifeline", LL_LIBDIR);
 		return 1;
 	}
 	errfd = mkstemp(errpath);
@@ -173,7 +145,11 @@ int demo_crash(void)
 
 	printf("\n%sThe same report through `lifeline symbolize` (file:line, inlined frames):%s\n", OUT_BOLD,
 	       OUT_RESET);
-	r = run_symbolize(errfd);
+	{
+		char *argv[] = { (char *)demo_cli, "symbolize", NULL };
+
+		r = demo_run(argv, errfd);
+	}
 	if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0)
 		printf("%s(lifeline symbolize did not succeed on this report%s)%s\n", OUT_YELLOW,
 		       r < 0 ? ": could not run it" : "", OUT_RESET);

@@ -1,4 +1,4 @@
-/* demo_spawn.c: `lifeline demo spawn`, the inherited-socket leak and its fix.
+/* spawn.c: `lifeline demo spawn`, the inherited-socket leak and its fix.
  *
  * This process listens on 127.0.0.1 (ephemeral port, no close-on-exec, as
  * most servers do) and runs a helper ("exec sleep 30") from a thread, first
@@ -24,8 +24,8 @@
 
 #include "lifeline/inspect/fds.h"
 #include "lifeline/spawn.h"
-#include "cli/commands.h"
 #include "cli/output.h"
+#include "demo.h"
 
 #define HELPER "exec sleep 30"
 

@@ -1,4 +1,4 @@
-/* demo_inspect.c: the inspect part of `lifeline demo`.
+/* inspect.c: the inspect part of `lifeline demo`.
  *
  * Starts the bundled examples/inspect/demo-target (a heap, a second thread,
  * a library of its own loaded with dlopen, a file mapped then deleted),
@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,8 +22,8 @@
 #include <unistd.h>
 
 #include "lifeline/inspect/maps.h"
-#include "cli/commands.h"
 #include "cli/output.h"
+#include "demo.h"
 
 #define READY_TIMEOUT_MS 10000
 
@@ -172,7 +171,7 @@ int demo_inspect(void)
 	bool ok = true;
 	int r;
 
-	if (out_find_asset("examples/inspect/demo-target", exe, sizeof(exe)) < 0) {
+	if (demo_asset("examples/inspect/demo-target", exe, sizeof(exe)) < 0) {
 		out_error("demo", "examples/inspect/demo-target not found in the build tree or "
 				  "the install; build it with 'ninja -C BUILD'");
 		return 1;
@@ -191,10 +190,9 @@ int demo_inspect(void)
 	       "with dlopen at a random base, and a file it mapped, then deleted.\n\n"
 	       "%s$ lifeline maps %d%s\n", (int)t.pid, OUT_BOLD, (int)t.pid, OUT_RESET);
 	{
-		char *argv[] = { "maps", pidstr, NULL };
+		char *argv[] = { (char *)demo_cli, "maps", pidstr, NULL };
 
-		optind = 0;
-		if (cmd_maps(2, argv) != 0)
+		if (demo_run(argv, -1) != 0)
 			ok = false;
 	}
 
@@ -224,13 +222,11 @@ int demo_inspect(void)
 	       OUT_RESET);
 	fflush(stdout);
 	{
-		char *argv[] = { "symbolize", "--pid", pidstr, a1, a2, NULL };
+		char *argv[] = { (char *)demo_cli, "symbolize", "--pid", pidstr, a1, a2, NULL };
 
-		optind = 0;
-		r = cmd_symbolize(5, argv);
-		fflush(stdout);
+		r = demo_run(argv, -1);
 		if (r != 0) {
-			printf("%s(lifeline symbolize answered with exit status %d)%s\n", OUT_RED, r,
+			printf("%s(lifeline symbolize answered with wait status %#x)%s\n", OUT_RED, (unsigned)r,
 			       OUT_RESET);
 			ok = false;
 		}

@@ -1,7 +1,7 @@
-/* demo_coredump.c: `lifeline demo coredump`: the core_pattern helper on a
+/* coredump.c: `lifeline demo coredump`: the core_pattern helper on a
  * real crash.
  *
- * Points core_pattern at this very binary with a temporary store (the
+ * Points core_pattern at the lifeline program (demo_cli) with a temporary store (the
  * previous core_pattern and core_pipe_limit are saved by the install and put
  * back afterwards, on every path; SIGINT/SIGTERM/SIGHUP are held meanwhile so
  * an interrupt cannot leave the machine pointing at a deleted store),
@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
 #include "cli/output.h"
+#include "demo.h"
 #include "lifeline/store.h"
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -66,23 +66,20 @@ int demo_coredump(void)
 	char store[sizeof(dir) + 8];
 	struct ll_coredump_install_opts io = { 0 };
 	sigset_t hold, old;
-	ssize_t n;
 	int r, status, rc = 1;
 
 	if (geteuid() != 0) {
 		printf("The coredump demo sets kernel.core_pattern: run it as root.\n");
 		return 1;
 	}
-	if (out_find_asset("examples/coredump/crasher", crasher, sizeof(crasher)) < 0) {
+	if (demo_asset("examples/coredump/crasher", crasher, sizeof(crasher)) < 0) {
 		out_error("demo", "examples/coredump/crasher not found: build it (ninja) or install lifeline");
 		return 1;
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0 || !mkdtemp(dir)) {
+	if (!realpath(demo_cli, self) || !mkdtemp(dir)) {
 		out_error("demo", "cannot set up a temporary store: %s", strerror(errno));
 		return 1;
 	}
-	self[n] = '\0';
 	chmod(dir, 0755);
 	snprintf(store, sizeof(store), "%s/store", dir);
 	io.helper = self;
@@ -99,7 +96,7 @@ int demo_coredump(void)
 		out_error("demo", "setting core_pattern: %s", strerror(-r));
 		goto out;
 	}
-	printf("core_pattern now points at this lifeline with the store %s\n", store);
+	printf("core_pattern now points at %s with the store %s\n", self, store);
 	printf("$ %s segv     # dereferences NULL in parse_record()\n", crasher);
 	status = crash(crasher);
 	r = ll_coredump_uninstall(&io);
@@ -132,16 +129,14 @@ int demo_coredump(void)
 		ll_store_list_free(&l);
 	}
 	{
-		char *list[] = { "cores", "list", "--store", store, NULL };
-		char *info[] = { "cores", "info", "--store", store, NULL };
+		char *list[] = { self, "cores", "list", "--store", store, NULL };
+		char *info[] = { self, "cores", "info", "--store", store, NULL };
 
 		printf("$ lifeline cores list --store %s\n", store);
-		fflush(stdout);
-		if (cmd_cores(4, list) != 0)
+		if (demo_run(list, -1) != 0)
 			goto out;
 		printf("\n$ lifeline cores info --store %s\n", store);
-		fflush(stdout);
-		if (cmd_cores(4, info) != 0)
+		if (demo_run(info, -1) != 0)
 			goto out;
 	}
 	rc = 0;
